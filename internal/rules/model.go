@@ -267,3 +267,10 @@ type Info struct {
 func (i Info) VersionString() string {
 	return fmt.Sprintf("%d.%d.%d", i.Version>>16&0xff, i.Version>>8&0xff, i.Version&0xff)
 }
+
+// A ServiceEntry is a virtual service with its real servers, the unit
+// that listings and saves print.
+type ServiceEntry struct {
+	Service Service
+	Dests   []Destination
+}

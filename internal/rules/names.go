@@ -1,0 +1,28 @@
+package rules
+
+import "net/netip"
+
+// A Resolver turns host and service names into addresses and ports and
+// back, the way ipvsadm does through the C library: IPv4-only forward host
+// lookups (gethostbyname), the canonical name for reverse lookups
+// (gethostbyaddr), and /etc/services for ports. Protocols are TCP, UDP or
+// SCTP; other protocols have no service names.
+type Resolver interface {
+	// LookupHost4 returns the first IPv4 address of name.
+	LookupHost4(name string) (netip.Addr, bool)
+	// LookupPort returns the port of a service name or alias.
+	LookupPort(name string, p Protocol) (uint16, bool)
+	// HostName returns the canonical name of addr, without trailing dot.
+	HostName(addr netip.Addr) (string, bool)
+	// PortName returns the official service name of port.
+	PortName(port uint16, p Protocol) (string, bool)
+}
+
+// NumericResolver resolves nothing: every lookup fails, so only numeric
+// addresses parse and everything prints numerically.
+type NumericResolver struct{}
+
+func (NumericResolver) LookupHost4(string) (netip.Addr, bool)      { return netip.Addr{}, false }
+func (NumericResolver) LookupPort(string, Protocol) (uint16, bool) { return 0, false }
+func (NumericResolver) HostName(netip.Addr) (string, bool)         { return "", false }
+func (NumericResolver) PortName(uint16, Protocol) (string, bool)   { return "", false }
