@@ -44,7 +44,8 @@ func checkAddr(f rules.Family, a netip.Addr) error {
 	default:
 		return fmt.Errorf("%w: %d", errBadFamily, uint16(f))
 	}
-	if rules.FamilyOf(a) != f || a.Is4In6() {
+	// IPv4-mapped IPv6 addresses are IPv6 here, as for the kernel.
+	if rules.FamilyOf(a) != f {
 		return fmt.Errorf("%w: %s is not %s", errFamilyMismatch, a, f)
 	}
 	return nil
@@ -179,9 +180,6 @@ func encodeDaemonAttr(d rules.Daemon) encoder {
 	return func(ae *netlink.AttributeEncoder) error {
 		if err := checkName("interface", d.Interface, ifNameMaxLen); err != nil {
 			return err
-		}
-		if d.Group.IsValid() && d.Group.Is4In6() {
-			return fmt.Errorf("%w: multicast group %s", errFamilyMismatch, d.Group)
 		}
 		ae.Nested(cmdAttrDaemon, func(nae *netlink.AttributeEncoder) error {
 			nae.Uint32(daemonAttrState, uint32(d.State))

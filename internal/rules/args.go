@@ -1,0 +1,850 @@
+package rules
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+)
+
+// This file is ipvsadm 1.31's command-line grammar: popt's option scanning
+// (clusters, optional arguments, "--", positionals), ipvsadm's value
+// parsers and its validation order, with its exact messages. The same
+// grammar parses each line of a restore.
+
+// An ArgErrorKind tells how ipvsadm reacts to a refused command line.
+type ArgErrorKind int
+
+const (
+	// ArgTry: the first option is not a command. ipvsadm prints the "Try"
+	// hint and exits 255; a restore stops.
+	ArgTry ArgErrorKind = iota
+	// ArgPopt: popt refused an option (unknown, missing or unwanted
+	// argument). Exit 255; a restore skips the line and goes on.
+	ArgPopt
+	// ArgFail: ipvsadm refused a value or combination. Exit 2; a restore
+	// stops.
+	ArgFail
+)
+
+// An ArgError is a command line ipvsadm refuses. Its Error text is exactly
+// what ipvsadm prints, without the final newline.
+type ArgError struct {
+	Kind ArgErrorKind
+	Msg  string
+}
+
+func (e *ArgError) Error() string { return e.Msg }
+
+// ExitStatus is ipvsadm's exit status for the error.
+func (e *ArgError) ExitStatus() int {
+	if e.Kind == ArgFail {
+		return 2
+	}
+	return 255
+}
+
+func failf(format string, a ...any) *ArgError {
+	return &ArgError{Kind: ArgFail, Msg: fmt.Sprintf(format, a...)}
+}
+
+// TryMessage is ipvsadm's hint for a command line without a command.
+func TryMessage(argv0 string) string {
+	return fmt.Sprintf("Try `%s -h' or '%s --help' for more information.", argv0, argv0)
+}
+
+// Limits and defaults of ipvsadm 1.31 (Debian).
+const (
+	DefaultScheduler         = "wlc"
+	DefaultPersistentTimeout = 360 // seconds, for -p without a value
+	MaxTimeout               = 2678400
+	DefaultMcastInterface    = "eth0"
+	maxWeight                = 2147483647
+)
+
+type argKind int
+
+const (
+	argNone argKind = iota
+	argRequired
+	argOptional
+)
+
+// An optID is an option; those below numOptBits are ipvsadm's option bits,
+// in the order its option check walks them.
+type optID int
+
+const (
+	optNumeric optID = iota
+	optConnection
+	optService
+	optScheduler
+	optPersistent
+	optNetmask
+	optRealServer
+	optForward
+	optWeight
+	optUThreshold
+	optLThreshold
+	optMcastIfn
+	optTimeout
+	optDaemon
+	optStats
+	optRate
+	optThresholds
+	optPersistConn
+	optNoSort
+	optSyncID
+	optExact
+	optOps
+	optPE
+	optSchedFlags
+	optMcastGroup
+	optMcastPort
+	optMcastTTL
+	optSyncMaxlen
+	optTunInfo
+	optTunType
+	optTunPort
+	optTunNoCsum
+	optTunCsum
+	optTunRemCsum
+	numOptBits
+
+	optIPv6 // -6: no bit, may repeat
+	optSort // --sort: no bit, does nothing
+	optCommand
+)
+
+// optNames are the option names used in ipvsadm's messages.
+var optNames = [numOptBits]string{
+	"numeric", "connection", "service-address", "scheduler", "persistent",
+	"netmask", "real-server", "forwarding-method", "weight", "u-threshold",
+	"l-threshold", "mcast-interface", "timeout", "daemon", "stats", "rate",
+	"thresholds", "persistent-conn", "nosort", "syncid", "exact", "ops", "pe",
+	"sched-flags", "mcast-group", "mcast-port", "mcast-ttl", "sync-maxlen",
+	"tun-info", "tun-type", "tun-port", "tun-nocsum", "tun-csum", "tun-remcsum",
+}
+
+// optionMatrix is ipvsadm's command × option table, one character per
+// option bit: '+' required, 'x' illegal, '1' mutually exclusive, '.'
+// optional.
+var optionMatrix = map[CommandKind]string{
+	CmdAddService:    "xx+...xxxxxxxxxxxxxxx...xxxxxxxxxx",
+	CmdEditService:   "xx+...xxxxxxxxxxxxxxx...xxxxxxxxxx",
+	CmdDeleteService: "xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+	CmdFlush:         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+	CmdList:          ".11xxxxxxxxx11.......xxxxxxx.xxxxx",
+	CmdAddServer:     "xx+xxx+....xxxxxxxxxxxxxxxxxx.....",
+	CmdDeleteServer:  "xx+xxx+xxxxxxxxxxxxxxxxxxxxxxxxxxx",
+	CmdEditServer:    "xx+xxx+....xxxxxxxxxxxxxxxxxx.....",
+	CmdSetTimeouts:   "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+	CmdStartDaemon:   "xxxxxxxxxxx.xxxxxxx.xxxx....xxxxxx",
+	CmdStopDaemon:    "xxxxxxxxxxxxxxxxxxx.xxxxxxxxxxxxxx",
+	CmdRestore:       "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+	CmdSave:          ".xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+	CmdZero:          "xx.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+}
+
+// An optSpec is one entry of the option table.
+type optSpec struct {
+	long  string
+	short byte
+	arg   argKind
+	id    optID
+	cmd   CommandKind // for id == optCommand
+	proto Protocol    // -t/-u/--sctp-service; 0 with -f
+	fwd   ForwardMethod
+}
+
+var optTable = []optSpec{
+	{long: "add-service", short: 'A', id: optCommand, cmd: CmdAddService},
+	{long: "edit-service", short: 'E', id: optCommand, cmd: CmdEditService},
+	{long: "delete-service", short: 'D', id: optCommand, cmd: CmdDeleteService},
+	{long: "clear", short: 'C', id: optCommand, cmd: CmdFlush},
+	{long: "list", short: 'L', id: optCommand, cmd: CmdList},
+	{short: 'l', id: optCommand, cmd: CmdList},
+	{long: "add-server", short: 'a', id: optCommand, cmd: CmdAddServer},
+	{long: "delete-server", short: 'd', id: optCommand, cmd: CmdDeleteServer},
+	{long: "edit-server", short: 'e', id: optCommand, cmd: CmdEditServer},
+	{long: "set", id: optCommand, cmd: CmdSetTimeouts},
+	{long: "start-daemon", arg: argRequired, id: optCommand, cmd: CmdStartDaemon},
+	{long: "stop-daemon", arg: argRequired, id: optCommand, cmd: CmdStopDaemon},
+	{long: "restore", short: 'R', id: optCommand, cmd: CmdRestore},
+	{long: "save", short: 'S', id: optCommand, cmd: CmdSave},
+	{long: "zero", short: 'Z', id: optCommand, cmd: CmdZero},
+	{long: "help", short: 'h', id: optCommand, cmd: CmdHelp},
+	{long: "version", short: 'v', id: optCommand, cmd: CmdVersion},
+
+	{long: "numeric", short: 'n', id: optNumeric},
+	{long: "connection", short: 'c', id: optConnection},
+	{long: "tcp-service", short: 't', arg: argRequired, id: optService, proto: TCP},
+	{long: "udp-service", short: 'u', arg: argRequired, id: optService, proto: UDP},
+	{long: "sctp-service", arg: argRequired, id: optService, proto: SCTP},
+	{long: "fwmark-service", short: 'f', arg: argRequired, id: optService},
+	{long: "scheduler", short: 's', arg: argRequired, id: optScheduler},
+	{long: "persistent", short: 'p', arg: argOptional, id: optPersistent},
+	{long: "netmask", short: 'M', arg: argRequired, id: optNetmask},
+	{long: "real-server", short: 'r', arg: argRequired, id: optRealServer},
+	{long: "gatewaying", short: 'g', id: optForward, fwd: Route},
+	{long: "ipip", short: 'i', id: optForward, fwd: Tunnel},
+	{long: "masquerading", short: 'm', id: optForward, fwd: Masquerade},
+	{long: "weight", short: 'w', arg: argRequired, id: optWeight},
+	{long: "u-threshold", short: 'x', arg: argRequired, id: optUThreshold},
+	{long: "l-threshold", short: 'y', arg: argRequired, id: optLThreshold},
+	{long: "mcast-interface", arg: argRequired, id: optMcastIfn},
+	{long: "timeout", id: optTimeout},
+	{long: "daemon", id: optDaemon},
+	{long: "stats", id: optStats},
+	{long: "rate", id: optRate},
+	{long: "thresholds", id: optThresholds},
+	{long: "persistent-conn", id: optPersistConn},
+	{long: "nosort", id: optNoSort},
+	{long: "syncid", arg: argRequired, id: optSyncID},
+	{long: "exact", short: 'X', id: optExact},
+	{long: "ops", short: 'o', id: optOps},
+	{long: "pe", arg: argRequired, id: optPE},
+	{long: "sched-flags", short: 'b', arg: argRequired, id: optSchedFlags},
+	{long: "mcast-group", arg: argRequired, id: optMcastGroup},
+	{long: "mcast-port", arg: argRequired, id: optMcastPort},
+	{long: "mcast-ttl", arg: argRequired, id: optMcastTTL},
+	{long: "sync-maxlen", arg: argRequired, id: optSyncMaxlen},
+	{long: "tun-info", id: optTunInfo},
+	{long: "tun-type", arg: argRequired, id: optTunType},
+	{long: "tun-port", arg: argRequired, id: optTunPort},
+	{long: "tun-nocsum", id: optTunNoCsum},
+	{long: "tun-csum", id: optTunCsum},
+	{long: "tun-remcsum", id: optTunRemCsum},
+	{long: "ipv6", short: '6', id: optIPv6},
+	{long: "sort", id: optSort},
+}
+
+func lookupLong(name string) *optSpec {
+	for i := range optTable {
+		if optTable[i].long != "" && optTable[i].long == name {
+			return &optTable[i]
+		}
+	}
+	return nil
+}
+
+func lookupShort(c byte) *optSpec {
+	for i := range optTable {
+		if optTable[i].short == c {
+			return &optTable[i]
+		}
+	}
+	return nil
+}
+
+// A Parser parses ipvsadm command lines.
+type Parser struct {
+	// Argv0 is the program name as invoked; it appears in the "Try" hint.
+	Argv0 string
+	// Resolver looks up host and service names; nil resolves nothing.
+	Resolver Resolver
+	// SchedFlags parses a -b value for the given scheduler, returning an
+	// error whose text is ipvsadm's message (see package sched). Nil
+	// refuses any non-empty -b.
+	SchedFlags func(scheduler, text string) (ServiceFlags, error)
+}
+
+// scanner walks argv the way popt does.
+type scanner struct {
+	args       []string
+	i          int
+	cluster    string // the short-option cluster being read
+	pos        int    // next character of cluster
+	dashdash   bool
+	positional []string
+}
+
+// occurrence is one option found on the command line.
+type occurrence struct {
+	spec   *optSpec
+	val    string
+	hasVal bool
+	elem   string // the argv element it came from, for messages
+}
+
+func poptError(elem, what string) *ArgError {
+	return &ArgError{Kind: ArgPopt, Msg: elem + ": " + what}
+}
+
+// next returns the next option, or nil at the end.
+func (s *scanner) next() (*occurrence, *ArgError) {
+	for {
+		if s.cluster != "" && s.pos < len(s.cluster) {
+			return s.nextShort()
+		}
+		s.cluster = ""
+		if s.i >= len(s.args) {
+			return nil, nil
+		}
+		e := s.args[s.i]
+		s.i++
+		switch {
+		case s.dashdash || e == "-" || !strings.HasPrefix(e, "-"):
+			s.positional = append(s.positional, e)
+		case e == "--":
+			s.dashdash = true
+		case strings.HasPrefix(e, "--"):
+			return s.nextLong(e)
+		default:
+			s.cluster, s.pos = e, 1
+		}
+	}
+}
+
+func (s *scanner) nextLong(e string) (*occurrence, *ArgError) {
+	name, val, hasEq := strings.Cut(e[2:], "=")
+	spec := lookupLong(name)
+	if spec == nil {
+		return nil, poptError(e, "unknown option")
+	}
+	o := &occurrence{spec: spec, elem: e}
+	switch spec.arg {
+	case argNone:
+		if hasEq {
+			return nil, poptError(e, "option does not take an argument")
+		}
+	case argRequired:
+		if hasEq {
+			o.val, o.hasVal = val, true
+		} else if s.i < len(s.args) {
+			o.val, o.hasVal = s.args[s.i], true
+			s.i++
+		} else {
+			return nil, poptError(e, "missing argument")
+		}
+	case argOptional:
+		if hasEq {
+			o.val, o.hasVal = val, true
+		} else if s.i < len(s.args) && !strings.HasPrefix(s.args[s.i], "-") {
+			o.val, o.hasVal = s.args[s.i], true
+			s.i++
+		}
+	}
+	s.expand(o)
+	return o, nil
+}
+
+func (s *scanner) nextShort() (*occurrence, *ArgError) {
+	e := s.cluster
+	c := e[s.pos]
+	s.pos++
+	spec := lookupShort(c)
+	if spec == nil {
+		s.cluster = ""
+		return nil, poptError(e, "unknown option")
+	}
+	o := &occurrence{spec: spec, elem: e}
+	rest := e[s.pos:]
+	switch spec.arg {
+	case argNone:
+		if strings.HasPrefix(rest, "=") {
+			s.cluster = ""
+			return nil, poptError(e, "option does not take an argument")
+		}
+		return o, nil
+	case argRequired:
+		s.cluster = ""
+		if rest != "" {
+			o.val, o.hasVal = strings.TrimPrefix(rest, "="), true
+		} else if s.i < len(s.args) {
+			o.val, o.hasVal = s.args[s.i], true
+			s.i++
+		} else {
+			return nil, poptError(e, "missing argument")
+		}
+	case argOptional:
+		s.cluster = ""
+		if rest != "" {
+			o.val, o.hasVal = strings.TrimPrefix(rest, "="), true
+		} else if s.i < len(s.args) && !strings.HasPrefix(s.args[s.i], "-") {
+			o.val, o.hasVal = s.args[s.i], true
+			s.i++
+		}
+	}
+	s.expand(o)
+	return o, nil
+}
+
+// expand applies popt's "!#:+" substitution: each occurrence in an option
+// argument is replaced by the next argv element, which is consumed.
+func (s *scanner) expand(o *occurrence) {
+	for o.hasVal && strings.Contains(o.val, "!#:+") && s.i < len(s.args) {
+		o.val = strings.Replace(o.val, "!#:+", s.args[s.i], 1)
+		s.i++
+	}
+}
+
+// parseState is what ipvsadm accumulates while reading options.
+type parseState struct {
+	p       *Parser
+	cmd     Command
+	given   [numOptBits]bool
+	proto   Protocol // protocol for service-name lookups: TCP for -f
+	bflags  string
+	tunType TunnelType
+	tunCsum map[optID]bool
+}
+
+// Parse parses the arguments after the program name. An empty argument
+// list lists the table, as ipvsadm does. Errors are *ArgError.
+func (p *Parser) Parse(args []string) (Command, error) {
+	if len(args) == 0 {
+		return Command{Kind: CmdList}, nil
+	}
+	st := &parseState{p: p}
+	st.cmd.Service.Family = IPv4
+	st.cmd.Service.Netmask = 0xffffffff
+	st.cmd.Dest.Weight = 1
+	st.cmd.Dest.Forward = Route
+	st.cmd.Daemon.Interface = DefaultMcastInterface
+
+	sc := &scanner{args: args}
+	first, perr := sc.next()
+	if perr != nil || first == nil || first.spec.id != optCommand {
+		return Command{}, &ArgError{Kind: ArgTry, Msg: TryMessage(p.Argv0)}
+	}
+	st.cmd.Kind = first.spec.cmd
+	switch st.cmd.Kind {
+	case CmdHelp, CmdVersion:
+		return st.cmd, nil
+	case CmdStartDaemon, CmdStopDaemon:
+		switch first.val {
+		case "master":
+			st.cmd.Daemon.State = Master
+		case "backup":
+			st.cmd.Daemon.State = Backup
+		default:
+			if st.cmd.Kind == CmdStartDaemon {
+				return Command{}, failf("illegal start-daemon parameter specified")
+			}
+			return Command{}, failf("illegal start_daemon specified")
+		}
+	}
+
+	for {
+		o, perr := sc.next()
+		if perr != nil {
+			return Command{}, perr
+		}
+		if o == nil {
+			break
+		}
+		if err := st.apply(o); err != nil {
+			return Command{}, err
+		}
+	}
+	if err := st.finish(sc.positional); err != nil {
+		return Command{}, err
+	}
+	return st.cmd, nil
+}
+
+// apply records one option, checking its value as ipvsadm does.
+func (st *parseState) apply(o *occurrence) *ArgError {
+	id := o.spec.id
+	if id == optCommand {
+		return failf("invalid option `%s'", o.elem)
+	}
+	if id < numOptBits {
+		if st.given[id] {
+			return failf("multiple '%s' options specified", optNames[id])
+		}
+		st.given[id] = true
+	}
+	c := &st.cmd
+	svc := &c.Service
+	switch id {
+	case optNumeric:
+		c.List.Numeric = true
+	case optConnection:
+		c.List.Connections = true
+	case optTimeout:
+		c.List.Timeout = true
+	case optDaemon:
+		c.List.Daemon = true
+	case optStats:
+		c.List.Stats = true
+	case optRate:
+		c.List.Rate = true
+	case optThresholds:
+		c.List.Thresholds = true
+	case optPersistConn:
+		c.List.PersistentConn = true
+	case optNoSort:
+		c.List.NoSort = true
+	case optExact:
+		c.List.Exact = true
+	case optTunInfo:
+		c.List.TunInfo = true
+	case optSort:
+	case optService:
+		c.HasService = true
+		if o.spec.long == "fwmark-service" {
+			v, ok := stringToNumber(o.val, 1, 4294967295)
+			if !ok {
+				return failf("invalid fwmark value `%s' specified", o.val)
+			}
+			svc.FWMark = uint32(v)
+			svc.Family = IPv4
+			st.proto = TCP
+			return nil
+		}
+		st.proto = o.spec.proto
+		addr, port, ok := parseAddrPort(o.val, st.proto, svc.Port, st.p.Resolver)
+		if !ok {
+			return failf("illegal virtual server address[:port] specified")
+		}
+		svc.Protocol, svc.Addr, svc.Port = o.spec.proto, addr, port
+		svc.Family = FamilyOf(addr)
+		if svc.Family == IPv6 {
+			svc.Netmask = 128
+		}
+	case optIPv6:
+		if svc.FWMark == 0 {
+			return failf("-6 used before -f\n")
+		}
+		svc.Family, svc.Netmask = IPv6, 128
+	case optScheduler:
+		svc.Scheduler = truncate(o.val, 15)
+	case optPersistent:
+		svc.Flags |= FlagPersistent
+		svc.Timeout = DefaultPersistentTimeout
+		if o.hasVal {
+			v, ok := stringToNumber(o.val, 1, MaxTimeout)
+			if !ok {
+				return failf("invalid timeout value `%s' specified", o.val)
+			}
+			svc.Timeout = uint32(v)
+		}
+	case optNetmask:
+		if svc.Family == IPv6 {
+			v := atoi(o.val)
+			if v < 1 || v > 128 {
+				return failf("illegal ipv6 netmask specified")
+			}
+			svc.Netmask = uint32(v)
+			return nil
+		}
+		a, ok := inetAton(o.val)
+		if !ok && st.p.Resolver != nil {
+			a, ok = st.p.Resolver.LookupHost4(o.val)
+		}
+		if !ok {
+			return failf("illegal virtual server persistent mask specified")
+		}
+		b := a.As4()
+		svc.Netmask = uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+	case optRealServer:
+		addr, port, ok := parseAddrPort(o.val, st.proto, svc.Port, st.p.Resolver)
+		if !ok {
+			return failf("illegal real server address[:port] specified")
+		}
+		c.Dest.Addr, c.Dest.Port, c.Dest.Family = addr, port, FamilyOf(addr)
+	case optForward:
+		c.Dest.Forward = o.spec.fwd
+	case optWeight:
+		v, ok := stringToNumber(o.val, 0, maxWeight)
+		if !ok {
+			return failf("illegal weight specified")
+		}
+		c.Dest.Weight = int32(v)
+	case optUThreshold:
+		v, ok := stringToNumber(o.val, 0, maxWeight)
+		if !ok {
+			return failf("illegal u_threshold specified")
+		}
+		c.Dest.UpperThreshold = uint32(v)
+	case optLThreshold:
+		v, ok := stringToNumber(o.val, 0, maxWeight)
+		if !ok {
+			return failf("illegal l_threshold specified")
+		}
+		c.Dest.LowerThreshold = uint32(v)
+	case optMcastIfn:
+		c.Daemon.Interface = truncate(o.val, 15)
+	case optSyncID:
+		v, ok := stringToNumber(o.val, 0, 255)
+		if !ok {
+			return failf("illegal syncid specified")
+		}
+		c.Daemon.SyncID = uint32(v)
+	case optOps:
+		svc.Flags |= FlagOnePacket
+	case optPE:
+		svc.PE = truncate(o.val, 16)
+	case optSchedFlags:
+		st.bflags = truncate(o.val, 127)
+	case optMcastGroup:
+		if strings.Contains(o.val, ":") {
+			a, ok := inetPton6(o.val)
+			if !ok || !a.IsMulticast() {
+				return failf("invalid IPv6 mcast-group `%s'", o.val)
+			}
+			c.Daemon.Group = a
+			return nil
+		}
+		a, ok := inetPton4(o.val)
+		if !ok || !a.IsMulticast() {
+			return failf("invalid IPv4 mcast-group `%s'", o.val)
+		}
+		c.Daemon.Group = a
+	case optMcastPort:
+		v, ok := stringToNumber(o.val, 1, 65535)
+		if !ok {
+			return failf("illegal mcast-port specified")
+		}
+		c.Daemon.Port = uint16(v)
+	case optMcastTTL:
+		v, ok := stringToNumber(o.val, 1, 255)
+		if !ok {
+			return failf("illegal mcast-ttl specified")
+		}
+		c.Daemon.TTL = uint8(v)
+	case optSyncMaxlen:
+		v, ok := stringToNumber(o.val, 1, 65507)
+		if !ok {
+			return failf("illegal sync-maxlen specified")
+		}
+		c.Daemon.SyncMaxLen = uint16(v)
+	case optTunType:
+		switch o.val {
+		case "ipip":
+			st.tunType = TunnelIPIP
+		case "gue":
+			st.tunType = TunnelGUE
+		case "gre":
+			st.tunType = TunnelGRE
+		default:
+			return failf("illegal tunnel type specified")
+		}
+		c.Dest.TunnelType = st.tunType
+	case optTunPort:
+		v, ok := stringToNumber(o.val, 1, 65535)
+		if !ok {
+			return failf("illegal tunnel port specified")
+		}
+		c.Dest.TunnelPort = uint16(v)
+	case optTunNoCsum:
+		c.Dest.TunnelFlags = TunnelNoChecksum
+	case optTunCsum:
+		c.Dest.TunnelFlags = TunnelChecksum
+	case optTunRemCsum:
+		c.Dest.TunnelFlags = TunnelRemoteChecksum
+	}
+	return nil
+}
+
+// truncate keeps the first n bytes, as ipvsadm's fixed-size copies do.
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// finish runs ipvsadm's checks that follow option parsing, in its order.
+func (st *parseState) finish(positional []string) *ArgError {
+	c := &st.cmd
+	if c.Kind == CmdSetTimeouts {
+		if len(positional) < 3 {
+			return failf("--set option requires 3 timeout values")
+		}
+		var v [3]uint32
+		for i := range v {
+			n, ok := stringToNumber(positional[i], 0, MaxTimeout)
+			if !ok {
+				return failf("invalid timeout value `%s' specified", positional[i])
+			}
+			v[i] = uint32(n)
+		}
+		c.Timeouts = Timeouts{TCP: v[0], TCPFin: v[1], UDP: v[2]}
+		positional = positional[3:]
+	}
+	if len(positional) > 0 {
+		return failf("unexpected argument %s", positional[0])
+	}
+	if st.given[optSchedFlags] {
+		sched := c.Service.Scheduler
+		if sched == "" {
+			sched = DefaultScheduler
+		}
+		var flags ServiceFlags
+		switch {
+		case st.p.SchedFlags != nil:
+			f, err := st.p.SchedFlags(sched, st.bflags)
+			if err != nil {
+				return failf("%s", err.Error())
+			}
+			flags = f
+		case st.bflags != "":
+			return failf("invalid scheduler flag `%s'", st.bflags)
+		}
+		c.Service.Flags = c.Service.Flags&^FlagsSched | flags&FlagsSched
+	}
+	if err := st.checkOptions(); err != nil {
+		return err
+	}
+	svc := &c.Service
+	switch c.Kind {
+	case CmdAddService, CmdEditService:
+		if svc.Scheduler == "" {
+			svc.Scheduler = DefaultScheduler
+		}
+		if svc.FWMark == 0 && svc.Port == 0 && !st.given[optPersistent] {
+			return failf("Zero port specified for non-persistent service")
+		}
+		if svc.Flags&FlagOnePacket != 0 && svc.FWMark == 0 && svc.Protocol != UDP {
+			return failf("One-Packet Scheduling is only for UDP virtual services")
+		}
+	case CmdAddServer, CmdEditServer:
+		d := &c.Dest
+		if svc.FWMark == 0 && (d.Forward == Route || d.Forward == Tunnel) {
+			d.Port = svc.Port
+		}
+		if d.Family != svc.Family && d.Forward != Tunnel {
+			return failf("Different address family is allowed only for tunneling servers")
+		}
+		if st.anyTunnelOption() && d.Forward != Tunnel {
+			return failf("Tunnel options conflict with forward method")
+		}
+		if err := st.checkTunnel(); err != nil {
+			return err
+		}
+	case CmdList:
+		l := c.List
+		if (l.Connections || l.Timeout || l.Daemon) && (l.Stats || l.Rate || l.Thresholds) ||
+			(l.Timeout || l.Daemon) && l.PersistentConn {
+			return failf("options conflicts in the list command")
+		}
+	}
+	return nil
+}
+
+// checkOptions is ipvsadm's generic option check: the first problem in
+// option-bit order wins.
+func (st *parseState) checkOptions() *ArgError {
+	row, ok := optionMatrix[st.cmd.Kind]
+	if !ok {
+		return nil
+	}
+	name := st.cmd.Kind.String()
+	exclusive := optID(-1)
+	for id := optID(0); id < numOptBits; id++ {
+		given := st.given[id]
+		switch row[id] {
+		case '+':
+			if !given {
+				return failf("You need to supply the '%s' option for the '%s' command", optNames[id], name)
+			}
+		case 'x':
+			if given {
+				return failf("Illegal '%s' option with the '%s' command", optNames[id], name)
+			}
+		case '1':
+			if given {
+				if exclusive >= 0 {
+					return failf("The option '%s' conflicts with the '%s' option in the '%s' command", optNames[id], optNames[exclusive], name)
+				}
+				exclusive = id
+			}
+		}
+	}
+	return nil
+}
+
+func (st *parseState) anyTunnelOption() bool {
+	return st.given[optTunType] || st.given[optTunPort] || st.given[optTunNoCsum] ||
+		st.given[optTunCsum] || st.given[optTunRemCsum]
+}
+
+// tunnelMatrix is ipvsadm's tunnel-type × option table over tun-port,
+// tun-nocsum, tun-csum and tun-remcsum.
+var tunnelMatrix = map[TunnelType]string{
+	TunnelIPIP: "xxxx",
+	TunnelGUE:  "+111",
+	TunnelGRE:  "x11x",
+}
+
+func (st *parseState) checkTunnel() *ArgError {
+	if st.cmd.Dest.Forward != Tunnel {
+		return nil
+	}
+	cols := []optID{optTunPort, optTunNoCsum, optTunCsum, optTunRemCsum}
+	row := tunnelMatrix[st.tunType]
+	name := st.tunType.String()
+	exclusive := optID(-1)
+	for i, id := range cols {
+		given := st.given[id]
+		switch row[i] {
+		case '+':
+			if !given {
+				return failf("You need to supply the '%s' option for the '%s' tunnel type", optNames[id], name)
+			}
+		case 'x':
+			if given {
+				return failf("Illegal '%s' option with the '%s' tunnel type", optNames[id], name)
+			}
+		case '1':
+			if given {
+				if exclusive >= 0 {
+					return failf("The option '%s' conflicts with the '%s' option in the '%s' tunnel type", optNames[id], optNames[exclusive], name)
+				}
+				exclusive = id
+			}
+		}
+	}
+	return nil
+}
+
+// parseAddrPort parses host[:port] as ipvsadm's parse_service does, with
+// its quirks: unbracketed IPv6 never has a port, a bracketed non-IPv6 host
+// loses its port, hosts resolve to IPv4 only, port names resolve for the
+// given protocol. defPort is the port when none is given.
+func parseAddrPort(text string, p Protocol, defPort uint16, r Resolver) (netip.Addr, uint16, bool) {
+	if text == "" || strings.Trim(text, "0123456789") == "" {
+		return netip.Addr{}, 0, false
+	}
+	host, portText, hasPort := text, "", false
+	if strings.HasPrefix(text, "[") {
+		end := strings.IndexByte(text, ']')
+		if end < 0 || end+1 >= len(text) || text[end+1] != ':' {
+			return netip.Addr{}, 0, false
+		}
+		host, portText, hasPort = text[1:end], text[end+2:], true
+	}
+	var addr netip.Addr
+	if a, ok := inetPton6(host); ok {
+		addr = a
+	} else {
+		// The port is whatever follows the last colon of the host text,
+		// so "[1.2.3.4]:80" has none.
+		portText, hasPort = "", false
+		if i := strings.LastIndexByte(host, ':'); i >= 0 {
+			host, portText, hasPort = host[:i], host[i+1:], true
+		}
+		a, ok := inetAton(host)
+		if !ok && r != nil {
+			a, ok = r.LookupHost4(host)
+		}
+		if !ok {
+			return netip.Addr{}, 0, false
+		}
+		addr = a
+	}
+	if !hasPort {
+		return addr, defPort, true
+	}
+	if v, ok := stringToNumber(portText, 0, 65535); ok {
+		return addr, uint16(v), true
+	}
+	if r != nil && (p == TCP || p == UDP || p == SCTP) {
+		if v, ok := r.LookupPort(portText, p); ok {
+			return addr, v, true
+		}
+	}
+	return netip.Addr{}, 0, false
+}
