@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 
 	"github.com/mdlayher/netlink"
 
@@ -17,6 +18,7 @@ var (
 	errFamilyMismatch = errors.New("address does not match the address family")
 	errBadFamily      = errors.New("address family must be inet or inet6")
 	errNameTooLong    = errors.New("name too long")
+	errBadName        = errors.New("invalid name")
 )
 
 // addr16 is the 16-byte union nf_inet_addr form of a: IPv4 in the first
@@ -56,6 +58,10 @@ func checkAddr(f rules.Family, a netip.Addr) error {
 func checkName(what, s string, max int) error {
 	if len(s) >= max {
 		return fmt.Errorf("%w: %s %q is longer than %d bytes", errNameTooLong, what, s, max-1)
+	}
+	// The kernel would silently cut the name at the NUL.
+	if strings.IndexByte(s, 0) >= 0 {
+		return fmt.Errorf("%w: %s %q contains a NUL byte", errBadName, what, s)
 	}
 	return nil
 }
