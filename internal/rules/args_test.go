@@ -234,7 +234,7 @@ func TestParseCommands(t *testing.T) {
 			Service: Service{ServiceKey: tcp("10.0.0.1", 80), Netmask: 0xffffffff},
 			Dest:    Destination{Family: IPv6, Addr: v4("2001:db8::5"), Port: 80, Forward: Tunnel, Weight: 1, TunnelType: TunnelGUE, TunnelPort: 6080, TunnelFlags: TunnelRemoteChecksum}}},
 		{[]string{"--set", "0", "60", "+5"}, Command{Kind: CmdSetTimeouts,
-			Service: Service{ServiceKey: ServiceKey{Family: IPv4}, Netmask: 0xffffffff},
+			Service:  Service{ServiceKey: ServiceKey{Family: IPv4}, Netmask: 0xffffffff},
 			Timeouts: Timeouts{TCPFin: 60, UDP: 5}}},
 		{[]string{"--start-daemon", "backup", "--mcast-interface", "eth1234567890123456", "--syncid", "9", "--mcast-group", "ff02::1:2", "--mcast-port", "9000", "--mcast-ttl", "2", "--sync-maxlen", "1400"},
 			Command{Kind: CmdStartDaemon, Service: Service{ServiceKey: ServiceKey{Family: IPv4}, Netmask: 0xffffffff},

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+
+	"github.com/ipvsadm-go/ipvsadm/internal/ipvs"
+	"github.com/ipvsadm-go/ipvsadm/internal/rules"
+)
+
+// backend is what the command needs from the kernel; *ipvs.Client is the
+// real one, tests substitute fakes.
+type backend interface {
+	Info() (rules.Info, error)
+	Services() ([]rules.Service, error)
+	Service(rules.ServiceKey) (rules.Service, error)
+	AddService(rules.Service) error
+	UpdateService(rules.Service) error
+	DeleteService(rules.ServiceKey) error
+	Destinations(rules.ServiceKey) ([]rules.Destination, error)
+	AddDestination(rules.ServiceKey, rules.Destination) error
+	UpdateDestination(rules.ServiceKey, rules.Destination) error
+	DeleteDestination(rules.ServiceKey, rules.Destination) error
+	ZeroAll() error
+	ZeroService(rules.ServiceKey) error
+	Flush() error
+	Timeouts() (rules.Timeouts, error)
+	SetTimeouts(rules.Timeouts) error
+	Daemons() ([]rules.Daemon, error)
+	StartDaemon(rules.Daemon) error
+	StopDaemon(rules.SyncState) error
+	Close() error
+}
+
+var _ backend = (*ipvs.Client)(nil)
+
+// dialBackend opens the kernel connection; tests replace it.
+var dialBackend = func() (backend, error) { return ipvs.Dial(nil) }
+
+// modprobePath is the module loader ipvsadm runs when IPVS is missing.
+const modprobePath = "/sbin/modprobe"
+
+// openBackend connects to IPVS as ipvsadm's init does: on failure it asks
+// modprobe to load ip_vs (modprobe's own messages pass through to stderr)
+// and tries once more.
+func openBackend(stderr io.Writer) (backend, error) {
+	b, err := dialBackend()
+	if err == nil {
+		return b, nil
+	}
+	if !errors.Is(err, ipvs.ErrNotAvailable) && !errors.Is(err, ipvs.ErrPermission) {
+		return nil, err
+	}
+	if _, statErr := os.Stat(modprobePath); statErr != nil {
+		return nil, err
+	}
+	cmd := exec.Command(modprobePath, "--", "ip_vs")
+	cmd.Stdout, cmd.Stderr = stderr, stderr
+	if cmd.Run() != nil {
+		return nil, err
+	}
+	return dialBackend()
+}

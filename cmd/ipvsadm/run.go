@@ -1,0 +1,281 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/ipvsadm-go/ipvsadm/internal/ipvs"
+	"github.com/ipvsadm-go/ipvsadm/internal/rules"
+	"github.com/ipvsadm-go/ipvsadm/internal/sched"
+)
+
+// run is the whole program: argv includes the program name, which selects
+// the ipvsadm-save and ipvsadm-restore personalities and appears in
+// messages. It returns the exit status.
+func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(argv) == 0 {
+		argv = []string{"ipvsadm"}
+	}
+	switch filepath.Base(argv[0]) {
+	case "ipvsadm-save":
+		return runSaveScript(argv, stdin, stdout, stderr)
+	case "ipvsadm-restore":
+		return runRestoreScript(stdin, stdout, stderr)
+	}
+	p := &program{argv0: argv[0], stdin: stdin, stderr: stderr, res: newResolver()}
+	// Like ipvsadm's stdio, standard output is buffered until exit while
+	// errors go out at once.
+	out := bufio.NewWriterSize(stdout, 64<<10)
+	p.out = out
+	status := p.main(argv[1:])
+	out.Flush()
+	if p.b != nil {
+		p.b.Close()
+	}
+	return status
+}
+
+// program is one invocation.
+type program struct {
+	argv0  string
+	stdin  io.Reader
+	out    *bufio.Writer
+	stderr io.Writer
+	res    rules.Resolver
+	b      backend
+}
+
+func (p *program) parser() *rules.Parser {
+	return &rules.Parser{Argv0: p.argv0, Resolver: p.res, SchedFlags: sched.ParseFlags}
+}
+
+// errorf prints one message line to standard error.
+func (p *program) errorf(format string, a ...any) {
+	fmt.Fprintf(p.stderr, format+"\n", a...)
+}
+
+// argError prints a refused command line and returns its exit status.
+func (p *program) argError(err error) int {
+	var ae *rules.ArgError
+	if !errors.As(err, &ae) {
+		p.errorf("%v", err)
+		return 2
+	}
+	p.errorf("%s", ae.Msg)
+	return ae.ExitStatus()
+}
+
+func (p *program) main(args []string) int {
+	cmd, perr := p.parser().Parse(args)
+	if perr == nil {
+		// Help and version need no kernel (ipvsadm 1.31 insists on one:
+		// see COMPATIBILITY.md).
+		switch cmd.Kind {
+		case rules.CmdHelp:
+			writeHelp(p.out, p.argv0)
+			return 0
+		case rules.CmdVersion:
+			writeVersion(p.out)
+			return 0
+		}
+	}
+	// ipvsadm connects before it looks at the arguments, so without IPVS
+	// every command fails the same way.
+	b, err := openBackend(p.stderr)
+	if err != nil {
+		p.errorf("Can't initialize ipvs: %s", errorMessage(err))
+		p.errorf("Are you sure that IP Virtual Server is built in the kernel or as module?")
+		return 2
+	}
+	p.b = b
+	if perr != nil {
+		return p.argError(perr)
+	}
+	if cmd.Kind == rules.CmdRestore {
+		return p.restore()
+	}
+	return p.execute(cmd)
+}
+
+// kernelError prints ipvsadm's text for a failed modifying command and
+// returns its exit status.
+func (p *program) kernelError(err error) int {
+	if err == nil {
+		return 0
+	}
+	p.errorf("%s", errorMessage(err))
+	return 255
+}
+
+// execute runs one parsed command and returns its exit status.
+func (p *program) execute(cmd rules.Command) int {
+	svc := cmd.Service
+	key := svc.ServiceKey
+	switch cmd.Kind {
+	case rules.CmdAddService:
+		return p.kernelError(p.b.AddService(svc))
+	case rules.CmdEditService:
+		return p.kernelError(p.b.UpdateService(svc))
+	case rules.CmdDeleteService:
+		return p.kernelError(p.b.DeleteService(key))
+	case rules.CmdFlush:
+		return p.kernelError(p.b.Flush())
+	case rules.CmdAddServer:
+		return p.kernelError(p.b.AddDestination(key, cmd.Dest))
+	case rules.CmdEditServer:
+		return p.kernelError(p.b.UpdateDestination(key, cmd.Dest))
+	case rules.CmdDeleteServer:
+		return p.kernelError(p.b.DeleteDestination(key, cmd.Dest))
+	case rules.CmdSetTimeouts:
+		return p.kernelError(p.b.SetTimeouts(cmd.Timeouts))
+	case rules.CmdStartDaemon:
+		return p.kernelError(p.b.StartDaemon(cmd.Daemon))
+	case rules.CmdStopDaemon:
+		return p.kernelError(p.b.StopDaemon(cmd.Daemon.State))
+	case rules.CmdZero:
+		// ipvsadm sends no service for an all-zero one (-Z -t 0.0.0.0:0),
+		// which zeroes everything.
+		if !cmd.HasService || (key.FWMark == 0 && key.Port == 0 && key.Addr.IsUnspecified()) {
+			return p.kernelError(p.b.ZeroAll())
+		}
+		return p.kernelError(p.b.ZeroService(key))
+	case rules.CmdList:
+		return p.list(cmd)
+	case rules.CmdSave:
+		return p.save(cmd.List.Numeric)
+	case rules.CmdHelp:
+		writeHelp(p.out, p.argv0)
+		return 0
+	case rules.CmdVersion:
+		writeVersion(p.out)
+		return 0
+	}
+	return 0
+}
+
+// table fetches every service with its real servers, in kernel order.
+func (p *program) table() ([]rules.ServiceEntry, error) {
+	svcs, err := p.b.Services()
+	if err != nil {
+		return nil, err
+	}
+	entries := make([]rules.ServiceEntry, len(svcs))
+	for i, s := range svcs {
+		dests, err := p.b.Destinations(s.ServiceKey)
+		if err != nil {
+			return nil, err
+		}
+		entries[i] = rules.ServiceEntry{Service: s, Dests: dests}
+	}
+	return entries, nil
+}
+
+// listError reports a failed read for -L and -S, which exit 1.
+func (p *program) listError(err error) int {
+	p.errorf("%s", errorMessage(err))
+	return 1
+}
+
+func (p *program) save(numeric bool) int {
+	entries, err := p.table()
+	if err != nil {
+		return p.listError(err)
+	}
+	var res rules.Resolver = p.res
+	if numeric {
+		res = rules.NumericResolver{}
+	}
+	if err := rules.WriteSave(p.out, entries, numeric, res); err != nil {
+		return 1
+	}
+	return 0
+}
+
+// restore runs standard input line by line, as ipvsadm -R does: option
+// and value errors stop it, popt and kernel errors are reported and it
+// goes on, and the status is that of the last line.
+func (p *program) restore() int {
+	lines, err := rules.ReadRestoreLines(p.stdin)
+	if err != nil {
+		p.errorf("%v", err)
+		return 1
+	}
+	status := 0
+	parser := p.parser()
+	for _, tokens := range lines {
+		cmd, err := parser.Parse(tokens)
+		if err != nil {
+			var ae *rules.ArgError
+			if errors.As(err, &ae) && ae.Kind == rules.ArgPopt {
+				p.errorf("%s", ae.Msg)
+				status = 255
+				continue
+			}
+			return p.argError(err)
+		}
+		switch cmd.Kind {
+		case rules.CmdRestore:
+			p.errorf("%s", rules.TryMessage(p.argv0))
+			return 255
+		case rules.CmdHelp, rules.CmdVersion:
+			return p.execute(cmd)
+		}
+		status = p.execute(cmd)
+	}
+	return status
+}
+
+// runSaveScript is Debian's ipvsadm-save: -n for numeric output, any other
+// option prints its usage.
+func runSaveScript(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	args := []string{"ipvsadm", "-S"}
+	numeric := false
+	for _, a := range argv[1:] {
+		switch {
+		case a == "-n":
+			numeric = true
+		case strings.HasPrefix(a, "-"):
+			fmt.Fprintf(stderr, "%s: Script to save the IPVS table to stdout.\n", filepath.Base(argv[0]))
+			fmt.Fprintf(stderr, "   With the -n option, prints out the table in numeric format.\n")
+			return 1
+		}
+	}
+	if numeric {
+		args = append(args, "-n")
+	}
+	return run(args, stdin, stdout, stderr)
+}
+
+// runRestoreScript is Debian's ipvsadm-restore: drop lines that start with
+// '#', clear the table (always, even if the input is bad), then restore.
+// Like the script's shell, it strips trailing newlines from the input and
+// ends it with exactly one.
+func runRestoreScript(stdin io.Reader, stdout, stderr io.Writer) int {
+	raw, err := io.ReadAll(stdin)
+	if err != nil {
+		fmt.Fprintf(stderr, "%v\n", err)
+		return 1
+	}
+	text := string(raw)
+	text = strings.TrimSuffix(text, "\n")
+	var kept []string
+	if text != "" || len(raw) > 0 {
+		for _, line := range strings.Split(text, "\n") {
+			if !strings.HasPrefix(line, "#") {
+				kept = append(kept, line)
+			}
+		}
+	}
+	input := strings.TrimRight(strings.Join(kept, "\n"), "\n") + "\n"
+	run([]string{"ipvsadm", "-C"}, strings.NewReader(""), stdout, stderr)
+	return run([]string{"ipvsadm", "-R"}, strings.NewReader(input), stdout, stderr)
+}
+
+// newResolver is the name service of the system, as ipvsadm sees it.
+func newResolver() rules.Resolver { return rules.NewSystemResolver() }
+
+var _ = ipvs.ErrNoService

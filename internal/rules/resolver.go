@@ -1,0 +1,235 @@
+package rules
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// DefaultServicesPath is the services database glibc's "files" backend
+// reads.
+const DefaultServicesPath = "/etc/services"
+
+// A SystemResolver resolves names the way ipvsadm does through glibc with
+// the nsswitch "files" service backend: ports come from /etc/services, hosts
+// from Go's resolver (which reads /etc/hosts and DNS in nsswitch order).
+//
+// Results are cached for the life of the resolver. ipvsadm does not cache,
+// but a listing only takes a moment, so the difference is invisible except
+// that a slow DNS server is asked once per address instead of once per line.
+//
+// The zero value is ready to use; the fields only exist to point tests at
+// other data. A SystemResolver is safe for concurrent use.
+type SystemResolver struct {
+	// ServicesPath is the services database; empty means
+	// DefaultServicesPath. A missing or unreadable file resolves nothing.
+	ServicesPath string
+	// LookupIP4 returns the IPv4 addresses of a host name, in resolver
+	// order; nil means net.DefaultResolver.LookupNetIP with network "ip4".
+	LookupIP4 func(ctx context.Context, host string) ([]netip.Addr, error)
+	// LookupAddr returns the names of an address, canonical name first;
+	// nil means net.DefaultResolver.LookupAddr.
+	LookupAddr func(ctx context.Context, addr string) ([]string, error)
+
+	servicesOnce sync.Once
+	services     []serviceEntry
+
+	mu    sync.Mutex
+	hosts map[string]hostResult     // LookupHost4 cache
+	names map[netip.Addr]nameResult // HostName cache
+}
+
+// serviceEntry is one line of the services database.
+type serviceEntry struct {
+	names []string // official name first, then aliases
+	port  uint16
+	proto string
+}
+
+type hostResult struct {
+	addr netip.Addr
+	ok   bool
+}
+
+type nameResult struct {
+	name string
+	ok   bool
+}
+
+var _ Resolver = (*SystemResolver)(nil)
+
+// NewSystemResolver returns a SystemResolver using the system's services
+// database and Go's default resolver.
+func NewSystemResolver() *SystemResolver { return &SystemResolver{} }
+
+// protoName is the services-database protocol of p, or "" if p has no
+// service names.
+func protoName(p Protocol) string {
+	switch p {
+	case TCP:
+		return "tcp"
+	case UDP:
+		return "udp"
+	case SCTP:
+		return "sctp"
+	}
+	return ""
+}
+
+// LookupPort returns the port of a service name or alias for p, from the
+// first matching entry of the services database (getservbyname).
+func (r *SystemResolver) LookupPort(name string, p Protocol) (uint16, bool) {
+	proto := protoName(p)
+	if proto == "" {
+		return 0, false
+	}
+	for _, e := range r.loadServices() {
+		if e.proto != proto {
+			continue
+		}
+		for _, n := range e.names {
+			if n == name {
+				return e.port, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// PortName returns the official name of the first services-database entry
+// for port and p (getservbyport).
+func (r *SystemResolver) PortName(port uint16, p Protocol) (string, bool) {
+	proto := protoName(p)
+	if proto == "" {
+		return "", false
+	}
+	for _, e := range r.loadServices() {
+		if e.port == port && e.proto == proto {
+			return e.names[0], true
+		}
+	}
+	return "", false
+}
+
+// LookupHost4 returns the first IPv4 address of name (gethostbyname). Names
+// with only IPv6 addresses do not resolve.
+func (r *SystemResolver) LookupHost4(name string) (netip.Addr, bool) {
+	r.mu.Lock()
+	res, cached := r.hosts[name]
+	r.mu.Unlock()
+	if cached {
+		return res.addr, res.ok
+	}
+
+	lookup := r.LookupIP4
+	if lookup == nil {
+		lookup = func(ctx context.Context, host string) ([]netip.Addr, error) {
+			return net.DefaultResolver.LookupNetIP(ctx, "ip4", host)
+		}
+	}
+	if name != "" {
+		if addrs, err := lookup(context.Background(), name); err == nil {
+			for _, a := range addrs {
+				if a = a.Unmap(); a.Is4() {
+					res = hostResult{addr: a, ok: true}
+					break
+				}
+			}
+		}
+	}
+
+	r.mu.Lock()
+	if r.hosts == nil {
+		r.hosts = make(map[string]hostResult)
+	}
+	r.hosts[name] = res
+	r.mu.Unlock()
+	return res.addr, res.ok
+}
+
+// HostName returns the canonical name of addr (gethostbyaddr's h_name): the
+// first name the resolver gives, without the trailing dot Go adds.
+func (r *SystemResolver) HostName(addr netip.Addr) (string, bool) {
+	if !addr.IsValid() {
+		return "", false
+	}
+	r.mu.Lock()
+	res, cached := r.names[addr]
+	r.mu.Unlock()
+	if cached {
+		return res.name, res.ok
+	}
+
+	lookup := r.LookupAddr
+	if lookup == nil {
+		lookup = net.DefaultResolver.LookupAddr
+	}
+	if names, err := lookup(context.Background(), addr.String()); err == nil {
+		for _, n := range names {
+			if n = strings.TrimSuffix(n, "."); n != "" {
+				res = nameResult{name: n, ok: true}
+				break
+			}
+		}
+	}
+
+	r.mu.Lock()
+	if r.names == nil {
+		r.names = make(map[netip.Addr]nameResult)
+	}
+	r.names[addr] = res
+	r.mu.Unlock()
+	return res.name, res.ok
+}
+
+// loadServices reads the services database once.
+func (r *SystemResolver) loadServices() []serviceEntry {
+	r.servicesOnce.Do(func() {
+		path := r.ServicesPath
+		if path == "" {
+			path = DefaultServicesPath
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return
+		}
+		defer f.Close()
+		r.services = parseServices(f)
+	})
+	return r.services
+}
+
+// parseServices parses a services database like glibc's files backend:
+// "name port/proto [alias...]", with "#" starting a comment anywhere on the
+// line. Lines that do not parse are skipped.
+func parseServices(f *os.File) []serviceEntry {
+	var entries []serviceEntry
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 4096), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if i := strings.IndexByte(line, '#'); i >= 0 {
+			line = line[:i]
+		}
+		fields := strings.Fields(line)
+		if len(fields) < 2 {
+			continue
+		}
+		portText, proto, ok := strings.Cut(fields[1], "/")
+		if !ok || proto == "" {
+			continue
+		}
+		port, err := strconv.ParseUint(portText, 10, 16)
+		if err != nil {
+			continue
+		}
+		names := append([]string{fields[0]}, fields[2:]...)
+		entries = append(entries, serviceEntry{names: names, port: uint16(port), proto: proto})
+	}
+	return entries
+}

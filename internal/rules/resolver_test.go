@@ -1,0 +1,168 @@
+package rules
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+func TestSystemResolverServices(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "services")
+	data := `# comment line
+tcpmux		1/tcp				# TCP port service multiplexer
+http		80/tcp		www www-http	# WorldWideWeb HTTP
+http		80/sctp
+kerberos	88/tcp		kerberos5 krb5	# Kerberos v5
+kerberos	88/udp		kerberos5 krb5
+broken		notaport/tcp
+broken2		99
+toolarge	70000/tcp
+second-http	80/tcp		web
+#hidden		81/tcp
+dupe	8080/udp
+http-alt	8080/tcp	webcache
+sip		5060/udp
+`
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := &SystemResolver{ServicesPath: path}
+
+	portNames := []struct {
+		port uint16
+		p    Protocol
+		want string
+		ok   bool
+	}{
+		{80, TCP, "http", true}, // the first entry wins
+		{80, SCTP, "http", true},
+		{80, UDP, "", false},
+		{88, UDP, "kerberos", true},
+		{8080, TCP, "http-alt", true},
+		{8080, UDP, "dupe", true},
+		{81, TCP, "", false},
+		{5060, UDP, "sip", true},
+		{80, 0, "", false}, // no names without a protocol
+	}
+	for _, tt := range portNames {
+		if got, ok := r.PortName(tt.port, tt.p); got != tt.want || ok != tt.ok {
+			t.Errorf("PortName(%d, %v) = %q, %v; want %q, %v", tt.port, tt.p, got, ok, tt.want, tt.ok)
+		}
+	}
+
+	lookups := []struct {
+		name string
+		p    Protocol
+		want uint16
+		ok   bool
+	}{
+		{"http", TCP, 80, true},
+		{"www", TCP, 80, true},
+		{"www-http", TCP, 80, true},
+		{"web", TCP, 80, true},
+		{"krb5", UDP, 88, true},
+		{"http", SCTP, 80, true},
+		{"http", UDP, 0, false},
+		{"webcache", TCP, 8080, true},
+		{"HTTP", TCP, 0, false},
+		{"hidden", TCP, 0, false},
+		{"broken", TCP, 0, false},
+		{"toolarge", TCP, 0, false},
+		{"http", 0, 0, false},
+	}
+	for _, tt := range lookups {
+		if got, ok := r.LookupPort(tt.name, tt.p); got != tt.want || ok != tt.ok {
+			t.Errorf("LookupPort(%q, %v) = %d, %v; want %d, %v", tt.name, tt.p, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestSystemResolverNoServicesFile(t *testing.T) {
+	r := &SystemResolver{ServicesPath: filepath.Join(t.TempDir(), "missing")}
+	if _, ok := r.PortName(80, TCP); ok {
+		t.Error("PortName resolved without a services file")
+	}
+}
+
+func TestSystemResolverHosts(t *testing.T) {
+	var addrCalls, ipCalls atomic.Int32
+	r := &SystemResolver{
+		LookupAddr: func(_ context.Context, addr string) ([]string, error) {
+			addrCalls.Add(1)
+			switch addr {
+			case "10.0.0.1":
+				return []string{"vip.example.com.", "vip."}, nil
+			case "2001:db8::1":
+				return []string{"v6host.example.com"}, nil
+			}
+			return nil, errors.New("no such host")
+		},
+		LookupIP4: func(_ context.Context, host string) ([]netip.Addr, error) {
+			ipCalls.Add(1)
+			switch host {
+			case "vip":
+				return []netip.Addr{netip.MustParseAddr("::ffff:10.0.0.1"), netip.MustParseAddr("10.0.0.2")}, nil
+			case "v6only":
+				return []netip.Addr{netip.MustParseAddr("2001:db8::1")}, nil
+			}
+			return nil, errors.New("no such host")
+		},
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 3 {
+				if n, ok := r.HostName(netip.MustParseAddr("10.0.0.1")); n != "vip.example.com" || !ok {
+					t.Errorf("HostName(10.0.0.1) = %q, %v", n, ok)
+				}
+				if n, ok := r.HostName(netip.MustParseAddr("2001:db8::1")); n != "v6host.example.com" || !ok {
+					t.Errorf("HostName(2001:db8::1) = %q, %v", n, ok)
+				}
+				if _, ok := r.HostName(netip.MustParseAddr("10.9.9.9")); ok {
+					t.Error("HostName(10.9.9.9) resolved")
+				}
+				if a, ok := r.LookupHost4("vip"); a != netip.MustParseAddr("10.0.0.1") || !ok {
+					t.Errorf("LookupHost4(vip) = %v, %v", a, ok)
+				}
+				if _, ok := r.LookupHost4("v6only"); ok {
+					t.Error("LookupHost4(v6only) resolved")
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	// Racing goroutines may each miss the cache once, but no more.
+	if n := addrCalls.Load(); n < 3 || n > 12 {
+		t.Errorf("%d reverse lookups, want 3 to 12 (cached)", n)
+	}
+	if n := ipCalls.Load(); n < 2 || n > 8 {
+		t.Errorf("%d forward lookups, want 2 to 8 (cached)", n)
+	}
+	if _, ok := r.HostName(netip.Addr{}); ok {
+		t.Error("HostName(invalid) resolved")
+	}
+	if _, ok := r.LookupHost4(""); ok {
+		t.Error(`LookupHost4("") resolved`)
+	}
+}
+
+// TestSystemResolverDefaults makes sure the zero value works against the
+// real system (localhost is in every hosts file worth the name).
+func TestSystemResolverDefaults(t *testing.T) {
+	r := NewSystemResolver()
+	if a, ok := r.LookupHost4("localhost"); ok && !a.Is4() {
+		t.Errorf("LookupHost4(localhost) = %v", a)
+	}
+	if _, err := os.Stat(DefaultServicesPath); err == nil {
+		if _, ok := r.LookupPort("http", TCP); !ok {
+			t.Logf("%s has no http/tcp", DefaultServicesPath)
+		}
+	}
+}

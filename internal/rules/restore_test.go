@@ -1,0 +1,135 @@
+package rules
+
+import (
+	"errors"
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
+
+func TestReadRestoreLines(t *testing.T) {
+	long := strings.Repeat("a", 4096)
+	tests := []struct {
+		name, in string
+		want     [][]string
+	}{
+		{"empty", "", nil},
+		{"blank lines", "\n\n  \t\r\n", nil},
+		{"simple", "-A -t 10.0.0.1:80 -s rr\n", [][]string{{"-A", "-t", "10.0.0.1:80", "-s", "rr"}}},
+		{"no final newline", "-A -t x", [][]string{{"-A", "-t", "x"}}},
+		{"one trailing space at EOF", "-A -t x ", [][]string{{"-A", "-t", "x"}}},
+		{"two trailing blanks at EOF", "-A\n-A -t x  ", [][]string{{"-A"}}},
+		{"tab and CR at EOF", "-A -t x\t\r", nil},
+		{"trailing blanks before newline", "-A -t x  \n", [][]string{{"-A", "-t", "x"}}},
+		{"ipvsadm dropped anywhere", "ipvsadm -A ipvsadm -t x ipvsadmx\n", [][]string{{"-A", "-t", "x", "ipvsadmx"}}},
+		{"only ipvsadm", "ipvsadm\n-C\n", [][]string{{"-C"}}},
+		{"no quoting", "-A -t \"10.0.0.1:80\"\n", [][]string{{"-A", "-t", `"10.0.0.1:80"`}}},
+		{"comments are tokens", "# saved rules\n-A -t x # c\n", [][]string{{"#", "saved", "rules"}, {"-A", "-t", "x", "#", "c"}}},
+		{"no continuation", "-A \\\n-t x\n", [][]string{{"-A", "\\"}, {"-t", "x"}}},
+		{"CR is whitespace", "-A\r-t x\n", [][]string{{"-A", "-t", "x"}}},
+		{"vertical tab is not", "-A\v-t\n", [][]string{{"-A\v-t"}}},
+		{"long token split", long + "bc d\n", [][]string{{long, "bc", "d"}}},
+		{"exact 4096", long + "\n", [][]string{{long}}},
+		{"NUL ends a token", "-A\x00x -t\n\x00\n", [][]string{{"-A", "-t"}, {""}}},
+		// Checked against the Debian binary in the project VM, through the
+		// tokens its popt errors name.
+		{"CR does not end a line", "-L --a\r-L --b\n", [][]string{{"-L", "--a", "-L", "--b"}}},
+		{"form feed is not whitespace", "-L --a\fb\n", [][]string{{"-L", "--a\fb"}}},
+		{"split inside an option", "-L " + strings.Repeat("y", 4095) + "--q\n", [][]string{{"-L", strings.Repeat("y", 4095) + "-", "-q"}}},
+		{"4096-byte token at EOF", "-L --" + strings.Repeat("x", 4094), [][]string{{"-L", "--" + strings.Repeat("x", 4094)}}},
+		{"4096-byte token and two blanks at EOF", "-L --" + strings.Repeat("x", 4094) + "  ", nil},
+		{"space and CR at EOF", "-L --a \r", nil},
+		{"one CR at EOF", "-L --a\r", [][]string{{"-L", "--a"}}},
+		{"two blanks inside the last line", "-L  --a", [][]string{{"-L", "--a"}}},
+		{"NUL-only token is an empty argument", "\x00\n-L --z\n", [][]string{{""}, {"-L", "--z"}}},
+		// Reference §10.E, E1, E5 and E9.
+		{"E1", "-A -t 10.0.0.1:80 -s rr\nipvsadm -a -t 10.0.0.1:80 -r 192.168.1.10:80 -m\n\n  -a -t 10.0.0.9:80 -r 192.168.1.11:80 -m  \n-A -u 10.0.0.1:53\n",
+			[][]string{
+				{"-A", "-t", "10.0.0.1:80", "-s", "rr"},
+				{"-a", "-t", "10.0.0.1:80", "-r", "192.168.1.10:80", "-m"},
+				{"-a", "-t", "10.0.0.9:80", "-r", "192.168.1.11:80", "-m"},
+				{"-A", "-u", "10.0.0.1:53"},
+			}},
+		{"E5", "-A -t 10.0.0.10:80\n-A -t 10.0.0.11:80  ", [][]string{{"-A", "-t", "10.0.0.10:80"}}},
+		{"E9", "-A -t 10.0.0.1:80\r\n-A -t 10.0.0.2:80\r\n   \t \n\n",
+			[][]string{{"-A", "-t", "10.0.0.1:80"}, {"-A", "-t", "10.0.0.2:80"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ReadRestoreLines(strings.NewReader(tt.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+			// Byte-at-a-time reads must not change anything.
+			got, err = ReadRestoreLines(iotest.OneByteReader(strings.NewReader(tt.in)))
+			if err != nil || !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("one byte at a time: got %q, %v", got, err)
+			}
+		})
+	}
+}
+
+// TestRestoreScannerLazy checks that a line is available before the rest of
+// the input has been read.
+func TestRestoreScannerLazy(t *testing.T) {
+	pr, pw := io.Pipe()
+	go pw.Write([]byte("-A -t x\n"))
+	s := NewRestoreScanner(pr)
+	if !s.Scan() || !reflect.DeepEqual(s.Args(), []string{"-A", "-t", "x"}) {
+		t.Fatalf("first line: %q, err %v", s.Args(), s.Err())
+	}
+	pw.Close()
+	if s.Scan() {
+		t.Errorf("unexpected line %q", s.Args())
+	}
+	if s.Err() != nil {
+		t.Errorf("Err = %v", s.Err())
+	}
+}
+
+func TestRestoreScannerError(t *testing.T) {
+	boom := errors.New("boom")
+	lines, err := ReadRestoreLines(io.MultiReader(strings.NewReader("-C\n-A"), iotest.ErrReader(boom)))
+	if !errors.Is(err, boom) {
+		t.Errorf("err = %v, want boom", err)
+	}
+	if !reflect.DeepEqual(lines, [][]string{{"-C"}}) {
+		t.Errorf("lines = %q", lines)
+	}
+}
+
+func FuzzReadRestoreLines(f *testing.F) {
+	for _, s := range []string{
+		"", "-A -t 10.0.0.1:80\n", "ipvsadm -C\r\n", "x  ", "a\x00b \t\n\n",
+		strings.Repeat("z", 5000) + " y\n",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		lines, err := ReadRestoreLines(strings.NewReader(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, args := range lines {
+			if len(args) == 0 {
+				t.Fatal("empty line returned")
+			}
+			for _, a := range args {
+				if strings.ContainsAny(a, " \t\r\n\x00") {
+					t.Fatalf("token %q contains whitespace or NUL", a)
+				}
+				if len(a) > restoreTokenMax {
+					t.Fatalf("token of %d bytes", len(a))
+				}
+				if a == "ipvsadm" {
+					t.Fatal("ipvsadm token kept")
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,136 @@
+package rules
+
+import (
+	"encoding/binary"
+	"net/netip"
+)
+
+// ipvsadm sorts with glibc's qsort, which for these element sizes is a
+// top-down merge sort, and with comparators built on wrapping 32-bit
+// subtraction. Those comparators are not a total order (200.0.0.1 sorts
+// before 10.0.0.1, fwmarks of 2^31 and more before everything), so the
+// output depends on the exact algorithm and on the input order. Both are
+// reproduced here instead of using package sort or slices.
+
+// SortServices sorts entries in place into ipvsadm's listing order. The
+// input must be in the kernel's dump order for the result to match ipvsadm.
+// Only the services are reordered; each entry's Dests are left alone (see
+// SortDests).
+func SortServices(entries []ServiceEntry) {
+	mergeSort(entries, make([]ServiceEntry, len(entries)), func(a, b *ServiceEntry) int {
+		return compareServices(&a.Service, &b.Service)
+	})
+}
+
+// SortDests sorts dests in place into ipvsadm's listing order: by address,
+// then port, with the same wrap-around quirks as SortServices. The input
+// must be in the kernel's dump order (newest first) for the result to match
+// ipvsadm.
+func SortDests(dests []Destination) {
+	mergeSort(dests, make([]Destination, len(dests)), func(a, b *Destination) int {
+		return compareDestinations(a, b)
+	})
+}
+
+// mergeSort is glibc's msort_with_tmp: split at n/2, sort both halves,
+// merge taking from the left half while cmp(left, right) <= 0.
+func mergeSort[T any](s, tmp []T, cmp func(a, b *T) int) {
+	n := len(s)
+	if n <= 1 {
+		return
+	}
+	n1 := n / 2
+	left, right := s[:n1], s[n1:]
+	mergeSort(left, tmp[:n1], cmp)
+	mergeSort(right, tmp[n1:], cmp)
+
+	i, j, k := 0, 0, 0
+	for i < len(left) && j < len(right) {
+		if cmp(&left[i], &right[j]) <= 0 {
+			tmp[k] = left[i]
+			i++
+		} else {
+			tmp[k] = right[j]
+			j++
+		}
+		k++
+	}
+	k += copy(tmp[k:], left[i:])
+	// Whatever is left of the right half is already in place.
+	copy(s, tmp[:k])
+}
+
+// compareServices is ipvsadm's service comparator. Fields are taken as the
+// kernel reports them: a fwmark service has no protocol, address or port.
+func compareServices(a, b *Service) int {
+	if r := int32(a.FWMark - b.FWMark); r != 0 {
+		return int(r)
+	}
+	if r := int(a.Family) - int(b.Family); r != 0 {
+		return r
+	}
+	pa, aa, porta := serviceIdentity(a)
+	pb, ab, portb := serviceIdentity(b)
+	if r := int(pa) - int(pb); r != 0 {
+		return r
+	}
+	if r := compareAddrWords(a.Family, aa, ab); r != 0 {
+		return r
+	}
+	return int(porta) - int(portb)
+}
+
+// serviceIdentity returns the protocol, address words and port the kernel
+// would report for s.
+func serviceIdentity(s *Service) (Protocol, [4]uint32, uint16) {
+	if s.FWMark != 0 {
+		return 0, [4]uint32{}, 0
+	}
+	return s.Protocol, addrWords(s.Addr), s.Port
+}
+
+// compareDestinations is ipvsadm's real-server comparator: address (with
+// a's family deciding between one and four words), then port.
+func compareDestinations(a, b *Destination) int {
+	fam := a.Family
+	if fam == 0 {
+		fam = FamilyOf(a.Addr)
+	}
+	if r := compareAddrWords(fam, addrWords(a.Addr), addrWords(b.Addr)); r != 0 {
+		return r
+	}
+	return int(a.Port) - int(b.Port)
+}
+
+// compareAddrWords compares addresses in host-order 32-bit words with
+// wrapping subtraction: all four words for IPv6, only the first otherwise.
+func compareAddrWords(f Family, a, b [4]uint32) int {
+	n := 1
+	if f == IPv6 {
+		n = 4
+	}
+	for i := 0; i < n; i++ {
+		if r := int32(a[i] - b[i]); r != 0 {
+			return int(r)
+		}
+	}
+	return 0
+}
+
+// addrWords lays an address out like the C union nf_inet_addr, as host-order
+// words: an IPv4 address fills the first word, the rest stays zero.
+func addrWords(addr netip.Addr) [4]uint32 {
+	var w [4]uint32
+	switch {
+	case !addr.IsValid():
+	case addr.Is4():
+		b := addr.As4()
+		w[0] = binary.BigEndian.Uint32(b[:])
+	default:
+		b := addr.As16()
+		for i := range w {
+			w[i] = binary.BigEndian.Uint32(b[4*i:])
+		}
+	}
+	return w
+}
