@@ -40,7 +40,7 @@ var _ backend = (*ipvs.Client)(nil)
 var dialBackend = func() (backend, error) { return ipvs.Dial(nil) }
 
 // modprobePath is the module loader ipvsadm runs when IPVS is missing.
-const modprobePath = "/sbin/modprobe"
+var modprobePath = "/sbin/modprobe"
 
 // openBackend connects to IPVS as ipvsadm's init does: on failure it asks
 // modprobe to load ip_vs (modprobe's own messages pass through to stderr)

@@ -199,15 +199,13 @@ func (p *program) save(numeric bool) int {
 // and value errors stop it, popt and kernel errors are reported and it
 // goes on, and the status is that of the last line.
 func (p *program) restore() int {
-	lines, err := rules.ReadRestoreLines(p.stdin)
-	if err != nil {
-		p.errorf("%v", err)
-		return 1
-	}
+	// Each line runs as soon as it is read, as with ipvsadm, so that an
+	// interactive or slow producer sees its effects at once.
+	sc := rules.NewRestoreScanner(p.stdin)
 	status := 0
 	parser := p.parser()
-	for _, tokens := range lines {
-		cmd, err := parser.Parse(tokens)
+	for sc.Scan() {
+		cmd, err := parser.Parse(sc.Args())
 		if err != nil {
 			var ae *rules.ArgError
 			if errors.As(err, &ae) && ae.Kind == rules.ArgPopt {
@@ -225,6 +223,14 @@ func (p *program) restore() int {
 			return p.execute(cmd)
 		}
 		status = p.execute(cmd)
+		// ipvsadm's listing code exits on failure, ending the restore.
+		if status != 0 && (cmd.Kind == rules.CmdList || cmd.Kind == rules.CmdSave) {
+			return status
+		}
+	}
+	if err := sc.Err(); err != nil {
+		p.errorf("%v", err)
+		return 1
 	}
 	return status
 }

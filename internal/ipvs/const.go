@@ -110,7 +110,7 @@ const (
 // terminating NUL included).
 const (
 	schedNameMaxLen = 16
-	peNameMaxLen    = 16
+	peNameMaxLen    = 17 // the PE name may use all 16 bytes
 	ifNameMaxLen    = 16
 )
 

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/ipvsadm-go/ipvsadm/internal/ipvs"
+	"github.com/ipvsadm-go/ipvsadm/internal/rules"
+)
+
+// fakeBackend is an in-memory IPVS table for tests of the command's own
+// logic; the kernel's behaviour is proven by the kernel tests.
+type fakeBackend struct {
+	backend // unimplemented methods panic
+	svcs    []rules.Service
+	closed  bool
+}
+
+func (f *fakeBackend) AddService(s rules.Service) error {
+	for _, old := range f.svcs {
+		if old.ServiceKey == s.ServiceKey {
+			return &ipvs.Error{Op: ipvs.OpAddService, Err: unix.EEXIST}
+		}
+	}
+	f.svcs = append(f.svcs, s)
+	return nil
+}
+
+func (f *fakeBackend) Services() ([]rules.Service, error) { return f.svcs, nil }
+func (f *fakeBackend) Destinations(rules.ServiceKey) ([]rules.Destination, error) {
+	return nil, nil
+}
+func (f *fakeBackend) Close() error { f.closed = true; return nil }
+
+// withBackend makes run use b (or fail to dial with err) for one test.
+func withBackend(t *testing.T, b backend, err error) {
+	t.Helper()
+	old, oldModprobe := dialBackend, modprobePath
+	dialBackend = func() (backend, error) { return b, err }
+	modprobePath = "/nonexistent/modprobe"
+	t.Cleanup(func() { dialBackend, modprobePath = old, oldModprobe })
+}
+
+func runArgs(args []string, stdin string) (stdout, stderr string, status int) {
+	var out, errb bytes.Buffer
+	status = run(append([]string{"ipvsadm"}, args...), strings.NewReader(stdin), &out, &errb)
+	return out.String(), errb.String(), status
+}
+
+// noIPVS is the dial error on a kernel without the IPVS family.
+var noIPVS = &ipvs.Error{Op: ipvs.OpDial, Err: ipvs.ErrNotAvailable}
+
+func TestHelpWithoutKernel(t *testing.T) {
+	withBackend(t, nil, noIPVS)
+	out, errs, status := runArgs([]string{"-h"}, "")
+	require.Equal(t, 0, status)
+	require.Empty(t, errs)
+	require.True(t, strings.HasPrefix(out, versionLine+"Usage:\n  ipvsadm -A|E virtual-service"), out)
+	require.Len(t, out, 4645, "the help text is ipvsadm's, byte for byte")
+
+	out, errs, status = runArgs([]string{"--version", "--bogus"}, "")
+	require.Equal(t, 0, status)
+	require.Empty(t, errs)
+	require.Equal(t, versionLine, out)
+}
+
+func TestInitFailure(t *testing.T) {
+	withBackend(t, nil, noIPVS)
+	for _, args := range [][]string{nil, {"-Ln"}, {"-A", "-t", "10.0.0.1:80"}, {"--bogus"}, {"-L", "-n", "-n"}} {
+		out, errs, status := runArgs(args, "")
+		require.Equal(t, 2, status, "%q", args)
+		require.Empty(t, out)
+		// modprobe's own complaint, if any, may come first.
+		require.True(t, strings.HasSuffix(errs, "Can't initialize ipvs: Protocol not available\n"+
+			"Are you sure that IP Virtual Server is built in the kernel or as module?\n"), errs)
+	}
+	withBackend(t, nil, &ipvs.Error{Op: ipvs.OpDial, Err: unix.EPERM})
+	_, errs, status := runArgs([]string{"-Ln"}, "")
+	require.Equal(t, 2, status)
+	require.True(t, strings.HasSuffix(errs, "Can't initialize ipvs: Permission denied (you must be root)\n"+
+		"Are you sure that IP Virtual Server is built in the kernel or as module?\n"), errs)
+}
+
+func TestSchedFlagsComma(t *testing.T) {
+	// ipvsadm 1.31 crashes on these; we read them as no flags.
+	for _, flags := range []string{",", ",,"} {
+		f := &fakeBackend{}
+		withBackend(t, f, nil)
+		out, errs, status := runArgs([]string{"-A", "-t", "10.0.0.1:80", "-s", "sh", "-b", flags}, "")
+		require.Equal(t, 0, status, errs)
+		require.Empty(t, out+errs)
+		require.Len(t, f.svcs, 1)
+		require.Zero(t, f.svcs[0].Flags)
+		require.True(t, f.closed)
+	}
+	f := &fakeBackend{}
+	withBackend(t, f, nil)
+	_, errs, status := runArgs([]string{"-R"}, "-A -t 10.0.0.1:80 -s sh -b ,\n-A -t 10.0.0.2:80\n")
+	require.Equal(t, 0, status, errs)
+	require.Len(t, f.svcs, 2)
+}
