@@ -25,27 +25,39 @@ type Config struct {
 // is safe for concurrent use; requests are serialised on the socket.
 type Client struct {
 	conn   *genetlink.Conn
+	nl     *netlink.Conn // the same socket, for batched sends; nil in some tests
 	family uint16
+	// window is how many acknowledged requests a batch may have in
+	// flight: what the receive buffer holds with a wide margin.
+	window int
 }
 
 // Dial opens a client. The error matches ErrNotAvailable when the kernel
 // has no IPVS family and ErrPermission when the caller may not use it.
 func Dial(cfg *Config) (*Client, error) {
-	var ncfg netlink.Config
+	// A fixed receive buffer spares a peek before every read; dump
+	// chunks are at most 32 KiB.
+	ncfg := netlink.Config{MessageBufferSize: readBufferSize}
 	if cfg != nil {
 		ncfg.NetNS = cfg.NetNS
 	}
-	conn, err := genetlink.Dial(&ncfg)
+	nl, err := netlink.Dial(unix.NETLINK_GENERIC, &ncfg)
 	if err != nil {
 		return nil, newError(OpDial, err)
 	}
+	conn := genetlink.NewConn(nl)
 	c, err := newClient(conn)
 	if err != nil {
 		conn.Close()
 		return nil, err
 	}
+	c.nl = nl
+	c.window = windowFor(nl)
 	return c, nil
 }
+
+// readBufferSize is the size of each read from the socket.
+const readBufferSize = 64 << 10
 
 // newClient resolves the IPVS family on an open connection; tests hand it
 // a genltest connection.
@@ -60,14 +72,11 @@ func newClient(conn *genetlink.Conn) (*Client, error) {
 	// Extended acks add the kernel's reason to policy failures. Older
 	// kernels lack the option; the client works without it.
 	_ = conn.SetOption(netlink.ExtendedAcknowledge, true)
-	// Large reads let a dump arrive in ~32 KiB chunks rather than pages.
-	_ = conn.SetReadBuffer(dumpBufferSize)
-	return &Client{conn: conn, family: f.ID}, nil
+	// Error acknowledgements without a copy of the request keep batches'
+	// acknowledgements small.
+	_ = conn.SetOption(netlink.CapAcknowledge, true)
+	return &Client{conn: conn, family: f.ID, window: minWindow}, nil
 }
-
-// dumpBufferSize is the receive buffer asked for; the kernel caps it at
-// net.core.rmem_max unless raised.
-const dumpBufferSize = 1 << 20
 
 // Close releases the socket.
 func (c *Client) Close() error { return c.conn.Close() }

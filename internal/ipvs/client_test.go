@@ -1157,8 +1157,8 @@ func TestClientLocalChecks(t *testing.T) {
 		{"scheduler 16 bytes", OpAddService, func(c *Client) error {
 			return c.AddService(rules.Service{ServiceKey: tcp4, Scheduler: long})
 		}, errNameTooLong},
-		{"PE 16 bytes", OpUpdateService, func(c *Client) error {
-			return c.UpdateService(rules.Service{ServiceKey: tcp4, Scheduler: "rr", PE: long})
+		{"PE 17 bytes", OpUpdateService, func(c *Client) error {
+			return c.UpdateService(rules.Service{ServiceKey: tcp4, Scheduler: "rr", PE: long + "x"})
 		}, errNameTooLong},
 		{"interface 16 bytes", OpStartDaemon, func(c *Client) error {
 			return c.StartDaemon(rules.Daemon{State: rules.Master, Interface: long})
