@@ -1,0 +1,31 @@
+# Thin wrapper over the go commands and vm/vm.sh (GNU make).
+GO ?= go
+KERNEL_TEST_ARGS ?=
+
+.PHONY: build lint test vm-setup vm-test ci clean
+
+build:
+	CGO_ENABLED=0 $(GO) build -o bin/ipvsadm ./cmd/ipvsadm
+
+lint:
+	@out="$$(gofmt -l .)"; \
+	if [ -n "$$out" ]; then echo "gofmt -l: these files need gofmt:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+test:
+	$(GO) test -race ./...
+
+vm-setup:
+	vm/vm.sh setup
+
+vm-test: vm-setup
+	vm/vm.sh kernel-test $(KERNEL_TEST_ARGS)
+
+# In this order, even under make -j.
+ci:
+	$(MAKE) lint
+	$(MAKE) test
+	$(MAKE) vm-test
+
+clean:
+	rm -rf bin
