@@ -137,9 +137,7 @@ func (p *program) execute(cmd rules.Command) int {
 	case rules.CmdStopDaemon:
 		return p.kernelError(p.b.StopDaemon(cmd.Daemon.State))
 	case rules.CmdZero:
-		// ipvsadm sends no service for an all-zero one (-Z -t 0.0.0.0:0),
-		// which zeroes everything.
-		if !cmd.HasService || (key.FWMark == 0 && key.Port == 0 && key.Addr.IsUnspecified()) {
+		if zeroesAll(cmd) {
 			return p.kernelError(p.b.ZeroAll())
 		}
 		return p.kernelError(p.b.ZeroService(key))
@@ -195,26 +193,57 @@ func (p *program) save(numeric bool) int {
 	return 0
 }
 
-// restore runs standard input line by line, as ipvsadm -R does: option
-// and value errors stop it, popt and kernel errors are reported and it
-// goes on, and the status is that of the last line.
+// restore runs standard input line by line with ipvsadm's semantics:
+// option and value errors stop it, popt and kernel errors are reported and
+// it goes on, and the status is that of the last line. Changes are
+// pipelined to the kernel; anything else (a listing, the end, a stopping
+// error) first settles what is queued, so effects and messages come in
+// line order. Input is read ahead, and whenever no line is waiting what
+// is queued is settled, so a slow or interactive producer still sees each
+// line take effect as it is written.
 func (p *program) restore() int {
-	// Each line runs as soon as it is read, as with ipvsadm, so that an
-	// interactive or slow producer sees its effects at once.
 	sc := rules.NewRestoreScanner(p.stdin)
-	status := 0
+	lines := make(chan []string, 1024)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		defer close(lines)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Args():
+			case <-stop:
+				return
+			}
+		}
+	}()
+	pl := &restorePipeline{p: p, batch: newBatch(p.b)}
 	parser := p.parser()
-	for sc.Scan() {
-		cmd, err := parser.Parse(sc.Args())
+	for {
+		var args []string
+		var ok bool
+		select {
+		case args, ok = <-lines:
+		default:
+			pl.settle()
+			args, ok = <-lines
+		}
+		if !ok {
+			break
+		}
+		cmd, err := parser.Parse(args)
 		if err != nil {
 			var ae *rules.ArgError
 			if errors.As(err, &ae) && ae.Kind == rules.ArgPopt {
-				p.errorf("%s", ae.Msg)
-				status = 255
+				pl.poptError(ae.Msg)
 				continue
 			}
+			pl.settle()
 			return p.argError(err)
 		}
+		if pl.queue(cmd) {
+			continue
+		}
+		pl.settle()
 		switch cmd.Kind {
 		case rules.CmdRestore:
 			p.errorf("%s", rules.TryMessage(p.argv0))
@@ -222,17 +251,18 @@ func (p *program) restore() int {
 		case rules.CmdHelp, rules.CmdVersion:
 			return p.execute(cmd)
 		}
-		status = p.execute(cmd)
+		pl.status = p.execute(cmd)
 		// ipvsadm's listing code exits on failure, ending the restore.
-		if status != 0 && (cmd.Kind == rules.CmdList || cmd.Kind == rules.CmdSave) {
-			return status
+		if pl.status != 0 && (cmd.Kind == rules.CmdList || cmd.Kind == rules.CmdSave) {
+			return pl.status
 		}
 	}
+	pl.settle()
 	if err := sc.Err(); err != nil {
 		p.errorf("%v", err)
 		return 1
 	}
-	return status
+	return pl.status
 }
 
 // runSaveScript is Debian's ipvsadm-save: -n for numeric output, any other

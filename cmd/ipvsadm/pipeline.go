@@ -1,0 +1,179 @@
+package main
+
+import (
+	"github.com/ipvsadm-go/ipvsadm/internal/ipvs"
+	"github.com/ipvsadm-go/ipvsadm/internal/rules"
+)
+
+// changeBatch queues kernel changes and sends them together, returning one
+// result per change in order (see ipvs.Batch).
+type changeBatch interface {
+	AddService(rules.Service)
+	UpdateService(rules.Service)
+	DeleteService(rules.ServiceKey)
+	AddDestination(rules.ServiceKey, rules.Destination)
+	UpdateDestination(rules.ServiceKey, rules.Destination)
+	DeleteDestination(rules.ServiceKey, rules.Destination)
+	ZeroAll()
+	ZeroService(rules.ServiceKey)
+	Flush()
+	SetTimeouts(rules.Timeouts)
+	StartDaemon(rules.Daemon)
+	StopDaemon(rules.SyncState)
+	Len() int
+	Send() ([]error, error)
+}
+
+var _ changeBatch = (*ipvs.Batch)(nil)
+
+// newBatch returns a pipelined batch when the backend has one, else one
+// that runs each change in turn.
+func newBatch(b backend) changeBatch {
+	if c, ok := b.(*ipvs.Client); ok {
+		return c.NewBatch()
+	}
+	return &serialBatch{b: b}
+}
+
+// serialBatch is a changeBatch that applies changes one by one.
+type serialBatch struct {
+	b   backend
+	ops []func() error
+}
+
+func (s *serialBatch) add(f func() error) { s.ops = append(s.ops, f) }
+
+func (s *serialBatch) AddService(v rules.Service) { s.add(func() error { return s.b.AddService(v) }) }
+func (s *serialBatch) UpdateService(v rules.Service) {
+	s.add(func() error { return s.b.UpdateService(v) })
+}
+func (s *serialBatch) DeleteService(k rules.ServiceKey) {
+	s.add(func() error { return s.b.DeleteService(k) })
+}
+func (s *serialBatch) AddDestination(k rules.ServiceKey, d rules.Destination) {
+	s.add(func() error { return s.b.AddDestination(k, d) })
+}
+func (s *serialBatch) UpdateDestination(k rules.ServiceKey, d rules.Destination) {
+	s.add(func() error { return s.b.UpdateDestination(k, d) })
+}
+func (s *serialBatch) DeleteDestination(k rules.ServiceKey, d rules.Destination) {
+	s.add(func() error { return s.b.DeleteDestination(k, d) })
+}
+func (s *serialBatch) ZeroAll() { s.add(s.b.ZeroAll) }
+func (s *serialBatch) ZeroService(k rules.ServiceKey) {
+	s.add(func() error { return s.b.ZeroService(k) })
+}
+func (s *serialBatch) Flush() { s.add(s.b.Flush) }
+func (s *serialBatch) SetTimeouts(t rules.Timeouts) {
+	s.add(func() error { return s.b.SetTimeouts(t) })
+}
+func (s *serialBatch) StartDaemon(d rules.Daemon) { s.add(func() error { return s.b.StartDaemon(d) }) }
+func (s *serialBatch) StopDaemon(st rules.SyncState) {
+	s.add(func() error { return s.b.StopDaemon(st) })
+}
+func (s *serialBatch) Len() int { return len(s.ops) }
+
+func (s *serialBatch) Send() ([]error, error) {
+	res := make([]error, len(s.ops))
+	for i, op := range s.ops {
+		res[i] = op()
+	}
+	s.ops = nil
+	return res, nil
+}
+
+// queueChange adds a modifying command to a batch; it reports false for
+// commands that are not changes.
+func queueChange(b changeBatch, cmd rules.Command) bool {
+	svc := cmd.Service
+	key := svc.ServiceKey
+	switch cmd.Kind {
+	case rules.CmdAddService:
+		b.AddService(svc)
+	case rules.CmdEditService:
+		b.UpdateService(svc)
+	case rules.CmdDeleteService:
+		b.DeleteService(key)
+	case rules.CmdFlush:
+		b.Flush()
+	case rules.CmdAddServer:
+		b.AddDestination(key, cmd.Dest)
+	case rules.CmdEditServer:
+		b.UpdateDestination(key, cmd.Dest)
+	case rules.CmdDeleteServer:
+		b.DeleteDestination(key, cmd.Dest)
+	case rules.CmdSetTimeouts:
+		b.SetTimeouts(cmd.Timeouts)
+	case rules.CmdStartDaemon:
+		b.StartDaemon(cmd.Daemon)
+	case rules.CmdStopDaemon:
+		b.StopDaemon(cmd.Daemon.State)
+	case rules.CmdZero:
+		if zeroesAll(cmd) {
+			b.ZeroAll()
+		} else {
+			b.ZeroService(key)
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// zeroesAll reports whether -Z acts on every service: without a service,
+// or, as ipvsadm sends no service for it, with an all-zero one
+// (-Z -t 0.0.0.0:0).
+func zeroesAll(cmd rules.Command) bool {
+	k := cmd.Service.ServiceKey
+	return !cmd.HasService || (k.FWMark == 0 && k.Port == 0 && k.Addr.IsUnspecified())
+}
+
+// A restorePipeline holds restore lines whose outcome is not known yet:
+// queued changes and popt errors, in line order, so that messages come
+// out in the order ipvsadm prints them.
+type restorePipeline struct {
+	p      *program
+	batch  changeBatch
+	lines  []string // "" for a queued change, else a popt message
+	status int      // exit status of the last line settled
+}
+
+// maxQueued bounds the lines held before they are sent.
+const maxQueued = 8192
+
+func (pl *restorePipeline) poptError(msg string) {
+	pl.lines = append(pl.lines, msg)
+	if len(pl.lines) >= maxQueued {
+		pl.settle()
+	}
+}
+
+func (pl *restorePipeline) queue(cmd rules.Command) bool {
+	if !queueChange(pl.batch, cmd) {
+		return false
+	}
+	pl.lines = append(pl.lines, "")
+	if len(pl.lines) >= maxQueued {
+		pl.settle()
+	}
+	return true
+}
+
+// settle sends what is queued and reports every held line's outcome.
+func (pl *restorePipeline) settle() {
+	var results []error
+	if pl.batch.Len() > 0 {
+		results, _ = pl.batch.Send()
+	}
+	i := 0
+	for _, msg := range pl.lines {
+		if msg != "" {
+			pl.p.errorf("%s", msg)
+			pl.status = 255
+			continue
+		}
+		pl.status = pl.p.kernelError(results[i])
+		i++
+	}
+	pl.lines = pl.lines[:0]
+}
