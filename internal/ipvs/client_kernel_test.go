@@ -681,6 +681,7 @@ func TestKernelDaemons(t *testing.T) {
 	})
 	require.Equal(t, ref.Ipvsadm(t, "-L", "--daemon"), ns.Ipvsadm(t, "-L", "--daemon"))
 
+	settleDaemons()
 	require.NoError(t, c.StopDaemon(rules.Master))
 	require.ErrorIs(t, c.StopDaemon(rules.Master), ipvs.ErrNoDaemon)
 	ds, err = c.Daemons()
@@ -698,8 +699,14 @@ func TestKernelDaemons(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, ds, 1)
 	require.Equal(t, v6.Group, ds[0].Group)
+	settleDaemons()
 	require.NoError(t, c.StopDaemon(rules.Master))
 }
+
+// settleDaemons lets freshly started sync threads get going before they
+// are stopped: stopping one within milliseconds of its start has been
+// seen to hang the 6.1 kernel's stop (in the reference ipvsadm too).
+func settleDaemons() { time.Sleep(300 * time.Millisecond) }
 
 // inNS runs fn on a thread switched into ns, for sockets that must live
 // there.
