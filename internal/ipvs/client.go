@@ -3,6 +3,7 @@ package ipvs
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 
 	"github.com/mdlayher/genetlink"
 	"github.com/mdlayher/netlink"
@@ -176,18 +177,30 @@ func (c *Client) Info() (rules.Info, error) {
 }
 
 // Services lists every virtual service, in the kernel's (hash) order.
+//
+// The kernel resumes a dump by position, counting the services of every
+// namespace, so a change anywhere between two chunks can repeat an entry;
+// repeats are dropped (IPVS never sets NLM_F_DUMP_INTR to say so).
 func (c *Client) Services() ([]rules.Service, error) {
 	msgs, err := c.dump(OpServices, cmdGetService, cmdNewService, nil)
 	if err != nil {
 		return nil, err
 	}
-	var svcs []rules.Service
+	svcs := make([]rules.Service, 0, len(msgs))
+	seen := make(map[rules.ServiceKey]bool, len(msgs))
 	for _, m := range msgs {
 		s, err := decodeServiceMessage(m.Data)
 		if err != nil {
 			return nil, &Error{Op: OpServices, Err: err}
 		}
+		if seen[s.ServiceKey] {
+			continue
+		}
+		seen[s.ServiceKey] = true
 		svcs = append(svcs, s)
+	}
+	if len(svcs) == 0 {
+		return nil, nil
 	}
 	return svcs, nil
 }
@@ -232,10 +245,26 @@ func (c *Client) Destinations(key rules.ServiceKey) ([]rules.Destination, error)
 		return nil, err
 	}
 	var dests []rules.Destination
+	type destKey struct {
+		f    rules.Family
+		a    netip.Addr
+		port uint16
+	}
+	var seen map[destKey]bool // repeats, as for services; rare
 	for _, m := range msgs {
 		d, err := decodeDestinationMessage(m.Data, key.Family)
 		if err != nil {
 			return nil, &Error{Op: OpDestinations, Err: err}
+		}
+		if len(msgs) > 1 {
+			if seen == nil {
+				seen = make(map[destKey]bool, len(msgs))
+			}
+			k := destKey{d.Family, d.Addr, d.Port}
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
 		}
 		dests = append(dests, d)
 	}
