@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -262,4 +263,40 @@ func TestParseCommands(t *testing.T) {
 			require.Equal(t, want, got)
 		})
 	}
+}
+
+// FuzzParse feeds arbitrary argument vectors (NUL-separated) to the
+// parser: it must never panic, and every refusal is an *ArgError with a
+// message and one of ipvsadm's statuses.
+func FuzzParse(f *testing.F) {
+	for _, seed := range []string{
+		"-A\x00-t\x0010.0.0.1:80\x00-s\x00rr",
+		"-Lnc\x00--persistent-conn",
+		"-a\x00-t\x00[2001:db8::1]:80\x00-r\x002001:db8::2\x00-i\x00--tun-type\x00gue\x00--tun-port\x006080",
+		"--set\x001\x002\x003",
+		"-A\x00-f\x00 7\x00-6\x00-p\x00-M\x0064abc\x00-b\x00flag-1,,flag-3",
+		"-A\x00-t\x00127.1:www\x00-s\x00!#:+\x00rr",
+		"--start-daemon\x00backup\x00--mcast-group\x00ff02::1",
+		"-R\x00--\x00-n",
+		"-p=\x00-t",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		args := strings.Split(s, "\x00")
+		cmd, err := testParser().Parse(args)
+		if err != nil {
+			var ae *ArgError
+			if !errors.As(err, &ae) || ae.Msg == "" {
+				t.Fatalf("Parse(%q): %v is not a usable *ArgError", args, err)
+			}
+			if st := ae.ExitStatus(); st != 2 && st != 255 {
+				t.Fatalf("Parse(%q): exit status %d", args, st)
+			}
+			return
+		}
+		if cmd.Kind == CmdNone {
+			t.Fatalf("Parse(%q) succeeded without a command", args)
+		}
+	})
 }
