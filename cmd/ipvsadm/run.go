@@ -71,17 +71,10 @@ func (p *program) argError(err error) int {
 
 func (p *program) main(args []string) int {
 	cmd, perr := p.parser().Parse(args)
-	if perr == nil {
-		// Help and version need no kernel (ipvsadm 1.31 insists on one:
-		// see COMPATIBILITY.md).
-		switch cmd.Kind {
-		case rules.CmdHelp:
-			writeHelp(p.out, p.argv0)
-			return 0
-		case rules.CmdVersion:
-			writeVersion(p.out)
-			return 0
-		}
+	// Help and version need no kernel (ipvsadm 1.31 insists on one: see
+	// COMPATIBILITY.md).
+	if perr == nil && (cmd.Kind == rules.CmdHelp || cmd.Kind == rules.CmdVersion) {
+		return p.execute(cmd)
 	}
 	// ipvsadm connects before it looks at the arguments, so without IPVS
 	// every command fails the same way.

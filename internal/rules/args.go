@@ -724,30 +724,41 @@ func (st *parseState) finish(positional []string) *ArgError {
 	return nil
 }
 
-// checkOptions is ipvsadm's generic option check: the first problem in
-// option-bit order wins.
+// checkOptions is ipvsadm's generic option check over the command's row
+// of optionMatrix.
 func (st *parseState) checkOptions() *ArgError {
 	row, ok := optionMatrix[st.cmd.Kind]
 	if !ok {
 		return nil
 	}
-	name := st.cmd.Kind.String()
+	cols := make([]optID, numOptBits)
+	for i := range cols {
+		cols[i] = optID(i)
+	}
+	return st.checkRow(row, cols, fmt.Sprintf("'%s' command", st.cmd.Kind))
+}
+
+// checkRow walks one row of ipvsadm's option tables ('+' required, 'x'
+// illegal, '1' mutually exclusive, '.' optional) over the options cols;
+// the first problem in column order wins. where ends the messages ("'list'
+// command", "'gue' tunnel type").
+func (st *parseState) checkRow(row string, cols []optID, where string) *ArgError {
 	exclusive := optID(-1)
-	for id := optID(0); id < numOptBits; id++ {
+	for i, id := range cols {
 		given := st.given[id]
-		switch row[id] {
+		switch row[i] {
 		case '+':
 			if !given {
-				return failf("You need to supply the '%s' option for the '%s' command", optNames[id], name)
+				return failf("You need to supply the '%s' option for the %s", optNames[id], where)
 			}
 		case 'x':
 			if given {
-				return failf("Illegal '%s' option with the '%s' command", optNames[id], name)
+				return failf("Illegal '%s' option with the %s", optNames[id], where)
 			}
 		case '1':
 			if given {
 				if exclusive >= 0 {
-					return failf("The option '%s' conflicts with the '%s' option in the '%s' command", optNames[id], optNames[exclusive], name)
+					return failf("The option '%s' conflicts with the '%s' option in the %s", optNames[id], optNames[exclusive], where)
 				}
 				exclusive = id
 			}
@@ -774,30 +785,7 @@ func (st *parseState) checkTunnel() *ArgError {
 		return nil
 	}
 	cols := []optID{optTunPort, optTunNoCsum, optTunCsum, optTunRemCsum}
-	row := tunnelMatrix[st.tunType]
-	name := st.tunType.String()
-	exclusive := optID(-1)
-	for i, id := range cols {
-		given := st.given[id]
-		switch row[i] {
-		case '+':
-			if !given {
-				return failf("You need to supply the '%s' option for the '%s' tunnel type", optNames[id], name)
-			}
-		case 'x':
-			if given {
-				return failf("Illegal '%s' option with the '%s' tunnel type", optNames[id], name)
-			}
-		case '1':
-			if given {
-				if exclusive >= 0 {
-					return failf("The option '%s' conflicts with the '%s' option in the '%s' tunnel type", optNames[id], optNames[exclusive], name)
-				}
-				exclusive = id
-			}
-		}
-	}
-	return nil
+	return st.checkRow(tunnelMatrix[st.tunType], cols, fmt.Sprintf("'%s' tunnel type", st.tunType))
 }
 
 // parseAddrPort parses host[:port] as ipvsadm's parse_service does, with
