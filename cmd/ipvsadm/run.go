@@ -299,9 +299,24 @@ func runRestoreScript(stdin io.Reader, stdout, stderr io.Writer) int {
 			}
 		}
 	}
-	input := strings.TrimRight(strings.Join(kept, "\n"), "\n") + "\n"
+	input := strings.TrimRight(strings.Join(kept, "\n"), "\n")
+	input = echo(input)
 	run([]string{"ipvsadm", "-C"}, strings.NewReader(""), stdout, stderr)
 	return run([]string{"ipvsadm", "-R"}, strings.NewReader(input), stdout, stderr)
+}
+
+// echo is what bash's builtin `echo "$INPUT"` prints: the text and a
+// newline, except that a text made only of echo's options (-n, -e, -E,
+// combined) is taken as options: -n prints nothing at all, the others an
+// empty line.
+func echo(text string) string {
+	if len(text) > 1 && text[0] == '-' && strings.Trim(text[1:], "neE") == "" {
+		if strings.Contains(text, "n") {
+			return ""
+		}
+		return "\n"
+	}
+	return text + "\n"
 }
 
 // newResolver is the name service of the system, as ipvsadm sees it.

@@ -1,8 +1,8 @@
 package ipvs
 
 import (
-	"errors"
 	"fmt"
+	"syscall"
 
 	"github.com/mdlayher/genetlink"
 	"github.com/mdlayher/netlink"
@@ -150,11 +150,7 @@ const (
 // windowFor sizes the window from the socket's receive buffer, raising the
 // buffer first where the caller may (SO_RCVBUFFORCE needs CAP_NET_ADMIN,
 // which IPVS requires anyway).
-func windowFor(nl *netlink.Conn) int {
-	rc, err := nl.SyscallConn()
-	if err != nil {
-		return minWindow
-	}
+func windowFor(rc syscall.RawConn) int {
 	size := 0
 	rc.Control(func(fd uintptr) {
 		if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, wantReadBuffer) != nil {
@@ -169,94 +165,75 @@ func windowFor(nl *netlink.Conn) int {
 // sendWindow sends up to one window of reqs, reads their acknowledgements
 // into results, and returns how many requests it handled.
 func (c *Client) sendWindow(reqs []batchRequest, results []error) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	n := min(len(reqs), c.window)
-	pending := make(map[uint32]int, n) // sequence → index
-	var (
-		msgs   []netlink.Message
-		msgIdx []int // msgs[i] is request msgIdx[i]
-		size   int
-	)
-	flush := func() error {
-		if len(msgs) == 0 {
-			return nil
-		}
-		sent, err := c.sendAll(msgs)
-		if err != nil {
-			return err
-		}
-		for i, m := range sent {
-			pending[m.Header.Sequence] = msgIdx[i]
-		}
-		msgs, msgIdx, size = msgs[:0], msgIdx[:0], 0
-		return nil
+	if c.s == nil {
+		return n, c.sendWindowLibrary(reqs[:n], results)
 	}
+	s := c.s
+	pending := make(map[uint32]int, n) // sequence → request
+	s.wbuf = s.wbuf[:0]
 	for i := 0; i < n; i++ {
 		r := reqs[i]
 		if r.err != nil {
 			results[i] = r.err
 			continue
 		}
-		m := netlink.Message{
-			Header: netlink.Header{
-				Type:  netlink.HeaderType(c.family),
-				Flags: netlink.Request | netlink.Acknowledge,
-			},
-			Data: append([]byte{r.cmd, familyVersion, 0, 0}, r.data...),
-		}
-		if size+len(m.Data)+16 > sendChunk {
-			if err := flush(); err != nil {
+		if len(s.wbuf)+requestOverhead+len(r.data) > sendChunk && len(s.wbuf) > 0 {
+			if err := s.write(s.wbuf); err != nil {
 				return 0, err
 			}
+			s.wbuf = s.wbuf[:0]
 		}
-		msgs = append(msgs, m)
-		msgIdx = append(msgIdx, i)
-		size += len(m.Data) + 16
+		seq := s.nextSeq()
+		pending[seq] = i
+		s.wbuf = appendRequest(s.wbuf, c.family, nlmFRequest|nlmFAck, seq, r.cmd, r.data)
 	}
-	if err := flush(); err != nil {
-		return 0, err
+	if len(s.wbuf) > 0 {
+		if err := s.write(s.wbuf); err != nil {
+			return 0, err
+		}
 	}
 	for len(pending) > 0 {
-		_, raw, err := c.conn.Receive()
+		b, err := s.read()
 		if err != nil {
-			var oe *netlink.OpError
-			if errors.As(err, &oe) {
-				if i, ok := pending[oe.Sequence]; ok && oe.Sequence != 0 {
-					results[i] = newError(reqs[i].op, err)
-					delete(pending, oe.Sequence)
-					continue
-				}
-			}
 			return 0, fmt.Errorf("reading acknowledgements: %w", err)
 		}
-		for _, m := range raw {
-			if m.Header.Type != netlink.Error {
+		for len(b) > 0 {
+			var m nlmsg
+			if m, b, err = nextMessage(b); err != nil {
+				return 0, err
+			}
+			i, ok := pending[m.seq]
+			if !ok || m.typ != nlmsgError {
 				continue
 			}
-			if i, ok := pending[m.Header.Sequence]; ok {
-				results[i] = nil
-				delete(pending, m.Header.Sequence)
+			delete(pending, m.seq)
+			ke, err := parseError(m)
+			switch {
+			case err != nil:
+				results[i] = &Error{Op: reqs[i].op, Err: err}
+			case ke.errno != 0:
+				results[i] = &Error{Op: reqs[i].op, Err: ke.errno, Message: ke.message}
 			}
 		}
 	}
 	return n, nil
 }
 
-// sendAll writes msgs in one system call where the socket allows it.
-func (c *Client) sendAll(msgs []netlink.Message) ([]netlink.Message, error) {
-	if c.nl != nil {
-		return c.nl.SendMessages(msgs)
-	}
-	sent := make([]netlink.Message, len(msgs))
-	for i, m := range msgs {
-		gm := genetlink.Message{
-			Header: genetlink.Header{Command: m.Data[0], Version: m.Data[1]},
-			Data:   m.Data[4:],
+// sendWindowLibrary is sendWindow through the netlink library, for clients
+// made on a library connection (the tests' fakes): one request at a time.
+func (c *Client) sendWindowLibrary(reqs []batchRequest, results []error) error {
+	for i, r := range reqs {
+		if r.err != nil {
+			results[i] = r.err
+			continue
 		}
-		s, err := c.conn.Send(gm, c.family, m.Header.Flags)
-		if err != nil {
-			return nil, err
+		msg := genetlink.Message{Header: genetlink.Header{Command: r.cmd, Version: familyVersion}, Data: r.data}
+		if _, err := c.conn.Execute(msg, c.family, netlink.Request|netlink.Acknowledge); err != nil {
+			results[i] = newError(r.op, err)
 		}
-		sent[i] = s
 	}
-	return sent, nil
+	return nil
 }

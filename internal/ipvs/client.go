@@ -3,7 +3,7 @@ package ipvs
 import (
 	"errors"
 	"fmt"
-	"net/netip"
+	"sync"
 
 	"github.com/mdlayher/genetlink"
 	"github.com/mdlayher/netlink"
@@ -25,8 +25,9 @@ type Config struct {
 // A Client talks to the kernel's IPVS over one generic-netlink socket. It
 // is safe for concurrent use; requests are serialised on the socket.
 type Client struct {
+	mu     sync.Mutex // serialises exchanges on the socket
 	conn   *genetlink.Conn
-	nl     *netlink.Conn // the same socket, for batched sends; nil in some tests
+	s      *sock // direct I/O on conn's socket; nil on library fakes
 	family uint16
 	// window is how many acknowledged requests a batch may have in
 	// flight: what the receive buffer holds with a wide margin.
@@ -52,8 +53,13 @@ func Dial(cfg *Config) (*Client, error) {
 		conn.Close()
 		return nil, err
 	}
-	c.nl = nl
-	c.window = windowFor(nl)
+	rc, err := nl.SyscallConn()
+	if err != nil {
+		conn.Close()
+		return nil, newError(OpDial, err)
+	}
+	c.s = newSock(rc)
+	c.window = windowFor(rc)
 	return c, nil
 }
 
@@ -85,67 +91,142 @@ func (c *Client) Close() error { return c.conn.Close() }
 // An encoder writes a request's attributes.
 type encoder func(*netlink.AttributeEncoder) error
 
-// execute is the one place where requests meet the kernel: it frames the
-// request, sends it, gathers the replies and turns failures into *Error.
-func (c *Client) execute(op Op, cmd uint8, flags netlink.HeaderFlags, enc encoder) ([]genetlink.Message, error) {
-	msg := genetlink.Message{Header: genetlink.Header{Command: cmd, Version: familyVersion}}
-	if enc != nil {
-		ae := netlink.NewAttributeEncoder()
-		if err := enc(ae); err != nil {
-			return nil, &Error{Op: op, Err: err}
-		}
-		b, err := ae.Encode()
-		if err != nil {
-			return nil, &Error{Op: op, Err: err}
-		}
-		msg.Data = b
+// encodeAttrs runs enc into a fresh attribute block.
+func encodeAttrs(enc encoder) ([]byte, error) {
+	if enc == nil {
+		return nil, nil
 	}
-	// NLM_F_REQUEST is not implied by the library, and a message without
-	// it is silently ignored by the kernel.
+	ae := netlink.NewAttributeEncoder()
+	if err := enc(ae); err != nil {
+		return nil, err
+	}
+	return ae.Encode()
+}
+
+// A replyFunc receives each reply message: its generic-netlink command
+// and its attributes, valid only during the call.
+type replyFunc func(cmd uint8, attrs []byte) error
+
+// execute is the one place where requests meet the kernel: it frames the
+// request, sends it, hands each reply to each, and turns failures into
+// *Error. flags is 0 for a request answered by one message, Acknowledge
+// for a change, Dump for a list.
+func (c *Client) execute(op Op, cmd uint8, flags netlink.HeaderFlags, enc encoder, each replyFunc) error {
+	data, err := encodeAttrs(enc)
+	if err != nil {
+		return &Error{Op: op, Err: err}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.s == nil {
+		return c.executeLibrary(op, cmd, flags, data, each)
+	}
+	s := c.s
+	seq := s.nextSeq()
+	// NLM_F_REQUEST must be set: the kernel silently skips a message
+	// without it.
+	s.wbuf = appendRequest(s.wbuf[:0], c.family, nlmFRequest|uint16(flags), seq, cmd, data)
+	if err := s.write(s.wbuf); err != nil {
+		return newError(op, err)
+	}
+	dump := flags&netlink.Dump != 0
+	var replyErr error // a reply each refused; the dump is still drained
+	for {
+		b, err := s.read()
+		if err != nil {
+			return newError(op, err)
+		}
+		for len(b) > 0 {
+			var m nlmsg
+			if m, b, err = nextMessage(b); err != nil {
+				return &Error{Op: op, Err: err}
+			}
+			if m.seq != seq {
+				continue // a stale reply to an earlier, abandoned request
+			}
+			switch m.typ {
+			case nlmsgNoop:
+				continue
+			case nlmsgOverrun:
+				return &Error{Op: op, Err: errOverrun}
+			case nlmsgError, nlmsgDone:
+				ke, err := parseError(m)
+				if err != nil {
+					return &Error{Op: op, Err: err}
+				}
+				if ke.errno != 0 {
+					return &Error{Op: op, Err: ke.errno, Message: ke.message}
+				}
+				if replyErr != nil {
+					return &Error{Op: op, Err: replyErr}
+				}
+				return nil
+			}
+			if len(m.data) < genlHdrLen {
+				return &Error{Op: op, Err: fmt.Errorf("%w: %d-byte generic netlink message", errMalformed, len(m.data))}
+			}
+			if replyErr == nil {
+				replyErr = each(m.data[0], m.data[genlHdrLen:])
+			}
+			if !dump && flags&netlink.Acknowledge == 0 {
+				if replyErr != nil {
+					return &Error{Op: op, Err: replyErr}
+				}
+				return nil
+			}
+		}
+	}
+}
+
+// executeLibrary is execute through the netlink library's own I/O, for
+// clients made on a library connection (the tests' fakes).
+func (c *Client) executeLibrary(op Op, cmd uint8, flags netlink.HeaderFlags, data []byte, each replyFunc) error {
+	msg := genetlink.Message{Header: genetlink.Header{Command: cmd, Version: familyVersion}, Data: data}
 	msgs, err := c.conn.Execute(msg, c.family, netlink.Request|flags)
 	if err != nil {
-		return nil, newError(op, err)
+		return newError(op, err)
 	}
-	return msgs, nil
+	for _, m := range msgs {
+		if err := each(m.Header.Command, m.Data); err != nil {
+			return &Error{Op: op, Err: err}
+		}
+	}
+	return nil
 }
 
 // set runs a command that changes state and answers only with an ack.
 func (c *Client) set(op Op, cmd uint8, enc encoder) error {
-	_, err := c.execute(op, cmd, netlink.Acknowledge, enc)
-	return err
+	return c.execute(op, cmd, netlink.Acknowledge, enc, func(uint8, []byte) error { return nil })
 }
 
-// get runs a command that answers with exactly one message of type reply.
-func (c *Client) get(op Op, cmd, reply uint8, enc encoder) (genetlink.Message, error) {
-	msgs, err := c.execute(op, cmd, 0, enc)
-	if err != nil {
-		return genetlink.Message{}, err
-	}
-	msgs = only(msgs, reply)
-	if len(msgs) != 1 {
-		return genetlink.Message{}, &Error{Op: op, Err: fmt.Errorf("%w: %d replies, want 1", errMalformed, len(msgs))}
-	}
-	return msgs[0], nil
-}
-
-// dump runs a dump command and returns the messages of type reply.
-func (c *Client) dump(op Op, cmd, reply uint8, enc encoder) ([]genetlink.Message, error) {
-	msgs, err := c.execute(op, cmd, netlink.Dump, enc)
-	if err != nil {
-		return nil, err
-	}
-	return only(msgs, reply), nil
-}
-
-// only keeps the messages carrying command cmd, dropping acks.
-func only(msgs []genetlink.Message, cmd uint8) []genetlink.Message {
-	out := msgs[:0]
-	for _, m := range msgs {
-		if m.Header.Command == cmd {
-			out = append(out, m)
+// get runs a command that answers with exactly one message of type reply,
+// which decode receives.
+func (c *Client) get(op Op, cmd, reply uint8, enc encoder, decode func([]byte) error) error {
+	n := 0
+	err := c.execute(op, cmd, 0, enc, func(rc uint8, b []byte) error {
+		if rc != reply {
+			return nil
 		}
+		n++
+		return decode(b)
+	})
+	if err != nil {
+		return err
 	}
-	return out
+	if n != 1 {
+		return &Error{Op: op, Err: fmt.Errorf("%w: %d replies, want 1", errMalformed, n)}
+	}
+	return nil
+}
+
+// dump runs a dump command; decode receives each message of type reply.
+func (c *Client) dump(op Op, cmd, reply uint8, enc encoder, decode func([]byte) error) error {
+	return c.execute(op, cmd, netlink.Dump, enc, func(rc uint8, b []byte) error {
+		if rc != reply {
+			return nil
+		}
+		return decode(b)
+	})
 }
 
 // newError wraps a netlink failure, keeping the bare errno as the cause
@@ -165,15 +246,12 @@ func newError(op Op, err error) *Error {
 
 // Info returns the IPVS version and the connection table size.
 func (c *Client) Info() (rules.Info, error) {
-	m, err := c.get(OpInfo, cmdGetInfo, cmdSetInfo, nil)
-	if err != nil {
-		return rules.Info{}, err
-	}
-	info, err := decodeInfo(m.Data)
-	if err != nil {
-		return rules.Info{}, &Error{Op: OpInfo, Err: err}
-	}
-	return info, nil
+	var info rules.Info
+	err := c.get(OpInfo, cmdGetInfo, cmdSetInfo, nil, func(b []byte) (err error) {
+		info, err = decodeInfo(b)
+		return err
+	})
+	return info, err
 }
 
 // Services lists every virtual service, in the kernel's (hash) order.
@@ -182,25 +260,24 @@ func (c *Client) Info() (rules.Info, error) {
 // namespace, so a change anywhere between two chunks can repeat an entry;
 // repeats are dropped (IPVS never sets NLM_F_DUMP_INTR to say so).
 func (c *Client) Services() ([]rules.Service, error) {
-	msgs, err := c.dump(OpServices, cmdGetService, cmdNewService, nil)
+	var svcs []rules.Service
+	var seen map[rules.ServiceKey]bool
+	err := c.dump(OpServices, cmdGetService, cmdNewService, nil, func(b []byte) error {
+		s, err := decodeServiceMessage(b)
+		if err != nil {
+			return err
+		}
+		if seen == nil {
+			seen = make(map[rules.ServiceKey]bool)
+		}
+		if !seen[s.ServiceKey] {
+			seen[s.ServiceKey] = true
+			svcs = append(svcs, s)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	svcs := make([]rules.Service, 0, len(msgs))
-	seen := make(map[rules.ServiceKey]bool, len(msgs))
-	for _, m := range msgs {
-		s, err := decodeServiceMessage(m.Data)
-		if err != nil {
-			return nil, &Error{Op: OpServices, Err: err}
-		}
-		if seen[s.ServiceKey] {
-			continue
-		}
-		seen[s.ServiceKey] = true
-		svcs = append(svcs, s)
-	}
-	if len(svcs) == 0 {
-		return nil, nil
 	}
 	return svcs, nil
 }
@@ -208,15 +285,12 @@ func (c *Client) Services() ([]rules.Service, error) {
 // Service returns one virtual service; the error matches ErrNoService if
 // it does not exist.
 func (c *Client) Service(key rules.ServiceKey) (rules.Service, error) {
-	m, err := c.get(OpService, cmdGetService, cmdNewService, encodeServiceKeyAttr(key))
-	if err != nil {
-		return rules.Service{}, err
-	}
-	s, err := decodeServiceMessage(m.Data)
-	if err != nil {
-		return rules.Service{}, &Error{Op: OpService, Err: err}
-	}
-	return s, nil
+	var s rules.Service
+	err := c.get(OpService, cmdGetService, cmdNewService, encodeServiceKeyAttr(key), func(b []byte) (err error) {
+		s, err = decodeServiceMessage(b)
+		return err
+	})
+	return s, err
 }
 
 // AddService creates a virtual service.
@@ -238,35 +312,25 @@ func (c *Client) DeleteService(key rules.ServiceKey) error {
 
 // Destinations lists the real servers of a service, newest first as the
 // kernel keeps them. The kernel answers an unknown service with an empty
-// list, not an error.
+// list, not an error. Repeats from an interrupted dump are dropped, as
+// for Services.
 func (c *Client) Destinations(key rules.ServiceKey) ([]rules.Destination, error) {
-	msgs, err := c.dump(OpDestinations, cmdGetDest, cmdNewDest, encodeServiceKeyAttr(key))
-	if err != nil {
-		return nil, err
-	}
 	var dests []rules.Destination
-	type destKey struct {
-		f    rules.Family
-		a    netip.Addr
-		port uint16
-	}
-	var seen map[destKey]bool // repeats, as for services; rare
-	for _, m := range msgs {
-		d, err := decodeDestinationMessage(m.Data, key.Family)
+	err := c.dump(OpDestinations, cmdGetDest, cmdNewDest, encodeServiceKeyAttr(key), func(b []byte) error {
+		d, err := decodeDestinationMessage(b, key.Family)
 		if err != nil {
-			return nil, &Error{Op: OpDestinations, Err: err}
+			return err
 		}
-		if len(msgs) > 1 {
-			if seen == nil {
-				seen = make(map[destKey]bool, len(msgs))
+		for _, old := range dests {
+			if old.Family == d.Family && old.Port == d.Port && old.Addr == d.Addr {
+				return nil
 			}
-			k := destKey{d.Family, d.Addr, d.Port}
-			if seen[k] {
-				continue
-			}
-			seen[k] = true
 		}
 		dests = append(dests, d)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return dests, nil
 }
@@ -301,15 +365,12 @@ func (c *Client) Flush() error { return c.set(OpFlush, cmdFlush, nil) }
 
 // Timeouts returns the TCP, TCP FIN and UDP timeouts.
 func (c *Client) Timeouts() (rules.Timeouts, error) {
-	m, err := c.get(OpTimeouts, cmdGetConfig, cmdSetConfig, nil)
-	if err != nil {
-		return rules.Timeouts{}, err
-	}
-	t, err := decodeTimeouts(m.Data)
-	if err != nil {
-		return rules.Timeouts{}, &Error{Op: OpTimeouts, Err: err}
-	}
-	return t, nil
+	var t rules.Timeouts
+	err := c.get(OpTimeouts, cmdGetConfig, cmdSetConfig, nil, func(b []byte) (err error) {
+		t, err = decodeTimeouts(b)
+		return err
+	})
+	return t, err
 }
 
 // SetTimeouts sets the timeouts; a zero field keeps its current value.
@@ -319,17 +380,17 @@ func (c *Client) SetTimeouts(t rules.Timeouts) error {
 
 // Daemons lists the running sync daemons (master first).
 func (c *Client) Daemons() ([]rules.Daemon, error) {
-	msgs, err := c.dump(OpDaemons, cmdGetDaemon, cmdNewDaemon, nil)
-	if err != nil {
-		return nil, err
-	}
 	var ds []rules.Daemon
-	for _, m := range msgs {
-		d, err := decodeDaemonMessage(m.Data)
+	err := c.dump(OpDaemons, cmdGetDaemon, cmdNewDaemon, nil, func(b []byte) error {
+		d, err := decodeDaemonMessage(b)
 		if err != nil {
-			return nil, &Error{Op: OpDaemons, Err: err}
+			return err
 		}
 		ds = append(ds, d)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return ds, nil
 }

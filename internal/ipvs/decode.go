@@ -5,96 +5,76 @@ import (
 	"fmt"
 	"net/netip"
 
-	"github.com/mdlayher/netlink"
-
 	"github.com/ipvsadm-go/ipvsadm/internal/rules"
 )
 
 // Decoders for the kernel's replies. Every fixed-size field is length
-// checked before it is read; a malformed reply is an error, never a panic.
+// checked before it is read; a malformed reply is an error wrapping
+// errMalformed, never a panic.
 
 // decodeInfo decodes a GET_INFO reply (SET_INFO message).
 func decodeInfo(b []byte) (rules.Info, error) {
 	var info rules.Info
-	ad, err := netlink.NewAttributeDecoder(b)
-	if err != nil {
-		return info, err
-	}
-	for ad.Next() {
-		switch ad.Type() {
+	a := walker{b: b}
+	for a.next() {
+		switch a.typ {
 		case infoAttrVersion:
-			info.Version = ad.Uint32()
+			info.Version = a.u32()
 		case infoAttrConnTableSize:
-			info.ConnTableSize = ad.Uint32()
+			info.ConnTableSize = a.u32()
 		}
 	}
-	return info, ad.Err()
+	return info, a.err
 }
 
 // decodeTimeouts decodes a GET_CONFIG reply (SET_CONFIG message).
 func decodeTimeouts(b []byte) (rules.Timeouts, error) {
 	var t rules.Timeouts
-	ad, err := netlink.NewAttributeDecoder(b)
-	if err != nil {
-		return t, err
-	}
-	for ad.Next() {
-		switch ad.Type() {
+	a := walker{b: b}
+	for a.next() {
+		switch a.typ {
 		case cmdAttrTimeoutTCP:
-			t.TCP = ad.Uint32()
+			t.TCP = a.u32()
 		case cmdAttrTimeoutTCPFin:
-			t.TCPFin = ad.Uint32()
+			t.TCPFin = a.u32()
 		case cmdAttrTimeoutUDP:
-			t.UDP = ad.Uint32()
+			t.UDP = a.u32()
 		}
 	}
-	return t, ad.Err()
+	return t, a.err
 }
 
-// decodeNested finds the top-level attribute typ in b and hands its
-// contents to fn. A message without it is malformed.
-func decodeNested(b []byte, typ uint16, fn func(*netlink.AttributeDecoder) error) error {
-	ad, err := netlink.NewAttributeDecoder(b)
-	if err != nil {
-		return err
-	}
-	found := false
-	for ad.Next() {
-		if ad.Type() == typ && !found {
-			found = true
-			ad.Nested(fn)
+// findNested returns a walker over the first top-level attribute typ of b.
+func findNested(b []byte, typ uint16) (*walker, error) {
+	a := walker{b: b}
+	for a.next() {
+		if a.typ == typ {
+			return a.nested(), nil
 		}
 	}
-	if err := ad.Err(); err != nil {
-		return err
+	if a.err != nil {
+		return nil, a.err
 	}
-	if !found {
-		return fmt.Errorf("%w: attribute %d missing", errMalformed, typ)
-	}
-	return nil
+	return nil, fmt.Errorf("%w: attribute %d missing", errMalformed, typ)
 }
 
 // decodeServiceMessage decodes a NEW_SERVICE message.
 func decodeServiceMessage(b []byte) (rules.Service, error) {
-	var s rules.Service
-	err := decodeNested(b, cmdAttrService, func(ad *netlink.AttributeDecoder) error {
-		var err error
-		s, err = decodeService(ad)
-		return err
-	})
-	return s, err
+	a, err := findNested(b, cmdAttrService)
+	if err != nil {
+		return rules.Service{}, err
+	}
+	return decodeService(a)
 }
 
-// rawAddr reads an address attribute (at most 16 bytes) for conversion
-// once the family is known.
-func rawAddr(ad *netlink.AttributeDecoder, dst *[]byte) {
-	ad.Do(func(b []byte) error {
-		if len(b) > addrLen {
-			return fmt.Errorf("%w: address of %d bytes", errMalformed, len(b))
-		}
-		*dst = append((*dst)[:0], b...)
+// rawAddr checks an address attribute (at most 16 bytes) and returns it
+// for conversion once the family is known.
+func (a *walker) rawAddr() []byte {
+	if len(a.val) > addrLen {
+		a.fail("address")
 		return nil
-	})
+	}
+	return a.val
 }
 
 // toAddr converts a raw union nf_inet_addr of family f.
@@ -110,67 +90,52 @@ func toAddr(f rules.Family, b []byte) (netip.Addr, error) {
 	return netip.Addr{}, fmt.Errorf("%w: address family %d", errMalformed, uint16(f))
 }
 
-// port reads a big-endian port attribute.
-func port(ad *netlink.AttributeDecoder, dst *uint16) {
-	ad.Do(func(b []byte) error {
-		if len(b) != 2 {
-			return fmt.Errorf("%w: port of %d bytes", errMalformed, len(b))
-		}
-		*dst = binary.BigEndian.Uint16(b)
-		return nil
-	})
-}
-
 // decodeService decodes the attributes nested in CMD_ATTR_SERVICE.
-func decodeService(ad *netlink.AttributeDecoder) (rules.Service, error) {
+func decodeService(a *walker) (rules.Service, error) {
 	var (
 		s       rules.Service
 		addr    []byte
 		netmask []byte
 	)
-	for ad.Next() {
-		switch ad.Type() {
+	for a.next() {
+		switch a.typ {
 		case svcAttrAF:
-			s.Family = rules.Family(ad.Uint16())
+			s.Family = rules.Family(a.u16())
 		case svcAttrProtocol:
-			s.Protocol = rules.Protocol(ad.Uint16())
+			s.Protocol = rules.Protocol(a.u16())
 		case svcAttrAddr:
-			rawAddr(ad, &addr)
+			addr = a.rawAddr()
 		case svcAttrPort:
-			port(ad, &s.Port)
+			s.Port = a.be16()
 		case svcAttrFWMark:
-			s.FWMark = ad.Uint32()
+			s.FWMark = a.u32()
 		case svcAttrSchedName:
-			s.Scheduler = ad.String()
+			s.Scheduler = a.str()
 		case svcAttrFlags:
-			ad.Do(func(b []byte) error {
-				if len(b) != 8 {
-					return fmt.Errorf("%w: flags of %d bytes", errMalformed, len(b))
-				}
-				// The mask half is always all-ones in replies.
-				s.Flags = rules.ServiceFlags(binary.NativeEndian.Uint32(b)) &^ rules.FlagHashed
-				return nil
-			})
+			if len(a.val) != 8 {
+				a.fail("flags")
+				break
+			}
+			// The mask half is always all-ones in replies.
+			s.Flags = rules.ServiceFlags(binary.NativeEndian.Uint32(a.val)) &^ rules.FlagHashed
 		case svcAttrTimeout:
-			s.Timeout = ad.Uint32()
+			s.Timeout = a.u32()
 		case svcAttrNetmask:
-			ad.Do(func(b []byte) error {
-				if len(b) != 4 {
-					return fmt.Errorf("%w: netmask of %d bytes", errMalformed, len(b))
-				}
-				netmask = append(netmask[:0], b...)
-				return nil
-			})
+			if len(a.val) != 4 {
+				a.fail("netmask")
+				break
+			}
+			netmask = a.val
 		case svcAttrPEName:
-			s.PE = ad.String()
+			s.PE = a.str()
 		case svcAttrStats:
-			ad.Nested(decodeStats(&s.Stats))
+			a.stats(&s.Stats)
 		case svcAttrStats64:
-			ad.Nested(decodeStats(&s.Stats64))
+			a.stats(&s.Stats64)
 		}
 	}
-	if err := ad.Err(); err != nil {
-		return s, err
+	if a.err != nil {
+		return s, a.err
 	}
 	if s.Family != rules.IPv4 && s.Family != rules.IPv6 {
 		return s, fmt.Errorf("%w: service address family %d", errMalformed, uint16(s.Family))
@@ -196,58 +161,56 @@ func decodeService(ad *netlink.AttributeDecoder) (rules.Service, error) {
 // decodeDestinationMessage decodes a NEW_DEST message of a service of
 // family svcFamily.
 func decodeDestinationMessage(b []byte, svcFamily rules.Family) (rules.Destination, error) {
-	var d rules.Destination
-	err := decodeNested(b, cmdAttrDest, func(ad *netlink.AttributeDecoder) error {
-		var err error
-		d, err = decodeDestination(ad, svcFamily)
-		return err
-	})
-	return d, err
+	a, err := findNested(b, cmdAttrDest)
+	if err != nil {
+		return rules.Destination{}, err
+	}
+	return decodeDestination(a, svcFamily)
 }
 
 // decodeDestination decodes the attributes nested in CMD_ATTR_DEST.
 // Kernels before 3.18 send no ADDR_FAMILY; the service's family applies.
-func decodeDestination(ad *netlink.AttributeDecoder, svcFamily rules.Family) (rules.Destination, error) {
+func decodeDestination(a *walker, svcFamily rules.Family) (rules.Destination, error) {
 	var (
 		d    rules.Destination
 		addr []byte
 	)
-	for ad.Next() {
-		switch ad.Type() {
+	for a.next() {
+		switch a.typ {
 		case destAttrAddr:
-			rawAddr(ad, &addr)
+			addr = a.rawAddr()
 		case destAttrPort:
-			port(ad, &d.Port)
+			d.Port = a.be16()
 		case destAttrFwdMethod:
-			d.Forward = rules.ForwardMethod(ad.Uint32() & 0x7)
+			d.Forward = rules.ForwardMethod(a.u32() & 0x7)
 		case destAttrWeight:
-			d.Weight = int32(ad.Uint32())
+			d.Weight = int32(a.u32())
 		case destAttrUThresh:
-			d.UpperThreshold = ad.Uint32()
+			d.UpperThreshold = a.u32()
 		case destAttrLThresh:
-			d.LowerThreshold = ad.Uint32()
+			d.LowerThreshold = a.u32()
 		case destAttrActiveConns:
-			d.ActiveConns = ad.Uint32()
+			d.ActiveConns = a.u32()
 		case destAttrInactConns:
-			d.InactiveConns = ad.Uint32()
+			d.InactiveConns = a.u32()
 		case destAttrPersistConns:
-			d.PersistentConns = ad.Uint32()
+			d.PersistentConns = a.u32()
 		case destAttrStats:
-			ad.Nested(decodeStats(&d.Stats))
+			a.stats(&d.Stats)
 		case destAttrAddrFamily:
-			d.Family = rules.Family(ad.Uint16())
+			d.Family = rules.Family(a.u16())
 		case destAttrStats64:
-			ad.Nested(decodeStats(&d.Stats64))
+			a.stats(&d.Stats64)
 		case destAttrTunType:
-			d.TunnelType = rules.TunnelType(ad.Uint8())
+			d.TunnelType = rules.TunnelType(a.u8())
 		case destAttrTunPort:
-			port(ad, &d.TunnelPort)
+			d.TunnelPort = a.be16()
 		case destAttrTunFlags:
-			d.TunnelFlags = rules.TunnelFlags(ad.Uint16())
+			d.TunnelFlags = rules.TunnelFlags(a.u16())
 		}
 	}
-	if err := ad.Err(); err != nil {
-		return d, err
+	if a.err != nil {
+		return d, a.err
 	}
 	if d.Family == 0 {
 		d.Family = svcFamily
@@ -257,90 +220,66 @@ func decodeDestination(ad *netlink.AttributeDecoder, svcFamily rules.Family) (ru
 	return d, err
 }
 
-// decodeStats decodes a STATS or STATS64 nest into st. The same ids carry
-// u32 or u64 values depending on the nest and the field, so the width is
-// taken from the attribute's length.
-func decodeStats(st *rules.Stats) func(*netlink.AttributeDecoder) error {
-	return func(ad *netlink.AttributeDecoder) error {
-		for ad.Next() {
-			var dst *uint64
-			switch ad.Type() {
-			case statsAttrConns:
-				dst = &st.Conns
-			case statsAttrInPkts:
-				dst = &st.InPkts
-			case statsAttrOutPkts:
-				dst = &st.OutPkts
-			case statsAttrInBytes:
-				dst = &st.InBytes
-			case statsAttrOutBytes:
-				dst = &st.OutBytes
-			case statsAttrCPS:
-				dst = &st.CPS
-			case statsAttrInPPS:
-				dst = &st.InPPS
-			case statsAttrOutPPS:
-				dst = &st.OutPPS
-			case statsAttrInBPS:
-				dst = &st.InBPS
-			case statsAttrOutBPS:
-				dst = &st.OutBPS
-			default: // statsAttrPad and ids from newer kernels
-				continue
-			}
-			ad.Do(func(b []byte) error {
-				switch len(b) {
-				case 4:
-					*dst = uint64(binary.NativeEndian.Uint32(b))
-				case 8:
-					*dst = binary.NativeEndian.Uint64(b)
-				default:
-					return fmt.Errorf("%w: counter of %d bytes", errMalformed, len(b))
-				}
-				return nil
-			})
+// stats decodes the current attribute, a STATS or STATS64 nest, into st.
+func (a *walker) stats(st *rules.Stats) {
+	fields := [...]*uint64{
+		statsAttrConns:    &st.Conns,
+		statsAttrInPkts:   &st.InPkts,
+		statsAttrOutPkts:  &st.OutPkts,
+		statsAttrInBytes:  &st.InBytes,
+		statsAttrOutBytes: &st.OutBytes,
+		statsAttrCPS:      &st.CPS,
+		statsAttrInPPS:    &st.InPPS,
+		statsAttrOutPPS:   &st.OutPPS,
+		statsAttrInBPS:    &st.InBPS,
+		statsAttrOutBPS:   &st.OutBPS,
+	}
+	n := a.nested()
+	for n.next() {
+		// statsAttrPad and ids of newer kernels are skipped.
+		if int(n.typ) < len(fields) && fields[n.typ] != nil {
+			*fields[n.typ] = n.counter()
 		}
-		return nil
+	}
+	if n.err != nil && a.err == nil {
+		a.err = n.err
 	}
 }
 
 // decodeDaemonMessage decodes a NEW_DAEMON message.
 func decodeDaemonMessage(b []byte) (rules.Daemon, error) {
 	var d rules.Daemon
-	err := decodeNested(b, cmdAttrDaemon, func(ad *netlink.AttributeDecoder) error {
-		for ad.Next() {
-			switch ad.Type() {
-			case daemonAttrState:
-				d.State = rules.SyncState(ad.Uint32())
-			case daemonAttrMcastIfn:
-				d.Interface = ad.String()
-			case daemonAttrSyncID:
-				d.SyncID = ad.Uint32()
-			case daemonAttrSyncMaxLen:
-				d.SyncMaxLen = ad.Uint16()
-			case daemonAttrMcastGroup:
-				ad.Do(func(b []byte) error {
-					if len(b) != 4 {
-						return fmt.Errorf("%w: group of %d bytes", errMalformed, len(b))
-					}
-					d.Group = netip.AddrFrom4([4]byte(b))
-					return nil
-				})
-			case daemonAttrMcastGrp6:
-				ad.Do(func(b []byte) error {
-					if len(b) != 16 {
-						return fmt.Errorf("%w: group of %d bytes", errMalformed, len(b))
-					}
-					d.Group = netip.AddrFrom16([16]byte(b))
-					return nil
-				})
-			case daemonAttrMcastPort:
-				d.Port = ad.Uint16()
-			case daemonAttrMcastTTL:
-				d.TTL = ad.Uint8()
+	a, err := findNested(b, cmdAttrDaemon)
+	if err != nil {
+		return d, err
+	}
+	for a.next() {
+		switch a.typ {
+		case daemonAttrState:
+			d.State = rules.SyncState(a.u32())
+		case daemonAttrMcastIfn:
+			d.Interface = a.str()
+		case daemonAttrSyncID:
+			d.SyncID = a.u32()
+		case daemonAttrSyncMaxLen:
+			d.SyncMaxLen = a.u16()
+		case daemonAttrMcastGroup:
+			if len(a.val) != 4 {
+				a.fail("group")
+				break
 			}
+			d.Group = netip.AddrFrom4([4]byte(a.val))
+		case daemonAttrMcastGrp6:
+			if len(a.val) != 16 {
+				a.fail("group")
+				break
+			}
+			d.Group = netip.AddrFrom16([16]byte(a.val))
+		case daemonAttrMcastPort:
+			d.Port = a.u16()
+		case daemonAttrMcastTTL:
+			d.TTL = a.u8()
 		}
-		return nil
-	})
-	return d, err
+	}
+	return d, a.err
 }

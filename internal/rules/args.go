@@ -256,6 +256,7 @@ type scanner struct {
 	pos        int    // next character of cluster
 	dashdash   bool
 	positional []string
+	dropped    map[int]bool // elements taken by "!#:+", not positional
 }
 
 // occurrence is one option found on the command line.
@@ -264,6 +265,7 @@ type occurrence struct {
 	val    string
 	hasVal bool
 	elem   string // the argv element it came from, for messages
+	last   string // the last argv element it consumed (popt's "bad option")
 }
 
 func poptError(elem, what string) *ArgError {
@@ -284,7 +286,9 @@ func (s *scanner) next() (*occurrence, *ArgError) {
 		s.i++
 		switch {
 		case s.dashdash || e == "-" || !strings.HasPrefix(e, "-"):
-			s.positional = append(s.positional, e)
+			if !s.dropped[s.i-1] {
+				s.positional = append(s.positional, e)
+			}
 		case e == "--":
 			s.dashdash = true
 		case strings.HasPrefix(e, "--"):
@@ -301,7 +305,7 @@ func (s *scanner) nextLong(e string) (*occurrence, *ArgError) {
 	if spec == nil {
 		return nil, poptError(e, "unknown option")
 	}
-	o := &occurrence{spec: spec, elem: e}
+	o := &occurrence{spec: spec, elem: e, last: e}
 	switch spec.arg {
 	case argNone:
 		if hasEq {
@@ -311,8 +315,7 @@ func (s *scanner) nextLong(e string) (*occurrence, *ArgError) {
 		if hasEq {
 			o.val, o.hasVal = val, true
 		} else if s.i < len(s.args) {
-			o.val, o.hasVal = s.args[s.i], true
-			s.i++
+			s.takeNext(o)
 		} else {
 			return nil, poptError(e, "missing argument")
 		}
@@ -320,12 +323,17 @@ func (s *scanner) nextLong(e string) (*occurrence, *ArgError) {
 		if hasEq {
 			o.val, o.hasVal = val, true
 		} else if s.i < len(s.args) && !strings.HasPrefix(s.args[s.i], "-") {
-			o.val, o.hasVal = s.args[s.i], true
-			s.i++
+			s.takeNext(o)
 		}
 	}
 	s.expand(o)
 	return o, nil
+}
+
+// takeNext makes the next argv element the option's argument.
+func (s *scanner) takeNext(o *occurrence) {
+	o.val, o.hasVal, o.last = s.args[s.i], true, s.args[s.i]
+	s.i++
 }
 
 func (s *scanner) nextShort() (*occurrence, *ArgError) {
@@ -337,7 +345,7 @@ func (s *scanner) nextShort() (*occurrence, *ArgError) {
 		s.cluster = ""
 		return nil, poptError(e, "unknown option")
 	}
-	o := &occurrence{spec: spec, elem: e}
+	o := &occurrence{spec: spec, elem: e, last: e}
 	rest := e[s.pos:]
 	switch spec.arg {
 	case argNone:
@@ -351,8 +359,7 @@ func (s *scanner) nextShort() (*occurrence, *ArgError) {
 		if rest != "" {
 			o.val, o.hasVal = strings.TrimPrefix(rest, "="), true
 		} else if s.i < len(s.args) {
-			o.val, o.hasVal = s.args[s.i], true
-			s.i++
+			s.takeNext(o)
 		} else {
 			return nil, poptError(e, "missing argument")
 		}
@@ -361,20 +368,31 @@ func (s *scanner) nextShort() (*occurrence, *ArgError) {
 		if rest != "" {
 			o.val, o.hasVal = strings.TrimPrefix(rest, "="), true
 		} else if s.i < len(s.args) && !strings.HasPrefix(s.args[s.i], "-") {
-			o.val, o.hasVal = s.args[s.i], true
-			s.i++
+			s.takeNext(o)
 		}
 	}
 	s.expand(o)
 	return o, nil
 }
 
-// expand applies popt's "!#:+" substitution: each occurrence in an option
-// argument is replaced by the next argv element, which is consumed.
+// expand applies popt's "!#:+" substitution: in an option argument it
+// stands for the next argv element that does not start with '-'. That
+// element is found once per argument (every "!#:+" in it gets the same
+// word) and is then only dropped from the positional arguments: an
+// option that takes the next element as its argument still gets it.
 func (s *scanner) expand(o *occurrence) {
-	for o.hasVal && strings.Contains(o.val, "!#:+") && s.i < len(s.args) {
-		o.val = strings.Replace(o.val, "!#:+", s.args[s.i], 1)
-		s.i++
+	if !o.hasVal || !strings.Contains(o.val, "!#:+") {
+		return
+	}
+	for j := s.i; j < len(s.args); j++ {
+		if !strings.HasPrefix(s.args[j], "-") {
+			o.val = strings.ReplaceAll(o.val, "!#:+", s.args[j])
+			if s.dropped == nil {
+				s.dropped = make(map[int]bool)
+			}
+			s.dropped[j] = true
+			return
+		}
 	}
 }
 
@@ -447,7 +465,7 @@ func (p *Parser) Parse(args []string) (Command, error) {
 func (st *parseState) apply(o *occurrence) *ArgError {
 	id := o.spec.id
 	if id == optCommand {
-		return failf("invalid option `%s'", o.elem)
+		return failf("invalid option `%s'", o.last)
 	}
 	if id < numOptBits {
 		if st.given[id] {
@@ -581,7 +599,9 @@ func (st *parseState) apply(o *occurrence) *ArgError {
 	case optMcastGroup:
 		if strings.Contains(o.val, ":") {
 			a, ok := inetPton6(o.val)
-			if !ok || !a.IsMulticast() {
+			// IN6_IS_ADDR_MULTICAST looks at the first byte only, so a
+			// v4-mapped group is not multicast.
+			if !ok || a.As16()[0] != 0xff {
 				return failf("invalid IPv6 mcast-group `%s'", o.val)
 			}
 			c.Daemon.Group = a
@@ -687,6 +707,9 @@ func (st *parseState) finish(positional []string) *ArgError {
 	}
 	if err := st.checkOptions(); err != nil {
 		return err
+	}
+	if c.Daemon.Interface == "" {
+		c.Daemon.Interface = DefaultMcastInterface
 	}
 	svc := &c.Service
 	switch c.Kind {

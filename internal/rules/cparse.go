@@ -55,8 +55,9 @@ func stringToNumber(s string, min, max int64) (int64, bool) {
 	return v, true
 }
 
-// atoi is C atoi: leading space, a sign, digits up to the first other
-// character; anything unparsable is 0.
+// atoi is C atoi, that is (int)strtol(s, NULL, 10): leading space, a
+// sign, digits up to the first other character (nothing parsable is 0),
+// saturated to a 64-bit long on overflow, then cut to a 32-bit int.
 func atoi(s string) int64 {
 	i := 0
 	for i < len(s) && isCSpace(s[i]) {
@@ -67,17 +68,27 @@ func atoi(s string) int64 {
 		neg = s[i] == '-'
 		i++
 	}
-	var v int64
+	var v uint64
+	over := false
 	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
-		v = v*10 + int64(s[i]-'0')
-		if v > 1<<40 { // far beyond any range checked; avoids overflow
-			v = 1 << 40
+		if v > (1<<64-1-9)/10 {
+			over = true
+			continue
 		}
+		v = v*10 + uint64(s[i]-'0')
 	}
-	if neg {
-		return -v
+	var l int64
+	switch {
+	case neg && (over || v > 1<<63):
+		l = -1 << 63
+	case neg:
+		l = -int64(v)
+	case over || v > 1<<63-1:
+		l = 1<<63 - 1
+	default:
+		l = int64(v)
 	}
-	return v
+	return int64(int32(l))
 }
 
 // inetAton parses an IPv4 address the way glibc's inet_aton does: one to

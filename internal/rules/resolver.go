@@ -15,9 +15,9 @@ import (
 // reads.
 const DefaultServicesPath = "/etc/services"
 
-// A SystemResolver resolves names the way ipvsadm does through glibc with
-// the nsswitch "files" service backend: ports come from /etc/services, hosts
-// from Go's resolver (which reads /etc/hosts and DNS in nsswitch order).
+// A SystemResolver resolves names the way ipvsadm does through glibc:
+// ports from /etc/services, hosts from /etc/hosts read as glibc's "files"
+// backend reads it and then, if nsswitch.conf says so, from DNS.
 //
 // Results are cached for the life of the resolver. ipvsadm does not cache,
 // but a listing only takes a moment, so the difference is invisible except
@@ -35,6 +35,15 @@ type SystemResolver struct {
 	// LookupAddr returns the names of an address, canonical name first;
 	// nil means net.DefaultResolver.LookupAddr.
 	LookupAddr func(ctx context.Context, addr string) ([]string, error)
+	// HostsPath and NSSwitchPath are the hosts file and the name-service
+	// switch configuration; empty means the system's.
+	HostsPath    string
+	NSSwitchPath string
+
+	hostsOnce    sync.Once
+	hostLines    []hostLine
+	nsswitchOnce sync.Once
+	dns          bool
 
 	servicesOnce sync.Once
 	services     []serviceEntry
@@ -116,8 +125,10 @@ func (r *SystemResolver) PortName(port uint16, p Protocol) (string, bool) {
 	return "", false
 }
 
-// LookupHost4 returns the first IPv4 address of name (gethostbyname). Names
-// with only IPv6 addresses do not resolve.
+// LookupHost4 returns the first IPv4 address of name (gethostbyname):
+// from the hosts file as glibc's "files" backend reads it, then, when
+// nsswitch.conf lists dns for hosts, from DNS. Names with only IPv6
+// addresses do not resolve, and neither do IPv6 literals.
 func (r *SystemResolver) LookupHost4(name string) (netip.Addr, bool) {
 	r.mu.Lock()
 	res, cached := r.hosts[name]
@@ -125,24 +136,7 @@ func (r *SystemResolver) LookupHost4(name string) (netip.Addr, bool) {
 	if cached {
 		return res.addr, res.ok
 	}
-
-	lookup := r.LookupIP4
-	if lookup == nil {
-		lookup = func(ctx context.Context, host string) ([]netip.Addr, error) {
-			return net.DefaultResolver.LookupNetIP(ctx, "ip4", host)
-		}
-	}
-	if name != "" {
-		if addrs, err := lookup(context.Background(), name); err == nil {
-			for _, a := range addrs {
-				if a = a.Unmap(); a.Is4() {
-					res = hostResult{addr: a, ok: true}
-					break
-				}
-			}
-		}
-	}
-
+	res = r.lookupHost4(name)
 	r.mu.Lock()
 	if r.hosts == nil {
 		r.hosts = make(map[string]hostResult)
@@ -152,8 +146,40 @@ func (r *SystemResolver) LookupHost4(name string) (netip.Addr, bool) {
 	return res.addr, res.ok
 }
 
-// HostName returns the canonical name of addr (gethostbyaddr's h_name): the
-// first name the resolver gives, without the trailing dot Go adds.
+func (r *SystemResolver) lookupHost4(name string) hostResult {
+	if name == "" || strings.Contains(name, ":") {
+		return hostResult{}
+	}
+	for _, h := range r.loadHosts() {
+		if a, ok := h.as4(); ok && h.named(name) {
+			return hostResult{addr: a, ok: true}
+		}
+	}
+	// Go's resolver would also look in the hosts file, where it ignores a
+	// trailing dot that glibc keeps: such a name is left to fail here.
+	if !r.useDNS() || r.inHostsFile(strings.TrimSuffix(name, ".")) {
+		return hostResult{}
+	}
+	lookup := r.LookupIP4
+	if lookup == nil {
+		lookup = func(ctx context.Context, host string) ([]netip.Addr, error) {
+			return net.DefaultResolver.LookupNetIP(ctx, "ip4", host)
+		}
+	}
+	if addrs, err := lookup(context.Background(), name); err == nil {
+		for _, a := range addrs {
+			if a = a.Unmap(); a.Is4() {
+				return hostResult{addr: a, ok: true}
+			}
+		}
+	}
+	return hostResult{}
+}
+
+// HostName returns the canonical name of addr (gethostbyaddr's h_name):
+// the first name of the first hosts-file line for it, else, when
+// nsswitch.conf lists dns, the first name DNS gives, without its trailing
+// dot.
 func (r *SystemResolver) HostName(addr netip.Addr) (string, bool) {
 	if !addr.IsValid() {
 		return "", false
@@ -164,20 +190,7 @@ func (r *SystemResolver) HostName(addr netip.Addr) (string, bool) {
 	if cached {
 		return res.name, res.ok
 	}
-
-	lookup := r.LookupAddr
-	if lookup == nil {
-		lookup = net.DefaultResolver.LookupAddr
-	}
-	if names, err := lookup(context.Background(), addr.String()); err == nil {
-		for _, n := range names {
-			if n = strings.TrimSuffix(n, "."); n != "" {
-				res = nameResult{name: n, ok: true}
-				break
-			}
-		}
-	}
-
+	res = r.hostName(addr)
 	r.mu.Lock()
 	if r.names == nil {
 		r.names = make(map[netip.Addr]nameResult)
@@ -185,6 +198,147 @@ func (r *SystemResolver) HostName(addr netip.Addr) (string, bool) {
 	r.names[addr] = res
 	r.mu.Unlock()
 	return res.name, res.ok
+}
+
+func (r *SystemResolver) hostName(addr netip.Addr) nameResult {
+	for _, h := range r.loadHosts() {
+		var a netip.Addr
+		var ok bool
+		if addr.Is4() {
+			a, ok = h.as4()
+		} else {
+			a, ok = h.addr, h.addr.Is6()
+		}
+		if ok && a == addr {
+			return nameResult{name: h.names[0], ok: true}
+		}
+	}
+	if !r.useDNS() {
+		return nameResult{}
+	}
+	lookup := r.LookupAddr
+	if lookup == nil {
+		lookup = net.DefaultResolver.LookupAddr
+	}
+	if names, err := lookup(context.Background(), addr.String()); err == nil {
+		for _, n := range names {
+			if n = strings.TrimSuffix(n, "."); n != "" {
+				return nameResult{name: n, ok: true}
+			}
+		}
+	}
+	return nameResult{}
+}
+
+// DefaultHostsPath and DefaultNSSwitchPath are the files glibc reads.
+const (
+	DefaultHostsPath    = "/etc/hosts"
+	DefaultNSSwitchPath = "/etc/nsswitch.conf"
+)
+
+// A hostLine is one address line of the hosts file.
+type hostLine struct {
+	addr  netip.Addr
+	names []string // canonical name first, then aliases
+}
+
+// as4 is the line's address as glibc's files backend sees it in an IPv4
+// lookup: IPv4 as is, a v4-mapped address as its IPv4 part, ::1 as
+// 127.0.0.1; any other IPv6 line does not take part.
+func (h hostLine) as4() (netip.Addr, bool) {
+	switch {
+	case h.addr.Is4():
+		return h.addr, true
+	case h.addr.Is4In6():
+		return h.addr.Unmap(), true
+	case h.addr == netip.IPv6Loopback():
+		return netip.AddrFrom4([4]byte{127, 0, 0, 1}), true
+	}
+	return netip.Addr{}, false
+}
+
+// named reports whether name is one of the line's names, ignoring case as
+// glibc does.
+func (h hostLine) named(name string) bool {
+	for _, n := range h.names {
+		if strings.EqualFold(n, name) {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *SystemResolver) inHostsFile(name string) bool {
+	for _, h := range r.loadHosts() {
+		if h.named(name) {
+			return true
+		}
+	}
+	return false
+}
+
+// loadHosts reads the hosts file once.
+func (r *SystemResolver) loadHosts() []hostLine {
+	r.hostsOnce.Do(func() {
+		path := r.HostsPath
+		if path == "" {
+			path = DefaultHostsPath
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return
+		}
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			line, _, _ := strings.Cut(sc.Text(), "#")
+			fields := strings.Fields(line)
+			if len(fields) < 2 {
+				continue
+			}
+			// inet_pton, not a general parser: no zones, no shorthand.
+			a, ok := inetPton4(fields[0])
+			if !ok {
+				a, ok = inetPton6(fields[0])
+			}
+			if ok {
+				r.hostLines = append(r.hostLines, hostLine{addr: a, names: fields[1:]})
+			}
+		}
+	})
+	return r.hostLines
+}
+
+// useDNS reports whether nsswitch.conf lists dns among the hosts sources
+// (glibc's default, without the file, does).
+func (r *SystemResolver) useDNS() bool {
+	r.nsswitchOnce.Do(func() {
+		path := r.NSSwitchPath
+		if path == "" {
+			path = DefaultNSSwitchPath
+		}
+		r.dns = true
+		f, err := os.Open(path)
+		if err != nil {
+			return
+		}
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			line, _, _ := strings.Cut(sc.Text(), "#")
+			key, sources, ok := strings.Cut(line, ":")
+			if !ok || strings.TrimSpace(key) != "hosts" {
+				continue
+			}
+			r.dns = false
+			for _, src := range strings.Fields(sources) {
+				if src == "dns" {
+					r.dns = true
+				}
+			}
+		}
+	})
+	return r.dns
 }
 
 // loadServices reads the services database once.

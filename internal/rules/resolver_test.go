@@ -91,7 +91,18 @@ func TestSystemResolverNoServicesFile(t *testing.T) {
 
 func TestSystemResolverHosts(t *testing.T) {
 	var addrCalls, ipCalls atomic.Int32
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "hosts")
+	nsswitch := filepath.Join(dir, "nsswitch.conf")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(nsswitch, []byte("hosts: files dns\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	r := &SystemResolver{
+		HostsPath:    empty,
+		NSSwitchPath: nsswitch,
 		LookupAddr: func(_ context.Context, addr string) ([]string, error) {
 			addrCalls.Add(1)
 			switch addr {
@@ -163,6 +174,67 @@ func TestSystemResolverDefaults(t *testing.T) {
 	if _, err := os.Stat(DefaultServicesPath); err == nil {
 		if _, ok := r.LookupPort("http", TCP); !ok {
 			t.Logf("%s has no http/tcp", DefaultServicesPath)
+		}
+	}
+}
+
+// TestSystemResolverHostsFile pins glibc's files backend: case-insensitive
+// names, a trailing dot kept, ::1 and v4-mapped lines answering IPv4
+// lookups, other IPv6 lines not, IPv6 literals refused, the first line
+// winning, and no DNS unless nsswitch.conf lists it.
+func TestSystemResolverHostsFile(t *testing.T) {
+	dir := t.TempDir()
+	hosts := filepath.Join(dir, "hosts")
+	nsswitch := filepath.Join(dir, "nsswitch.conf")
+	writeFile := func(p, text string) {
+		t.Helper()
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeFile(hosts, `127.0.0.1	localhost
+::1	localhost ip6-localhost ip6-loopback # comment
+10.0.0.1 web1.example web1
+10.0.0.9 web1.example
+::ffff:10.0.0.3 mapped.example
+2001:db8::1 v6host.example
+fe80::1%lo zoned.example
+bogus line
+`)
+	writeFile(nsswitch, "hosts: files\n")
+	dnsCalls := 0
+	r := &SystemResolver{HostsPath: hosts, NSSwitchPath: nsswitch,
+		LookupIP4: func(context.Context, string) ([]netip.Addr, error) {
+			dnsCalls++
+			return []netip.Addr{netip.MustParseAddr("192.0.2.1")}, nil
+		},
+	}
+	for name, want := range map[string]string{
+		"web1.example": "10.0.0.1", "WEB1": "10.0.0.1", "ip6-loopback": "127.0.0.1",
+		"mapped.example": "10.0.0.3", "web1.example.": "", "v6host.example": "",
+		"zoned.example": "", "::1": "", "nosuch": "",
+	} {
+		a, ok := r.LookupHost4(name)
+		if want == "" {
+			if ok {
+				t.Errorf("LookupHost4(%q) = %v, want no address", name, a)
+			}
+			continue
+		}
+		if !ok || a.String() != want {
+			t.Errorf("LookupHost4(%q) = %v, %v, want %s", name, a, ok, want)
+		}
+	}
+	if dnsCalls != 0 {
+		t.Errorf("DNS asked %d times with hosts: files", dnsCalls)
+	}
+	for addr, want := range map[string]string{
+		"127.0.0.1": "localhost", "10.0.0.1": "web1.example", "10.0.0.3": "mapped.example",
+		"2001:db8::1": "v6host.example", "::1": "localhost", "10.0.0.2": "",
+	} {
+		n, ok := r.HostName(netip.MustParseAddr(addr))
+		if n != want || ok != (want != "") {
+			t.Errorf("HostName(%s) = %q, %v, want %q", addr, n, ok, want)
 		}
 	}
 }

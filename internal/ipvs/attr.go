@@ -1,0 +1,106 @@
+package ipvs
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// A walker walks netlink attributes in place, without copying: replies are
+// decoded straight from the receive buffer (a large listing decodes
+// hundreds of thousands of attributes). Every length is checked; a
+// malformed attribute stops the walk with an error.
+type walker struct {
+	b   []byte
+	typ uint16 // type of the current attribute, flags masked off
+	val []byte // payload of the current attribute
+	err error
+}
+
+// nlaTypeMask strips NLA_F_NESTED and NLA_F_NET_BYTEORDER.
+const nlaTypeMask = 0x3fff
+
+func (a *walker) next() bool {
+	if a.err != nil || len(a.b) == 0 {
+		return false
+	}
+	if len(a.b) < 4 {
+		a.err = fmt.Errorf("%w: %d trailing bytes", errMalformed, len(a.b))
+		return false
+	}
+	l := int(binary.NativeEndian.Uint16(a.b))
+	if l < 4 || l > len(a.b) {
+		a.err = fmt.Errorf("%w: attribute length %d of %d bytes", errMalformed, l, len(a.b))
+		return false
+	}
+	a.typ = binary.NativeEndian.Uint16(a.b[2:]) & nlaTypeMask
+	a.val = a.b[4:l]
+	a.b = a.b[min((l+3)&^3, len(a.b)):]
+	return true
+}
+
+// fail records a malformed current attribute.
+func (a *walker) fail(what string) {
+	if a.err == nil {
+		a.err = fmt.Errorf("%w: %s of %d bytes in attribute %d", errMalformed, what, len(a.val), a.typ)
+	}
+}
+
+func (a *walker) u8() uint8 {
+	if len(a.val) != 1 {
+		a.fail("u8")
+		return 0
+	}
+	return a.val[0]
+}
+
+func (a *walker) u16() uint16 {
+	if len(a.val) != 2 {
+		a.fail("u16")
+		return 0
+	}
+	return binary.NativeEndian.Uint16(a.val)
+}
+
+// be16 reads a big-endian (network order) u16: the ports.
+func (a *walker) be16() uint16 {
+	if len(a.val) != 2 {
+		a.fail("port")
+		return 0
+	}
+	return binary.BigEndian.Uint16(a.val)
+}
+
+func (a *walker) u32() uint32 {
+	if len(a.val) != 4 {
+		a.fail("u32")
+		return 0
+	}
+	return binary.NativeEndian.Uint32(a.val)
+}
+
+// counter reads a u32 or u64: the stats nests use both for the same ids.
+func (a *walker) counter() uint64 {
+	switch len(a.val) {
+	case 4:
+		return uint64(binary.NativeEndian.Uint32(a.val))
+	case 8:
+		return binary.NativeEndian.Uint64(a.val)
+	}
+	a.fail("counter")
+	return 0
+}
+
+// str reads a NUL-terminated string.
+func (a *walker) str() string {
+	v := a.val
+	for i, c := range v {
+		if c == 0 {
+			v = v[:i]
+			break
+		}
+	}
+	return string(v)
+}
+
+// nested returns a walker over the current attribute's payload.
+func (a *walker) nested() *walker { return &walker{b: a.val} }
