@@ -21,13 +21,14 @@ import (
 type Batch struct {
 	c    *Client
 	reqs []batchRequest
+	buf  []byte // every request's attributes, back to back
 }
 
 type batchRequest struct {
-	op   Op
-	cmd  uint8
-	data []byte
-	err  error // a local encoding failure: the request is not sent
+	op       Op
+	cmd      uint8
+	from, to int   // the attributes, in buf
+	err      error // a local encoding failure: the request is not sent
 }
 
 // NewBatch returns an empty batch.
@@ -37,15 +38,16 @@ func (c *Client) NewBatch() *Batch { return &Batch{c: c} }
 func (b *Batch) Len() int { return len(b.reqs) }
 
 func (b *Batch) queue(op Op, cmd uint8, enc encoder) {
-	r := batchRequest{op: op, cmd: cmd}
+	r := batchRequest{op: op, cmd: cmd, from: len(b.buf)}
 	if enc != nil {
-		ae := netlink.NewAttributeEncoder()
-		if err := enc(ae); err != nil {
+		ae := attrEncoder{b: b.buf}
+		if err := enc(&ae); err != nil {
 			r.err = &Error{Op: op, Err: err}
-		} else if r.data, err = ae.Encode(); err != nil {
-			r.err = &Error{Op: op, Err: err}
+		} else {
+			b.buf = ae.b
 		}
 	}
+	r.to = len(b.buf)
 	b.reqs = append(b.reqs, r)
 }
 
@@ -111,12 +113,12 @@ func (b *Batch) StopDaemon(s rules.SyncState) {
 // when the exchange itself broke (the socket failed, or acknowledgements
 // went missing); results not known then are set to that error too.
 func (b *Batch) Send() ([]error, error) {
-	reqs := b.reqs
-	b.reqs = nil
+	reqs, buf := b.reqs, b.buf
+	b.reqs, b.buf = nil, nil
 	results := make([]error, len(reqs))
 	var fatal error
 	for start := 0; start < len(reqs); {
-		n, err := b.c.sendWindow(reqs[start:], results[start:])
+		n, err := b.c.sendWindow(reqs[start:], buf, results[start:])
 		if err != nil {
 			fatal = err
 			for i := start; i < len(reqs); i++ {
@@ -162,25 +164,46 @@ func windowFor(rc syscall.RawConn) int {
 	return min(max(w, minWindow), maxWindow)
 }
 
-// sendWindow sends up to one window of reqs, reads their acknowledgements
-// into results, and returns how many requests it handled.
-func (c *Client) sendWindow(reqs []batchRequest, results []error) (int, error) {
+// sendWindow sends up to one window of reqs (attributes in buf), gathers
+// their results, and returns how many requests it handled.
+//
+// Only the window's last request asks for an acknowledgement: the kernel
+// answers the others only when they fail, and handles a socket's requests
+// in order, so the last one's answer closes the window. This spares a
+// reply, and reading it, for every request that succeeds.
+func (c *Client) sendWindow(reqs []batchRequest, buf []byte, results []error) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := min(len(reqs), c.window)
 	if c.s == nil {
-		return n, c.sendWindowLibrary(reqs[:n], results)
+		return n, c.sendWindowLibrary(reqs[:n], buf, results)
+	}
+	last := -1
+	for i := n - 1; i >= 0; i-- {
+		if reqs[i].err == nil {
+			last = i
+			break
+		}
+	}
+	for i := 0; i < n; i++ {
+		if reqs[i].err != nil {
+			results[i] = reqs[i].err
+		}
+	}
+	if last < 0 {
+		return n, nil
 	}
 	s := c.s
-	pending := make(map[uint32]int, n) // sequence → request
+	pending := make(map[uint32]int) // sequence → request, for failures
 	s.wbuf = s.wbuf[:0]
-	for i := 0; i < n; i++ {
+	var barrier uint32
+	for i := 0; i <= last; i++ {
 		r := reqs[i]
 		if r.err != nil {
-			results[i] = r.err
 			continue
 		}
-		if len(s.wbuf)+requestOverhead+len(r.data) > sendChunk && len(s.wbuf) > 0 {
+		data := buf[r.from:r.to]
+		if len(s.wbuf)+requestOverhead+len(data) > sendChunk && len(s.wbuf) > 0 {
 			if err := s.write(s.wbuf); err != nil {
 				return 0, err
 			}
@@ -188,14 +211,17 @@ func (c *Client) sendWindow(reqs []batchRequest, results []error) (int, error) {
 		}
 		seq := s.nextSeq()
 		pending[seq] = i
-		s.wbuf = appendRequest(s.wbuf, c.family, nlmFRequest|nlmFAck, seq, r.cmd, r.data)
-	}
-	if len(s.wbuf) > 0 {
-		if err := s.write(s.wbuf); err != nil {
-			return 0, err
+		flags := uint16(nlmFRequest)
+		if i == last {
+			flags |= nlmFAck
+			barrier = seq
 		}
+		s.wbuf = appendRequest(s.wbuf, c.family, flags, seq, r.cmd, data)
 	}
-	for len(pending) > 0 {
+	if err := s.write(s.wbuf); err != nil {
+		return 0, err
+	}
+	for {
 		b, err := s.read()
 		if err != nil {
 			return 0, fmt.Errorf("reading acknowledgements: %w", err)
@@ -209,7 +235,6 @@ func (c *Client) sendWindow(reqs []batchRequest, results []error) (int, error) {
 			if !ok || m.typ != nlmsgError {
 				continue
 			}
-			delete(pending, m.seq)
 			ke, err := parseError(m)
 			switch {
 			case err != nil:
@@ -217,20 +242,22 @@ func (c *Client) sendWindow(reqs []batchRequest, results []error) (int, error) {
 			case ke.errno != 0:
 				results[i] = &Error{Op: reqs[i].op, Err: ke.errno, Message: ke.message}
 			}
+			if m.seq == barrier {
+				return n, nil
+			}
 		}
 	}
-	return n, nil
 }
 
 // sendWindowLibrary is sendWindow through the netlink library, for clients
 // made on a library connection (the tests' fakes): one request at a time.
-func (c *Client) sendWindowLibrary(reqs []batchRequest, results []error) error {
+func (c *Client) sendWindowLibrary(reqs []batchRequest, buf []byte, results []error) error {
 	for i, r := range reqs {
 		if r.err != nil {
 			results[i] = r.err
 			continue
 		}
-		msg := genetlink.Message{Header: genetlink.Header{Command: r.cmd, Version: familyVersion}, Data: r.data}
+		msg := genetlink.Message{Header: genetlink.Header{Command: r.cmd, Version: familyVersion}, Data: buf[r.from:r.to]}
 		if _, err := c.conn.Execute(msg, c.family, netlink.Request|netlink.Acknowledge); err != nil {
 			results[i] = newError(r.op, err)
 		}

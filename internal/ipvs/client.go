@@ -89,18 +89,18 @@ func newClient(conn *genetlink.Conn) (*Client, error) {
 func (c *Client) Close() error { return c.conn.Close() }
 
 // An encoder writes a request's attributes.
-type encoder func(*netlink.AttributeEncoder) error
+type encoder func(*attrEncoder) error
 
 // encodeAttrs runs enc into a fresh attribute block.
 func encodeAttrs(enc encoder) ([]byte, error) {
 	if enc == nil {
 		return nil, nil
 	}
-	ae := netlink.NewAttributeEncoder()
-	if err := enc(ae); err != nil {
+	var ae attrEncoder
+	if err := enc(&ae); err != nil {
 		return nil, err
 	}
-	return ae.Encode()
+	return ae.b, nil
 }
 
 // A replyFunc receives each reply message: its generic-netlink command

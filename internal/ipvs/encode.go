@@ -7,8 +7,6 @@ import (
 	"net/netip"
 	"strings"
 
-	"github.com/mdlayher/netlink"
-
 	"github.com/ipvsadm-go/ipvsadm/internal/rules"
 )
 
@@ -35,9 +33,6 @@ func addr16(a netip.Addr) []byte {
 	}
 	return b
 }
-
-// be16 is a port in network byte order.
-func be16(v uint16) []byte { return binary.BigEndian.AppendUint16(nil, v) }
 
 // checkAddr verifies that a is an address of family f.
 func checkAddr(f rules.Family, a netip.Addr) error {
@@ -67,32 +62,31 @@ func checkName(what, s string, max int) error {
 }
 
 // encodeServiceKey writes a service's identity attributes.
-func encodeServiceKey(ae *netlink.AttributeEncoder, k rules.ServiceKey) error {
+func encodeServiceKey(ae *attrEncoder, k rules.ServiceKey) error {
 	if k.IsFWMark() {
 		if k.Family != rules.IPv4 && k.Family != rules.IPv6 {
 			return fmt.Errorf("%w: %d", errBadFamily, uint16(k.Family))
 		}
-		ae.Uint16(svcAttrAF, uint16(k.Family))
-		ae.Uint32(svcAttrFWMark, k.FWMark)
+		ae.u16(svcAttrAF, uint16(k.Family))
+		ae.u32(svcAttrFWMark, k.FWMark)
 		return nil
 	}
 	if err := checkAddr(k.Family, k.Addr); err != nil {
 		return err
 	}
-	ae.Uint16(svcAttrAF, uint16(k.Family))
-	ae.Uint16(svcAttrProtocol, uint16(k.Protocol))
-	ae.Bytes(svcAttrAddr, addr16(k.Addr))
-	ae.Bytes(svcAttrPort, be16(k.Port))
+	ae.u16(svcAttrAF, uint16(k.Family))
+	ae.u16(svcAttrProtocol, uint16(k.Protocol))
+	ae.bytes(svcAttrAddr, addr16(k.Addr))
+	ae.be16(svcAttrPort, k.Port)
 	return nil
 }
 
 // encodeServiceKeyAttr is a request carrying only a service's identity.
 func encodeServiceKeyAttr(k rules.ServiceKey) encoder {
-	return func(ae *netlink.AttributeEncoder) error {
-		ae.Nested(cmdAttrService, func(nae *netlink.AttributeEncoder) error {
+	return func(ae *attrEncoder) error {
+		return ae.nested(cmdAttrService, func(nae *attrEncoder) error {
 			return encodeServiceKey(nae, k)
 		})
-		return nil
 	}
 }
 
@@ -108,38 +102,37 @@ func encodeNetmask(f rules.Family, mask uint32) []byte {
 // encodeServiceAttr is a request carrying a whole service, as NEW_SERVICE
 // and SET_SERVICE require: every option is mandatory there.
 func encodeServiceAttr(s rules.Service) encoder {
-	return func(ae *netlink.AttributeEncoder) error {
+	return func(ae *attrEncoder) error {
 		if err := checkName("scheduler", s.Scheduler, schedNameMaxLen); err != nil {
 			return err
 		}
 		if err := checkName("persistence engine", s.PE, peNameMaxLen); err != nil {
 			return err
 		}
-		ae.Nested(cmdAttrService, func(nae *netlink.AttributeEncoder) error {
+		return ae.nested(cmdAttrService, func(nae *attrEncoder) error {
 			if err := encodeServiceKey(nae, s.ServiceKey); err != nil {
 				return err
 			}
-			nae.String(svcAttrSchedName, s.Scheduler)
+			nae.str(svcAttrSchedName, s.Scheduler)
 			if s.PE != "" {
-				nae.String(svcAttrPEName, s.PE)
+				nae.str(svcAttrPEName, s.PE)
 			}
 			// struct ip_vs_flags {flags, mask}: a full mask replaces
 			// every bit, which is what an edit means.
 			flags := binary.NativeEndian.AppendUint32(nil, uint32(s.Flags&^rules.FlagHashed))
 			flags = binary.NativeEndian.AppendUint32(flags, ^uint32(0))
-			nae.Bytes(svcAttrFlags, flags)
-			nae.Uint32(svcAttrTimeout, s.Timeout)
-			nae.Bytes(svcAttrNetmask, encodeNetmask(s.Family, s.Netmask))
+			nae.bytes(svcAttrFlags, flags)
+			nae.u32(svcAttrTimeout, s.Timeout)
+			nae.bytes(svcAttrNetmask, encodeNetmask(s.Family, s.Netmask))
 			return nil
 		})
-		return nil
 	}
 }
 
 // encodeDestinationAttrs is a request naming a service and a real server;
 // full adds the options that NEW_DEST and SET_DEST require.
 func encodeDestinationAttrs(k rules.ServiceKey, d rules.Destination, full bool) encoder {
-	return func(ae *netlink.AttributeEncoder) error {
+	return func(ae *attrEncoder) error {
 		f := d.Family
 		if f == 0 {
 			f = k.Family
@@ -147,35 +140,36 @@ func encodeDestinationAttrs(k rules.ServiceKey, d rules.Destination, full bool) 
 		if err := checkAddr(f, d.Addr); err != nil {
 			return err
 		}
-		ae.Nested(cmdAttrService, func(nae *netlink.AttributeEncoder) error {
+		if err := ae.nested(cmdAttrService, func(nae *attrEncoder) error {
 			return encodeServiceKey(nae, k)
-		})
-		ae.Nested(cmdAttrDest, func(nae *netlink.AttributeEncoder) error {
-			nae.Uint16(destAttrAddrFamily, uint16(f))
-			nae.Bytes(destAttrAddr, addr16(d.Addr))
-			nae.Bytes(destAttrPort, be16(d.Port))
+		}); err != nil {
+			return err
+		}
+		return ae.nested(cmdAttrDest, func(nae *attrEncoder) error {
+			nae.u16(destAttrAddrFamily, uint16(f))
+			nae.bytes(destAttrAddr, addr16(d.Addr))
+			nae.be16(destAttrPort, d.Port)
 			if !full {
 				return nil
 			}
-			nae.Uint32(destAttrFwdMethod, uint32(d.Forward))
-			nae.Uint32(destAttrWeight, uint32(d.Weight))
-			nae.Uint8(destAttrTunType, uint8(d.TunnelType))
-			nae.Bytes(destAttrTunPort, be16(d.TunnelPort))
-			nae.Uint16(destAttrTunFlags, uint16(d.TunnelFlags))
-			nae.Uint32(destAttrUThresh, d.UpperThreshold)
-			nae.Uint32(destAttrLThresh, d.LowerThreshold)
+			nae.u32(destAttrFwdMethod, uint32(d.Forward))
+			nae.u32(destAttrWeight, uint32(d.Weight))
+			nae.u8(destAttrTunType, uint8(d.TunnelType))
+			nae.be16(destAttrTunPort, d.TunnelPort)
+			nae.u16(destAttrTunFlags, uint16(d.TunnelFlags))
+			nae.u32(destAttrUThresh, d.UpperThreshold)
+			nae.u32(destAttrLThresh, d.LowerThreshold)
 			return nil
 		})
-		return nil
 	}
 }
 
 // encodeTimeouts writes the three timeouts at the top level.
 func encodeTimeouts(t rules.Timeouts) encoder {
-	return func(ae *netlink.AttributeEncoder) error {
-		ae.Uint32(cmdAttrTimeoutTCP, t.TCP)
-		ae.Uint32(cmdAttrTimeoutTCPFin, t.TCPFin)
-		ae.Uint32(cmdAttrTimeoutUDP, t.UDP)
+	return func(ae *attrEncoder) error {
+		ae.u32(cmdAttrTimeoutTCP, t.TCP)
+		ae.u32(cmdAttrTimeoutTCPFin, t.TCPFin)
+		ae.u32(cmdAttrTimeoutUDP, t.UDP)
 		return nil
 	}
 }
@@ -183,45 +177,43 @@ func encodeTimeouts(t rules.Timeouts) encoder {
 // encodeDaemonAttr is a NEW_DAEMON request. Optional fields are sent only
 // when set, so the kernel applies its defaults.
 func encodeDaemonAttr(d rules.Daemon) encoder {
-	return func(ae *netlink.AttributeEncoder) error {
+	return func(ae *attrEncoder) error {
 		if err := checkName("interface", d.Interface, ifNameMaxLen); err != nil {
 			return err
 		}
-		ae.Nested(cmdAttrDaemon, func(nae *netlink.AttributeEncoder) error {
-			nae.Uint32(daemonAttrState, uint32(d.State))
-			nae.String(daemonAttrMcastIfn, d.Interface)
-			nae.Uint32(daemonAttrSyncID, d.SyncID)
+		return ae.nested(cmdAttrDaemon, func(nae *attrEncoder) error {
+			nae.u32(daemonAttrState, uint32(d.State))
+			nae.str(daemonAttrMcastIfn, d.Interface)
+			nae.u32(daemonAttrSyncID, d.SyncID)
 			if d.SyncMaxLen != 0 {
-				nae.Uint16(daemonAttrSyncMaxLen, d.SyncMaxLen)
+				nae.u16(daemonAttrSyncMaxLen, d.SyncMaxLen)
 			}
 			switch {
 			case d.Group.Is4():
 				v := d.Group.As4()
-				nae.Bytes(daemonAttrMcastGroup, v[:])
+				nae.bytes(daemonAttrMcastGroup, v[:])
 			case d.Group.IsValid():
 				v := d.Group.As16()
-				nae.Bytes(daemonAttrMcastGrp6, v[:])
+				nae.bytes(daemonAttrMcastGrp6, v[:])
 			}
 			if d.Port != 0 {
 				// Unlike service ports, the daemon port is host order.
-				nae.Uint16(daemonAttrMcastPort, d.Port)
+				nae.u16(daemonAttrMcastPort, d.Port)
 			}
 			if d.TTL != 0 {
-				nae.Uint8(daemonAttrMcastTTL, d.TTL)
+				nae.u8(daemonAttrMcastTTL, d.TTL)
 			}
 			return nil
 		})
-		return nil
 	}
 }
 
 // encodeDaemonStopAttr is a DEL_DAEMON request.
 func encodeDaemonStopAttr(state rules.SyncState) encoder {
-	return func(ae *netlink.AttributeEncoder) error {
-		ae.Nested(cmdAttrDaemon, func(nae *netlink.AttributeEncoder) error {
-			nae.Uint32(daemonAttrState, uint32(state))
+	return func(ae *attrEncoder) error {
+		return ae.nested(cmdAttrDaemon, func(nae *attrEncoder) error {
+			nae.u32(daemonAttrState, uint32(state))
 			return nil
 		})
-		return nil
 	}
 }

@@ -18,13 +18,7 @@ import (
 // Run one with: go test -run XXX -fuzz FuzzServiceCodec ./internal/ipvs
 
 // encodeRequest runs a request encoder the way Client.execute does.
-func encodeRequest(enc encoder) ([]byte, error) {
-	ae := netlink.NewAttributeEncoder()
-	if err := enc(ae); err != nil {
-		return nil, err
-	}
-	return ae.Encode()
-}
+func encodeRequest(enc encoder) ([]byte, error) { return encodeAttrs(enc) }
 
 // requireLocal asserts that err is one of the encoder's own refusals.
 func requireLocal(t *testing.T, err error) {
