@@ -20,6 +20,7 @@ type backend interface {
 	UpdateService(rules.Service) error
 	DeleteService(rules.ServiceKey) error
 	Destinations(rules.ServiceKey) ([]rules.Destination, error)
+	Table(brief bool) ([]rules.ServiceEntry, error)
 	AddDestination(rules.ServiceKey, rules.Destination) error
 	UpdateDestination(rules.ServiceKey, rules.Destination) error
 	DeleteDestination(rules.ServiceKey, rules.Destination) error

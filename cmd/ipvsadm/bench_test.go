@@ -2,35 +2,48 @@ package main
 
 // ipvsadm-bench: the driver of `make bench` (vm/bench.sh). The test binary,
 // installed in the VM under the name ipvsadm-bench, compares the reference
-// ipvsadm 1.31 with a real (non-test) build of ours on the same kernel, in
-// the namespace it runs in (the VM's initial one), which it flushes.
+// ipvsadm 1.31 with a real (non-test) build of ours on the same kernel.
 //
 //	ipvsadm-bench -ours PATH [-ref PATH] [-out DIR] [-work DIR]
 //
 // For every table size (services x real servers) it generates a rule file
-// in `ipvsadm -Sn` form, checks correctness (both tools restore it into a
-// flushed table to the same `ipvsadm -Sn`, which is the file itself; -Ln,
+// in `ipvsadm -Sn` form, checks correctness (each tool restores it into an
+// empty table, after which the reference's -Sn is the file itself; -Ln,
 // -Sn and -Ln --stats of ours and the reference are byte-identical), then
-// times, alternating the tools and the order each round: -R of the file
-// into a flushed table; -Ln, -Sn, -Ln --stats of the loaded table (stdout
-// to /dev/null); a single -A and a single -a on the loaded table (undone,
-// untimed, between rounds); -C of the loaded table (reloaded, untimed,
-// between rounds). Each timed run is measured from process start to exit
-// (wall) with the rusage of the child (user and system CPU). Both tools run
-// with argv[0] "ipvsadm". It writes DIR/results.txt (the table of medians,
-// ratios and targets) and DIR/samples.tsv (every run).
+// times both tools, alternating which goes first each round:
+//   - -R of the file into an empty table;
+//   - -Ln, -Sn, -Ln --stats of the loaded table (stdout to /dev/null);
+//   - a single -A and a single -a on the loaded table (undone, untimed,
+//     between rounds);
+//   - -C of the loaded table.
+// Each timed run is measured from process start to exit (wall) with the
+// rusage of the child (user and system CPU). Both tools run with argv[0]
+// "ipvsadm". It writes DIR/results.txt (the table of medians, ratios and
+// targets) and DIR/samples.tsv (every run).
+//
+// Namespaces: every restore goes into a new network namespace (made
+// untimed, entered by this driver's locked thread, so the tool is still
+// its direct child). A restore into a table just flushed (-C) in the same
+// namespace would measure the kernel instead: IPVS keeps deleted real
+// servers in a per-namespace trash list for 1-3 minutes and walks that
+// list on every real-server add (ip_vs_trash_get_dest), which makes a 60k
+// restore after a -C cost about a minute of system time for either tool.
+// Each timed restore's table is then flushed by a timed -C of the same
+// tool, and the namespace dropped (untimed, waiting for the kernel to free
+// it). The listings and single commands run on the table the reference
+// loaded in the correctness check.
 //
 // Peak memory: the ru_maxrss of a direct child of this (Go, multi-MiB)
 // driver is worthless: exec records the hiwater RSS of the mm it replaces,
-// which for a vfork child is the driver's own. So before the timed rounds
-// of each workload, one untimed run per tool (also a warm-up) goes through
-// busybox's time applet (a tiny static process whose child's maxrss is
-// that child's own); busybox 1.35 reports ru_maxrss multiplied by
-// pagesize/1024, a factor this driver calibrates at start with a child of
-// known size.
+// which for a vfork child is the driver's own. So one untimed run per tool
+// and workload (also a warm-up) goes through busybox's time applet (a tiny
+// static process whose child's maxrss is that child's own); busybox 1.35
+// reports ru_maxrss multiplied by pagesize/1024, a factor this driver
+// calibrates at start with a child of known size.
 //
 // Exit status: 0 when all ran (even if targets are missed), 1 when a
-// correctness check failed, 2 on any other error.
+// correctness check failed, 2 on any other error. It refuses to run
+// outside the VM (IPVSADM_VM=1).
 //
 // Environment (vm/bench.sh forwards these):
 //
@@ -38,9 +51,10 @@ package main
 //	BENCH_SIZES            table sizes, SERVICESxREALS comma-separated
 //	                       (default 2000x5,10000x5)
 //	BENCH_ROUNDS           rounds per size, comma-separated, the last one
-//	                       repeating (default 5,3)
+//	                       repeating (default 7,5)
 //	BENCH_SINGLE_ROUNDS    rounds of the single -A/-a commands (default 15)
-//	BENCH_SETTLE_MS        pause after each untimed flush/reload (default 500)
+//	BENCH_SETTLE_MS        pause before each timed restore and -C, letting
+//	                       the kernel finish deferred work (default 500)
 
 import (
 	"bufio"
@@ -52,11 +66,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
 	"syscall"
+	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func init() {
@@ -72,7 +90,7 @@ type benchTool struct {
 
 const benchBusybox = "/bin/busybox"
 
-// benchSample is one timed run.
+// benchSample is one run.
 type benchSample struct {
 	wall, user, sys time.Duration
 	maxRSS          int64 // KiB
@@ -106,6 +124,7 @@ type benchRunner struct {
 	settle       time.Duration
 	singleRounds int
 	rssFactor    int64 // busybox time's %M is ru_maxrss times this
+	initNS       int   // descriptor of the driver's network namespace
 	rows         []*benchRow
 	samples      *bufio.Writer
 	notes        []string
@@ -135,10 +154,18 @@ func benchMain() int {
 		fmt.Fprintln(os.Stderr, "ipvsadm-bench: -ours PATH is required")
 		return 2
 	}
-	// It flushes the IPVS table of the namespace it runs in.
 	if os.Getenv("IPVSADM_VM") != "1" {
-		fmt.Fprintln(os.Stderr, "ipvsadm-bench: refusing to run outside the test VM (IPVSADM_VM=1 unset): it flushes the IPVS table; use make bench")
+		fmt.Fprintln(os.Stderr, "ipvsadm-bench: refusing to run outside the test VM (IPVSADM_VM=1 unset); use make bench")
 		return 2
+	}
+	fail := func(code int, err error) int {
+		os.WriteFile(filepath.Join(*out, "FAILED"), []byte(err.Error()+"\n"), 0o644)
+		if code == 1 {
+			fmt.Printf("\n%s\n!!! BENCH CORRECTNESS FAILURE: %v\n%s\n", strings.Repeat("!", 72), err, strings.Repeat("!", 72))
+		} else {
+			fmt.Printf("ipvsadm-bench: ERROR: %v\n", err)
+		}
+		return code
 	}
 	sizes, single, settle, err := benchConfig()
 	if err != nil {
@@ -153,8 +180,7 @@ func benchMain() int {
 	}
 	sf, err := os.Create(filepath.Join(*out, "samples.tsv"))
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "ipvsadm-bench:", err)
-		return 2
+		return fail(2, err)
 	}
 	defer sf.Close()
 	b := &benchRunner{
@@ -170,11 +196,11 @@ func benchMain() int {
 	}
 	fmt.Fprintln(b.samples, "workload\ttool\tround\twall_s\tuser_s\tsys_s\tmaxrss_kib")
 	defer b.samples.Flush()
-
+	if b.initNS, err = unix.Open("/proc/self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0); err != nil {
+		return fail(2, fmt.Errorf("open /proc/self/ns/net: %w", err))
+	}
 	if err := b.prepare(); err != nil {
-		fmt.Printf("ipvsadm-bench: ERROR: %v\n", err)
-		os.WriteFile(filepath.Join(*out, "FAILED"), []byte(err.Error()+"\n"), 0o644)
-		return 2
+		return fail(2, err)
 	}
 
 	start := time.Now()
@@ -184,35 +210,27 @@ func benchMain() int {
 	}
 	fmt.Printf("ipvsadm-bench: tables %s; single commands %d rounds; reference %s, ours %s\n",
 		strings.Join(desc, ", "), single, *ref, *ours)
-	b.note("guest before: %s", benchMeminfo())
+	b.note("guest at start: %s", benchMeminfo())
 	for _, s := range sizes {
 		if err := b.size(s); err != nil {
 			b.samples.Flush()
 			if errors.Is(err, errBenchCorrectness) {
-				fmt.Printf("\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"+
-					"!!! BENCH CORRECTNESS FAILURE (%dx%d): %v\n"+
-					"!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n",
-					s.services, s.reals, err)
-				os.WriteFile(filepath.Join(*out, "FAILED"), []byte(err.Error()+"\n"), 0o644)
-				return 1
+				return fail(1, fmt.Errorf("table %dx%d: %w", s.services, s.reals, err))
 			}
-			fmt.Printf("ipvsadm-bench: ERROR: %v\n", err)
-			os.WriteFile(filepath.Join(*out, "FAILED"), []byte(err.Error()+"\n"), 0o644)
-			return 2
+			return fail(2, fmt.Errorf("table %dx%d: %w", s.services, s.reals, err))
 		}
 	}
 	b.note("driver run time %s (in the VM, excluding boot)", time.Since(start).Round(time.Second))
 	report := b.report()
 	if err := os.WriteFile(filepath.Join(*out, "results.txt"), []byte(report), 0o644); err != nil {
-		fmt.Fprintln(os.Stderr, "ipvsadm-bench:", err)
-		return 2
+		return fail(2, err)
 	}
 	fmt.Print("\n" + report)
 	return 0
 }
 
 func benchConfig() (sizes []benchSize, single int, settle time.Duration, err error) {
-	sizeSpec, roundSpec, single := "2000x5,10000x5", "5,3", 15
+	sizeSpec, roundSpec, single := "2000x5,10000x5", "7,5", 15
 	if os.Getenv("BENCH_QUICK") == "1" {
 		sizeSpec, roundSpec, single = "200x5,1000x5", "3", 5
 	}
@@ -259,8 +277,8 @@ func benchConfig() (sizes []benchSize, single int, settle time.Duration, err err
 	return sizes, single, settle, nil
 }
 
-// benchAddr is the n-th (from 0) host address of the /8 (or /12) starting
-// at base, skipping .0 and .255.
+// benchAddr is the n-th (from 0) host address after base, skipping .0
+// and .255.
 func benchAddr(base uint32, n int) string {
 	a := base + uint32(n/254)<<8 + uint32(n%254) + 1
 	return fmt.Sprintf("%d.%d.%d.%d", a>>24, a>>16&255, a>>8&255, a&255)
@@ -314,12 +332,13 @@ func (b *benchRunner) prepare() error {
 		return err
 	}
 	const mib = 96
-	direct := benchTool{"calibration", self, filepath.Dir(self)}
-	d, err := b.run(direct, false, "", "", []string{"ipvsadm-bench", "-alloc-mib", strconv.Itoa(mib)})
+	argv := []string{"ipvsadm-bench", "-alloc-mib", strconv.Itoa(mib)}
+	cal := benchTool{"calibration", self, filepath.Dir(self)}
+	d, err := b.run(-1, cal, false, "", "", argv)
 	if err != nil {
 		return err
 	}
-	bb, err := b.run(direct, true, "", "", []string{"ipvsadm-bench", "-alloc-mib", strconv.Itoa(mib)})
+	bb, err := b.run(-1, cal, true, "", "", argv)
 	if err != nil {
 		return fmt.Errorf("busybox time (%s time) does not work: %w", benchBusybox, err)
 	}
@@ -339,17 +358,66 @@ func (b *benchRunner) prepare() error {
 	return nil
 }
 
-// exec runs tool with args (as "ipvsadm"), stdin from the file stdin (""
-// for /dev/null), stdout to the file stdout ("" for /dev/null).
-func (b *benchRunner) exec(t benchTool, stdin, stdout string, args ...string) (benchSample, error) {
-	return b.run(t, false, stdin, stdout, append([]string{"ipvsadm"}, args...))
+// newNS makes a new network namespace and returns its descriptor.
+func (b *benchRunner) newNS() (int, error) {
+	runtime.LockOSThread()
+	if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+		runtime.UnlockOSThread()
+		return -1, fmt.Errorf("unshare(CLONE_NEWNET): %w", err)
+	}
+	fd, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err == nil {
+		// lo up, as in the initial namespace: without 127.0.0.1 there is
+		// no local routing table and IPVS refuses every real server
+		// ("address not unicast").
+		if err = benchLoUp(); err != nil {
+			unix.Close(fd)
+		}
+	}
+	if serr := unix.Setns(b.initNS, unix.CLONE_NEWNET); serr != nil {
+		// The thread stays locked (and dies with its goroutine).
+		return -1, fmt.Errorf("setns back to the initial namespace: %w", serr)
+	}
+	runtime.UnlockOSThread()
+	if err != nil {
+		return -1, fmt.Errorf("new namespace: %w", err)
+	}
+	return fd, nil
 }
 
-// run runs argv (argv[0] the name the program sees); with viaTime, under
-// busybox time, and the sample has only maxRSS (in busybox's unit when
-// b.rssFactor is 0, i.e. during calibration). It fails when the program
-// exits non-zero or writes to stderr.
-func (b *benchRunner) run(t benchTool, viaTime bool, stdin, stdout string, argv []string) (benchSample, error) {
+// benchLoUp sets lo up in the calling thread's network namespace.
+func benchLoUp() error {
+	sock, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(sock)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(sock, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("SIOCGIFFLAGS lo: %w", err)
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	if err := unix.IoctlIfreq(sock, unix.SIOCSIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("SIOCSIFFLAGS lo: %w", err)
+	}
+	return nil
+}
+
+// exec runs tool t with args (as "ipvsadm") in namespace ns (-1: the
+// driver's), stdin from the file stdin ("" for /dev/null), stdout to the
+// file stdout ("" for /dev/null).
+func (b *benchRunner) exec(ns int, t benchTool, stdin, stdout string, args ...string) (benchSample, error) {
+	return b.run(ns, t, false, stdin, stdout, append([]string{"ipvsadm"}, args...))
+}
+
+// run runs argv (argv[0] the name the program sees) in namespace ns (-1:
+// the driver's); with viaTime, under busybox time, and the sample has only
+// maxRSS (in busybox's unit while b.rssFactor is 0, i.e. in calibration).
+// It fails when the program exits non-zero or writes to stderr.
+func (b *benchRunner) run(ns int, t benchTool, viaTime bool, stdin, stdout string, argv []string) (benchSample, error) {
 	var s benchSample
 	in, err := os.Open(benchOr(stdin, os.DevNull))
 	if err != nil {
@@ -382,12 +450,6 @@ func (b *benchRunner) run(t benchTool, viaTime bool, stdin, stdout string, argv 
 		cmd.Args = append([]string{"busybox", "time", "-o", rssPath, "-f", "%M"}, argv...)
 		cmd.Env = append(os.Environ(), "PATH="+t.dir+":"+os.Getenv("PATH"))
 	}
-	start := time.Now()
-	err = cmd.Start()
-	if err == nil {
-		err = cmd.Wait()
-	}
-	s.wall = time.Since(start)
 	what := fmt.Sprintf("%s (%s) %s", t.name, t.path, strings.Join(argv[1:], " "))
 	if viaTime {
 		what = "busybox time " + what
@@ -395,6 +457,30 @@ func (b *benchRunner) run(t benchTool, viaTime bool, stdin, stdout string, argv 
 	if stdin != "" {
 		what += " < " + stdin
 	}
+	// The child is cloned from this thread: it starts in the thread's
+	// namespace.
+	if ns >= 0 {
+		runtime.LockOSThread()
+		if err := unix.Setns(ns, unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
+			return s, fmt.Errorf("%s: setns: %w", what, err)
+		}
+	}
+	start := time.Now()
+	err = cmd.Start()
+	if ns >= 0 {
+		if serr := unix.Setns(b.initNS, unix.CLONE_NEWNET); serr != nil {
+			if err == nil {
+				cmd.Wait()
+			}
+			return s, fmt.Errorf("setns back to the initial namespace: %w", serr)
+		}
+		runtime.UnlockOSThread()
+	}
+	if err == nil {
+		err = cmd.Wait()
+	}
+	s.wall = time.Since(start)
 	if cmd.ProcessState != nil {
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 			s.user = time.Duration(ru.Utime.Nano())
@@ -440,53 +526,37 @@ func benchTrunc(b []byte, n int) string {
 	return string(b)
 }
 
-// untimed runs a preparatory command and lets the kernel settle (deferred
-// frees after a flush) before the next timed run.
-func (b *benchRunner) untimed(t benchTool, stdin string, args ...string) error {
-	if _, err := b.exec(t, stdin, "", args...); err != nil {
-		return err
-	}
-	time.Sleep(b.settle)
-	return nil
-}
-
 func (b *benchRunner) row(name, kind string) *benchRow {
 	r := &benchRow{name: name, kind: kind}
 	b.rows = append(b.rows, r)
 	return r
 }
 
-// measure runs workload r: first, per tool, one untimed run under busybox
-// time for the peak memory (also a warm-up), then rounds timed runs of
-// each tool, alternating which goes first. setup and undo (may be nil) run
-// untimed before and after every run.
-func (b *benchRunner) measure(r *benchRow, rounds int, setup, undo func() error, stdin string, args ...string) error {
-	step := func(f func() error) error {
-		if f == nil {
+// measure runs workload r in namespace ns: first, per tool, one untimed
+// run under busybox time for the peak memory (also a warm-up), then rounds
+// timed runs of each tool, alternating which goes first. undo (may be nil)
+// runs untimed after every run.
+func (b *benchRunner) measure(ns int, r *benchRow, rounds int, undo func() error, args ...string) error {
+	step := func() error {
+		if undo == nil {
 			return nil
 		}
-		return f()
+		return undo()
 	}
 	for i := range b.tools {
-		if err := step(setup); err != nil {
+		if err := b.memory(ns, r, i, "", args...); err != nil {
 			return err
 		}
-		if err := b.memory(r, i, stdin, args...); err != nil {
-			return err
-		}
-		if err := step(undo); err != nil {
+		if err := step(); err != nil {
 			return err
 		}
 	}
 	for round := 0; round < rounds; round++ {
 		for _, i := range benchOrder(round) {
-			if err := step(setup); err != nil {
+			if err := b.timed(ns, r, i, round, "", args...); err != nil {
 				return err
 			}
-			if err := b.timed(r, i, round, stdin, args...); err != nil {
-				return err
-			}
-			if err := step(undo); err != nil {
+			if err := step(); err != nil {
 				return err
 			}
 		}
@@ -495,9 +565,9 @@ func (b *benchRunner) measure(r *benchRow, rounds int, setup, undo func() error,
 }
 
 // memory runs tool i under busybox time for row r's peak memory.
-func (b *benchRunner) memory(r *benchRow, i int, stdin string, args ...string) error {
+func (b *benchRunner) memory(ns int, r *benchRow, i int, stdin string, args ...string) error {
 	t := b.tools[i]
-	s, err := b.run(t, true, stdin, "", append([]string{"ipvsadm"}, args...))
+	s, err := b.run(ns, t, true, stdin, "", append([]string{"ipvsadm"}, args...))
 	if err != nil {
 		return err
 	}
@@ -508,9 +578,9 @@ func (b *benchRunner) memory(r *benchRow, i int, stdin string, args ...string) e
 }
 
 // timed runs tool i once, timed, for row r.
-func (b *benchRunner) timed(r *benchRow, i, round int, stdin string, args ...string) error {
+func (b *benchRunner) timed(ns int, r *benchRow, i, round int, stdin string, args ...string) error {
 	t := b.tools[i]
-	s, err := b.exec(t, stdin, "", args...)
+	s, err := b.exec(ns, t, stdin, "", args...)
 	if err != nil {
 		return err
 	}
@@ -522,7 +592,7 @@ func (b *benchRunner) timed(r *benchRow, i, round int, stdin string, args ...str
 	return nil
 }
 
-func (b *benchRunner) size(s benchSize) error {
+func (b *benchRunner) size(s benchSize) (err error) {
 	ref := b.tools[0]
 	lbl := s.label()
 	fmt.Printf("\n== table %dx%d: %d lines ==\n", s.services, s.reals, s.lines())
@@ -533,8 +603,8 @@ func (b *benchRunner) size(s benchSize) error {
 	}
 	// The rows, in the order of the report.
 	rRestore := b.row(fmt.Sprintf("restore %s lines (%dx%d)", lbl, s.services, s.reals), "restore")
-	var rLists []*benchRow
 	lists := [][]string{{"-Ln"}, {"-Sn"}, {"-Ln", "--stats"}}
+	var rLists []*benchRow
 	for _, args := range lists {
 		rLists = append(rLists, b.row(strings.Join(args, " ")+" "+lbl, "list"))
 	}
@@ -542,25 +612,59 @@ func (b *benchRunner) size(s benchSize) error {
 	rAddDest := b.row("-a single, "+lbl+" loaded", "single")
 	rFlush := b.row("-C "+lbl, "flush")
 
-	// Correctness: each tool restores into a flushed table; the reference's
-	// -Sn must be the file itself, for both. These restores (and ours'
-	// flush of the first table) run under busybox time: their peak memory.
-	fmt.Println("correctness checks ...")
-	if err := b.untimed(ref, "", "-C"); err != nil {
-		return err
-	}
-	for i, t := range b.tools {
-		if i == 1 {
-			if err := b.memory(rFlush, 1, "", "-C"); err != nil {
-				return err
-			}
-			time.Sleep(b.settle)
+	// Every namespace of this size; each is dropped as soon as it served,
+	// so that at most two tables exist at a time (guest memory: a 60k-line
+	// table takes about 30 MiB of kernel memory).
+	live := map[int]bool{}
+	drop := func(fd int) {
+		if live[fd] {
+			unix.Close(fd)
+			delete(live, fd)
+			benchWaitSlab()
 		}
-		if err := b.memory(rRestore, i, rules, "-R"); err != nil {
+	}
+	defer func() {
+		for fd := range live {
+			unix.Close(fd)
+		}
+		benchWaitSlab()
+	}()
+	newNS := func() (int, error) {
+		fd, err := b.newNS()
+		if err == nil {
+			live[fd] = true
+		}
+		return fd, err
+	}
+	// empty fails unless the table of namespace ns is empty.
+	empty := func(ns int) error {
+		p := filepath.Join(b.work, "final")
+		if _, err := b.exec(ns, ref, "", p, "-Sn"); err != nil {
+			return err
+		}
+		if fi, err := os.Stat(p); err != nil || fi.Size() != 0 {
+			return fmt.Errorf("%w: the table is not empty after -C", errBenchCorrectness)
+		}
+		return nil
+	}
+
+	// Correctness: each tool restores into an empty table (a new
+	// namespace); the reference's -Sn must be the file itself, for both.
+	// These restores run under busybox time: their peak memory.
+	fmt.Println("correctness checks ...")
+	var checked [2]int
+	for i, t := range b.tools {
+		ns, err := newNS()
+		if err != nil {
+			return err
+		}
+		checked[i] = ns
+		time.Sleep(b.settle)
+		if err := b.memory(ns, rRestore, i, rules, "-R"); err != nil {
 			return err
 		}
 		p := filepath.Join(b.work, "restored-by-"+t.name)
-		if _, err := b.exec(ref, "", p, "-Sn"); err != nil {
+		if _, err := b.exec(ns, ref, "", p, "-Sn"); err != nil {
 			return err
 		}
 		saved, _ := os.ReadFile(p)
@@ -569,13 +673,13 @@ func (b *benchRunner) size(s benchSize) error {
 				errBenchCorrectness, t.name, rules, benchDiff(data, saved))
 		}
 	}
-	b.note("%dx%d after load: %s", s.services, s.reals, benchMeminfo())
-	// The table is loaded (by ours): the listings must be byte-identical.
+	b.note("%dx%d, two tables loaded: %s", s.services, s.reals, benchMeminfo())
+	// The listings of the table ours loaded must be byte-identical.
 	for _, args := range lists {
 		var outs [2][]byte
 		for i, t := range b.tools {
 			p := filepath.Join(b.work, "list-"+t.name)
-			if _, err := b.exec(t, "", p, args...); err != nil {
+			if _, err := b.exec(checked[1], t, "", p, args...); err != nil {
 				return err
 			}
 			outs[i], _ = os.ReadFile(p)
@@ -589,58 +693,98 @@ func (b *benchRunner) size(s benchSize) error {
 		}
 	}
 	fmt.Println("correctness: OK (restore by either tool gives the same -Sn, equal to the file; -Ln, -Sn, -Ln --stats byte-identical)")
+	// Ours' peak memory for -C, on the table it loaded.
+	time.Sleep(b.settle)
+	if err := b.memory(checked[1], rFlush, 1, "", "-C"); err != nil {
+		return err
+	}
+	if err := empty(checked[1]); err != nil {
+		return err
+	}
+	drop(checked[1])
 
-	// Listings of the loaded table.
+	// Listings and single commands, on the table the reference loaded.
+	work := checked[0]
 	for k, args := range lists {
-		if err := b.measure(rLists[k], s.rounds, nil, nil, "", args...); err != nil {
+		if err := b.measure(work, rLists[k], s.rounds, nil, args...); err != nil {
 			return err
 		}
 	}
-
-	// Single commands on the loaded table, undone untimed.
 	vip := benchAddr(10<<24, s.services/2) + ":80"
 	newVIP := "10.255.255.254:80"
 	newRS := "172.31.255.254:8080"
-	if err := b.measure(rAdd, b.singleRounds, nil, func() error {
-		_, err := b.exec(ref, "", "", "-D", "-t", newVIP)
+	if err := b.measure(work, rAdd, b.singleRounds, func() error {
+		_, err := b.exec(work, ref, "", "", "-D", "-t", newVIP)
 		return err
-	}, "", "-A", "-t", newVIP, "-s", "wlc"); err != nil {
-		return err
-	}
-	if err := b.measure(rAddDest, b.singleRounds, nil, func() error {
-		_, err := b.exec(ref, "", "", "-d", "-t", vip, "-r", newRS)
-		return err
-	}, "", "-a", "-t", vip, "-r", newRS, "-m", "-w", "2"); err != nil {
+	}, "-A", "-t", newVIP, "-s", "wlc"); err != nil {
 		return err
 	}
-
-	// -C of the loaded table and -R into the flushed one, each tool its own
-	// pair: every restore reloads the table for the next -C.
-	if err := b.memory(rFlush, 0, "", "-C"); err != nil {
+	if err := b.measure(work, rAddDest, b.singleRounds, func() error {
+		_, err := b.exec(work, ref, "", "", "-d", "-t", vip, "-r", newRS)
+		return err
+	}, "-a", "-t", vip, "-r", newRS, "-m", "-w", "2"); err != nil {
 		return err
 	}
 	time.Sleep(b.settle)
-	for round := 0; round < s.rounds; round++ {
-		for _, i := range benchOrder(round) {
-			if err := b.timed(rRestore, i, round, rules, "-R"); err != nil {
-				return err
-			}
-			time.Sleep(b.settle)
-			if err := b.timed(rFlush, i, round, "", "-C"); err != nil {
-				return err
-			}
-			time.Sleep(b.settle)
-		}
-	}
-	// Nothing left behind: -C emptied the table.
-	p := filepath.Join(b.work, "final")
-	if _, err := b.exec(ref, "", p, "-Sn"); err != nil {
+	if err := b.memory(work, rFlush, 0, "", "-C"); err != nil {
 		return err
 	}
-	if fi, err := os.Stat(p); err != nil || fi.Size() != 0 {
-		return fmt.Errorf("%w: the table is not empty after -C", errBenchCorrectness)
+	if err := empty(work); err != nil {
+		return err
+	}
+	drop(work)
+
+	// Timed restores, each into a new namespace, and -C of the table just
+	// loaded, by the same tool.
+	for round := 0; round < s.rounds; round++ {
+		for _, i := range benchOrder(round) {
+			ns, err := newNS()
+			if err != nil {
+				return err
+			}
+			time.Sleep(b.settle)
+			if err := b.timed(ns, rRestore, i, round, rules, "-R"); err != nil {
+				return err
+			}
+			time.Sleep(b.settle)
+			if err := b.timed(ns, rFlush, i, round, "", "-C"); err != nil {
+				return err
+			}
+			if err := empty(ns); err != nil {
+				return err
+			}
+			drop(ns)
+		}
 	}
 	return nil
+}
+
+// benchWaitSlab waits (at most a minute) for the kernel to finish freeing
+// dropped namespaces: at least a second, then until the slab stops
+// shrinking for two polls in a row.
+func benchWaitSlab() {
+	prev, calm := benchMeminfoKiB("Slab"), 0
+	for i := 1; i <= 120 && calm < 2; i++ {
+		time.Sleep(500 * time.Millisecond)
+		cur := benchMeminfoKiB("Slab")
+		if i >= 2 && cur >= prev-128 {
+			calm++
+		} else {
+			calm = 0
+		}
+		prev = cur
+	}
+}
+
+func benchMeminfoKiB(key string) int {
+	data, _ := os.ReadFile("/proc/meminfo")
+	for _, l := range strings.Split(string(data), "\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok && k == key {
+			n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+			return n
+		}
+	}
+	return 0
 }
 
 // benchDiff describes the first difference of two outputs.
@@ -664,20 +808,9 @@ func benchDiff(want, got []byte) string {
 
 // benchMeminfo summarises the guest's memory.
 func benchMeminfo() string {
-	f, err := os.Open("/proc/meminfo")
-	if err != nil {
-		return err.Error()
-	}
-	defer f.Close()
-	want := map[string]bool{"MemTotal": true, "MemAvailable": true, "Slab": true, "Percpu": true}
 	var parts []string
-	sc := bufio.NewScanner(io.LimitReader(f, 1<<16))
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if ok && want[k] {
-			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-			parts = append(parts, fmt.Sprintf("%s %d MiB", k, kb/1024))
-		}
+	for _, k := range []string{"MemTotal", "MemAvailable", "Slab", "Percpu"} {
+		parts = append(parts, fmt.Sprintf("%s %d MiB", k, benchMeminfoKiB(k)/1024))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -744,6 +877,7 @@ func (b *benchRunner) report() string {
 	fmt.Fprintln(&w, "ipvsadm 1.31 (reference) vs ours: medians of wall time (process start to exit) over alternating rounds;")
 	fmt.Fprintln(&w, "ratio = ipvsadm/ours (higher is better for ours); sys = median system CPU (rusage);")
 	fmt.Fprintln(&w, "maxRSS = ru_maxrss of one extra (warm-up) run of each tool under busybox time, not polluted by the driver.")
+	fmt.Fprintln(&w, "restore = into an empty table in a new network namespace (no IPVS dest trash: see bench_test.go).")
 	fmt.Fprintln(&w)
 	benchTable(&w, rows)
 	fmt.Fprintln(&w)
@@ -791,4 +925,48 @@ func benchOrder(round int) []int {
 		return []int{0, 1}
 	}
 	return []int{1, 0}
+}
+
+// TestBenchRules checks the benchmark's rule generator and configuration
+// (the benchmark itself runs only in the VM, through make bench).
+func TestBenchRules(t *testing.T) {
+	want := `-A -t 10.0.0.1:80 -s wlc
+-a -t 10.0.0.1:80 -r 172.16.0.1:8080 -m -w 1
+-a -t 10.0.0.1:80 -r 172.16.0.2:8080 -m -w 2
+-A -t 10.0.0.2:80 -s wlc
+-a -t 10.0.0.2:80 -r 172.16.0.3:8080 -m -w 2
+-a -t 10.0.0.2:80 -r 172.16.0.4:8080 -m -w 3
+-A -t 10.0.0.3:80 -s rr
+-a -t 10.0.0.3:80 -r 172.16.0.5:8080 -m -w 3
+-a -t 10.0.0.3:80 -r 172.16.0.6:8080 -m -w 4
+`
+	if got := string(benchRules(3, 2)); got != want {
+		t.Errorf("benchRules(3, 2) =\n%s\nwant\n%s", got, want)
+	}
+	if got := benchAddr(10<<24, 254); got != "10.0.1.1" {
+		t.Errorf("benchAddr(10.0.0.0, 254) = %s, want 10.0.1.1", got)
+	}
+	if n := bytes.Count(benchRules(2000, 5), []byte("\n")); n != 12000 {
+		t.Errorf("benchRules(2000, 5) has %d lines, want 12000", n)
+	}
+	t.Setenv("BENCH_QUICK", "")
+	t.Setenv("BENCH_SIZES", "")
+	t.Setenv("BENCH_ROUNDS", "")
+	t.Setenv("BENCH_SINGLE_ROUNDS", "")
+	t.Setenv("BENCH_SETTLE_MS", "")
+	sizes, single, settle, err := benchConfig()
+	if err != nil || len(sizes) != 2 || sizes[0] != (benchSize{2000, 5, 7}) || sizes[1] != (benchSize{10000, 5, 5}) ||
+		single != 15 || settle != 500*time.Millisecond {
+		t.Errorf("benchConfig() = %v, %d, %v, %v", sizes, single, settle, err)
+	}
+	t.Setenv("BENCH_SIZES", "100x2,50x1,70x3")
+	t.Setenv("BENCH_ROUNDS", "4,2")
+	sizes, _, _, err = benchConfig()
+	if err != nil || len(sizes) != 3 || sizes[2] != (benchSize{70, 3, 2}) {
+		t.Errorf("benchConfig() with BENCH_SIZES, BENCH_ROUNDS = %v, %v", sizes, err)
+	}
+	t.Setenv("BENCH_SIZES", "100")
+	if _, _, _, err := benchConfig(); err == nil {
+		t.Error("benchConfig() accepted BENCH_SIZES=100")
+	}
 }

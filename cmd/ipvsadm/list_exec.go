@@ -56,7 +56,9 @@ func (p *program) list(cmd rules.Command) int {
 	if err != nil {
 		return p.listError(err)
 	}
-	entries, err := p.table()
+	// The plain view shows only what /proc/net/ip_vs has of a real server.
+	brief := !o.Stats && !o.Rate && !o.Thresholds && !o.PersistentConn && !o.TunInfo
+	entries, err := p.table(brief)
 	if err != nil {
 		return p.listError(err)
 	}

@@ -149,20 +149,11 @@ func (p *program) execute(cmd rules.Command) int {
 }
 
 // table fetches every service with its real servers, in kernel order.
-func (p *program) table() ([]rules.ServiceEntry, error) {
-	svcs, err := p.b.Services()
-	if err != nil {
-		return nil, err
-	}
-	entries := make([]rules.ServiceEntry, len(svcs))
-	for i, s := range svcs {
-		dests, err := p.b.Destinations(s.ServiceKey)
-		if err != nil {
-			return nil, err
-		}
-		entries[i] = rules.ServiceEntry{Service: s, Dests: dests}
-	}
-	return entries, nil
+// brief is for views that show of a real server no more than its address,
+// method, weight and connection counts (and tunnel settings): the kernel
+// can then give them all at once (see ipvs.Client.Table).
+func (p *program) table(brief bool) ([]rules.ServiceEntry, error) {
+	return p.b.Table(brief)
 }
 
 // listError reports a failed read for -L and -S, which exit 1.
@@ -172,7 +163,7 @@ func (p *program) listError(err error) int {
 }
 
 func (p *program) save(numeric bool) int {
-	entries, err := p.table()
+	entries, err := p.table(true)
 	if err != nil {
 		return p.listError(err)
 	}

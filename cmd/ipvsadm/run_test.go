@@ -36,6 +36,14 @@ func (f *fakeBackend) Destinations(rules.ServiceKey) ([]rules.Destination, error
 }
 func (f *fakeBackend) Close() error { f.closed = true; return nil }
 
+func (f *fakeBackend) Table(bool) ([]rules.ServiceEntry, error) {
+	var entries []rules.ServiceEntry
+	for _, s := range f.svcs {
+		entries = append(entries, rules.ServiceEntry{Service: s})
+	}
+	return entries, nil
+}
+
 // withBackend makes run use b (or fail to dial with err) for one test.
 func withBackend(t *testing.T, b backend, err error) {
 	t.Helper()

@@ -29,6 +29,7 @@ type Client struct {
 	conn   *genetlink.Conn
 	s      *sock // direct I/O on conn's socket; nil on library fakes
 	family uint16
+	ns     nsID // the socket's network namespace, if known
 	// window is how many acknowledged requests a batch may have in
 	// flight: what the receive buffer holds with a wide margin.
 	window int
@@ -59,6 +60,7 @@ func Dial(cfg *Config) (*Client, error) {
 		return nil, newError(OpDial, err)
 	}
 	c.s = newSock(rc)
+	c.ns = socketNamespace(rc)
 	c.window = windowFor(rc)
 	return c, nil
 }

@@ -1,0 +1,62 @@
+package ipvs_test
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/ipvsadm-go/ipvsadm/internal/rules"
+)
+
+// TestKernelTableBrief: the brief table (real servers from
+// /proc/net/ip_vs) agrees with full netlink dumps on everything it
+// carries, and is complete for tunnel real servers.
+func TestKernelTableBrief(t *testing.T) {
+	c, ns := kernelClient(t)
+	d := func(a string, port uint16, fwd rules.ForwardMethod, w int32) rules.Destination {
+		return rules.Destination{Addr: netip.MustParseAddr(a), Port: port, Forward: fwd, Weight: w, UpperThreshold: 50, LowerThreshold: 5}
+	}
+	build(t, c, svc4(rules.TCP, v4a, 80, "rr"), []rules.Destination{d("192.168.10.1", 8080, rules.Masquerade, 3), d("192.168.10.2", 80, rules.Route, 0)})
+	build(t, c, svc6(rules.UDP, v6a, 53, "wlc"), []rules.Destination{d("2001:db8:1::10", 53, rules.Masquerade, 1)})
+	build(t, c, svc4(rules.TCP, v4b, 443, "wlc"), []rules.Destination{
+		{Addr: rs4a, Port: 443, Forward: rules.Tunnel, Weight: 1, TunnelType: rules.TunnelGUE, TunnelPort: 6080, TunnelFlags: rules.TunnelChecksum},
+		d("192.168.10.3", 443, rules.Route, 2)})
+	// The same mark in both families: /proc cannot tell them apart.
+	build(t, c, fwm(rules.IPv4, 9, "rr"), []rules.Destination{d("192.168.10.4", 0, rules.Route, 1)})
+	build(t, c, fwm(rules.IPv6, 9, "rr"), []rules.Destination{d("2001:db8:1::20", 0, rules.Route, 1)})
+	build(t, c, fwm(rules.IPv4, 10, "rr"), []rules.Destination{d("192.168.10.5", 0, rules.Masquerade, 7)})
+	build(t, c, svc4(rules.SCTP, v4a, 5000, "sh"), nil)
+
+	full, err := c.Table(false)
+	require.NoError(t, err)
+	// From a thread of another namespace /proc would show the wrong
+	// table: the brief table is then the full one.
+	other, err := c.Table(true)
+	require.NoError(t, err)
+	require.Equal(t, full, other)
+	// From a thread in the client's namespace, real servers come from
+	// /proc.
+	var brief []rules.ServiceEntry
+	inNS(t, ns, func() { brief, err = c.Table(true) })
+	require.NoError(t, err)
+	require.Len(t, brief, len(full))
+	for i := range full {
+		f, b := full[i], brief[i]
+		require.Equal(t, f.Service, b.Service)
+		require.Len(t, b.Dests, len(f.Dests), "%v", f.Service.ServiceKey)
+		tunnel := false
+		for _, fd := range f.Dests {
+			tunnel = tunnel || fd.Forward == rules.Tunnel
+		}
+		for j, fd := range f.Dests {
+			bd := b.Dests[j]
+			if tunnel || f.Service.FWMark == 9 {
+				require.Equal(t, fd, bd, "complete for %v", f.Service.ServiceKey)
+				continue
+			}
+			require.Equal(t, rules.Destination{Family: fd.Family, Addr: fd.Addr, Port: fd.Port, Forward: fd.Forward,
+				Weight: fd.Weight, ActiveConns: fd.ActiveConns, InactiveConns: fd.InactiveConns}, bd)
+		}
+	}
+}
