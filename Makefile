@@ -2,7 +2,7 @@
 GO ?= go
 KERNEL_TEST_ARGS ?=
 
-.PHONY: build lint test vm-setup vm-test ci clean
+.PHONY: build lint test vm-setup vm-test bench ci clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -o bin/ipvsadm ./cmd/ipvsadm
@@ -20,6 +20,10 @@ vm-setup:
 
 vm-test: vm-setup
 	vm/vm.sh kernel-test $(KERNEL_TEST_ARGS)
+
+# ipvsadm 1.31 vs ours in the VM (see vm/bench.sh; BENCH_QUICK=1 for a quick run).
+bench: vm-setup
+	GO=$(GO) vm/bench.sh
 
 # In this order, even under make -j.
 ci:
