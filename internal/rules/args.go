@@ -475,6 +475,14 @@ func (st *parseState) apply(o *occurrence) *ArgError {
 	}
 	c := &st.cmd
 	svc := &c.Service
+	if n, ok := numericOptions[id]; ok {
+		v, ok := stringToNumber(o.val, n.min, n.max)
+		if !ok {
+			return failf("%s", n.msg)
+		}
+		n.set(c, v)
+		return nil
+	}
 	switch id {
 	case optNumeric:
 		c.List.Numeric = true
@@ -564,32 +572,8 @@ func (st *parseState) apply(o *occurrence) *ArgError {
 		c.Dest.Addr, c.Dest.Port, c.Dest.Family = addr, port, FamilyOf(addr)
 	case optForward:
 		c.Dest.Forward = o.spec.fwd
-	case optWeight:
-		v, ok := stringToNumber(o.val, 0, maxWeight)
-		if !ok {
-			return failf("illegal weight specified")
-		}
-		c.Dest.Weight = int32(v)
-	case optUThreshold:
-		v, ok := stringToNumber(o.val, 0, maxWeight)
-		if !ok {
-			return failf("illegal u_threshold specified")
-		}
-		c.Dest.UpperThreshold = uint32(v)
-	case optLThreshold:
-		v, ok := stringToNumber(o.val, 0, maxWeight)
-		if !ok {
-			return failf("illegal l_threshold specified")
-		}
-		c.Dest.LowerThreshold = uint32(v)
 	case optMcastIfn:
 		c.Daemon.Interface = truncate(o.val, 15)
-	case optSyncID:
-		v, ok := stringToNumber(o.val, 0, 255)
-		if !ok {
-			return failf("illegal syncid specified")
-		}
-		c.Daemon.SyncID = uint32(v)
 	case optOps:
 		svc.Flags |= FlagOnePacket
 	case optPE:
@@ -612,24 +596,6 @@ func (st *parseState) apply(o *occurrence) *ArgError {
 			return failf("invalid IPv4 mcast-group `%s'", o.val)
 		}
 		c.Daemon.Group = a
-	case optMcastPort:
-		v, ok := stringToNumber(o.val, 1, 65535)
-		if !ok {
-			return failf("illegal mcast-port specified")
-		}
-		c.Daemon.Port = uint16(v)
-	case optMcastTTL:
-		v, ok := stringToNumber(o.val, 1, 255)
-		if !ok {
-			return failf("illegal mcast-ttl specified")
-		}
-		c.Daemon.TTL = uint8(v)
-	case optSyncMaxlen:
-		v, ok := stringToNumber(o.val, 1, 65507)
-		if !ok {
-			return failf("illegal sync-maxlen specified")
-		}
-		c.Daemon.SyncMaxLen = uint16(v)
 	case optTunType:
 		switch o.val {
 		case "ipip":
@@ -642,12 +608,6 @@ func (st *parseState) apply(o *occurrence) *ArgError {
 			return failf("illegal tunnel type specified")
 		}
 		c.Dest.TunnelType = st.tunType
-	case optTunPort:
-		v, ok := stringToNumber(o.val, 1, 65535)
-		if !ok {
-			return failf("illegal tunnel port specified")
-		}
-		c.Dest.TunnelPort = uint16(v)
 	case optTunNoCsum:
 		c.Dest.TunnelFlags = TunnelNoChecksum
 	case optTunCsum:
@@ -656,6 +616,23 @@ func (st *parseState) apply(o *occurrence) *ArgError {
 		c.Dest.TunnelFlags = TunnelRemoteChecksum
 	}
 	return nil
+}
+
+// numericOptions are the options whose value is a whole number in a
+// range, with ipvsadm's message for anything else.
+var numericOptions = map[optID]struct {
+	min, max int64
+	msg      string
+	set      func(c *Command, v int64)
+}{
+	optWeight:     {0, maxWeight, "illegal weight specified", func(c *Command, v int64) { c.Dest.Weight = int32(v) }},
+	optUThreshold: {0, maxWeight, "illegal u_threshold specified", func(c *Command, v int64) { c.Dest.UpperThreshold = uint32(v) }},
+	optLThreshold: {0, maxWeight, "illegal l_threshold specified", func(c *Command, v int64) { c.Dest.LowerThreshold = uint32(v) }},
+	optSyncID:     {0, 255, "illegal syncid specified", func(c *Command, v int64) { c.Daemon.SyncID = uint32(v) }},
+	optMcastPort:  {1, 65535, "illegal mcast-port specified", func(c *Command, v int64) { c.Daemon.Port = uint16(v) }},
+	optMcastTTL:   {1, 255, "illegal mcast-ttl specified", func(c *Command, v int64) { c.Daemon.TTL = uint8(v) }},
+	optSyncMaxlen: {1, 65507, "illegal sync-maxlen specified", func(c *Command, v int64) { c.Daemon.SyncMaxLen = uint16(v) }},
+	optTunPort:    {1, 65535, "illegal tunnel port specified", func(c *Command, v int64) { c.Dest.TunnelPort = uint16(v) }},
 }
 
 // truncate keeps the first n bytes, as ipvsadm's fixed-size copies do.
