@@ -280,11 +280,7 @@ func (r *SystemResolver) inHostsFile(name string) bool {
 // loadHosts reads the hosts file once.
 func (r *SystemResolver) loadHosts() []hostLine {
 	r.hostsOnce.Do(func() {
-		path := r.HostsPath
-		if path == "" {
-			path = DefaultHostsPath
-		}
-		f, err := os.Open(path)
+		f, err := openOr(r.HostsPath, DefaultHostsPath)
 		if err != nil {
 			return
 		}
@@ -313,12 +309,8 @@ func (r *SystemResolver) loadHosts() []hostLine {
 // (glibc's default, without the file, does).
 func (r *SystemResolver) useDNS() bool {
 	r.nsswitchOnce.Do(func() {
-		path := r.NSSwitchPath
-		if path == "" {
-			path = DefaultNSSwitchPath
-		}
 		r.dns = true
-		f, err := os.Open(path)
+		f, err := openOr(r.NSSwitchPath, DefaultNSSwitchPath)
 		if err != nil {
 			return
 		}
@@ -344,11 +336,7 @@ func (r *SystemResolver) useDNS() bool {
 // loadServices reads the services database once.
 func (r *SystemResolver) loadServices() []serviceEntry {
 	r.servicesOnce.Do(func() {
-		path := r.ServicesPath
-		if path == "" {
-			path = DefaultServicesPath
-		}
-		f, err := os.Open(path)
+		f, err := openOr(r.ServicesPath, DefaultServicesPath)
 		if err != nil {
 			return
 		}
@@ -386,4 +374,12 @@ func parseServices(f *os.File) []serviceEntry {
 		entries = append(entries, serviceEntry{names: names, port: uint16(port), proto: proto})
 	}
 	return entries
+}
+
+// openOr opens path, or def when path is empty.
+func openOr(path, def string) (*os.File, error) {
+	if path == "" {
+		path = def
+	}
+	return os.Open(path)
 }
