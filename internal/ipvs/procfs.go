@@ -1,9 +1,11 @@
 package ipvs
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"io"
 	"net/netip"
 	"os"
 	"runtime"
@@ -53,9 +55,10 @@ func socketNamespace(rc syscall.RawConn) nsID {
 	return id
 }
 
-// readProcIPVS reads the IPVS table of namespace ns from /proc, or returns
-// nil if the calling thread is not in that namespace.
-func readProcIPVS(ns nsID) []byte {
+// openProcIPVS opens the IPVS table of namespace ns in /proc, or returns
+// nil if the calling thread is not in that namespace. The file is tied to
+// the namespace once open.
+func openProcIPVS(ns nsID) *os.File {
 	if ns == (nsID{}) {
 		return nil
 	}
@@ -65,11 +68,11 @@ func readProcIPVS(ns nsID) []byte {
 	if unix.Stat(threadNetNSPath, &st) != nil || (nsID{dev: st.Dev, ino: st.Ino}) != ns {
 		return nil
 	}
-	b, err := os.ReadFile(threadIPVSPath)
+	f, err := os.Open(threadIPVSPath)
 	if err != nil {
 		return nil
 	}
-	return b
+	return f
 }
 
 // procKey identifies a service in /proc/net/ip_vs, which does not show
@@ -84,27 +87,35 @@ type procKey struct {
 var errProcFormat = errors.New("unexpected /proc/net/ip_vs format")
 
 // parseProcIPVS reads the real servers of every service from the text of
-// /proc/net/ip_vs. A key seen twice (fwmark services of both families) is
-// reported as ambiguous, with no real servers.
-func parseProcIPVS(b []byte) (map[procKey][]rules.Destination, map[procKey]bool, error) {
-	lines := bytes.Split(b, []byte("\n"))
-	if len(lines) < 3 || !bytes.HasPrefix(lines[0], []byte("IP Virtual Server version ")) {
-		return nil, nil, errProcFormat
-	}
+// /proc/net/ip_vs, line by line. A key seen twice (fwmark services of
+// both families) is reported as ambiguous, with no real servers.
+func parseProcIPVS(r io.Reader) (map[procKey][]rules.Destination, map[procKey]bool, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 64<<10)
+	n := 0
 	table := make(map[procKey][]rules.Destination)
 	ambiguous := make(map[procKey]bool)
 	var cur procKey
 	have := false
-	for _, line := range lines[3:] {
-		if len(line) == 0 {
-			continue
-		}
-		f := strings.Fields(string(line))
-		if f[0] == "->" {
-			if !have || len(f) != 6 {
+	var f [8]string // the fields of a line, reused
+	for sc.Scan() {
+		line := sc.Bytes()
+		n++
+		switch {
+		case n == 1:
+			if !bytes.HasPrefix(line, []byte("IP Virtual Server version ")) {
 				return nil, nil, errProcFormat
 			}
-			d, err := parseProcDest(f[1:])
+			continue
+		case n <= 3 || len(line) == 0:
+			continue
+		}
+		nf := fields(line, f[:])
+		if nf > 0 && f[0] == "->" {
+			if !have || nf != 6 {
+				return nil, nil, errProcFormat
+			}
+			d, err := parseProcDest(f[1:6])
 			if err != nil {
 				return nil, nil, err
 			}
@@ -113,7 +124,7 @@ func parseProcIPVS(b []byte) (map[procKey][]rules.Destination, map[procKey]bool,
 			}
 			continue
 		}
-		if len(f) < 3 {
+		if nf < 3 {
 			return nil, nil, errProcFormat
 		}
 		k, err := parseProcService(f[0], f[1])
@@ -130,7 +141,35 @@ func parseProcIPVS(b []byte) (map[procKey][]rules.Destination, map[procKey]bool,
 			table[k] = nil
 		}
 	}
+	if err := sc.Err(); err != nil {
+		return nil, nil, err
+	}
+	if n == 0 {
+		return nil, nil, errProcFormat
+	}
 	return table, ambiguous, nil
+}
+
+// fields splits line at blanks into dst, returning how many fields there
+// were (at most len(dst) are stored; the count goes on).
+func fields(line []byte, dst []string) int {
+	n := 0
+	for i := 0; i < len(line); {
+		for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+			i++
+		}
+		start := i
+		for i < len(line) && line[i] != ' ' && line[i] != '\t' {
+			i++
+		}
+		if i > start {
+			if n < len(dst) {
+				dst[n] = string(line[start:i])
+			}
+			n++
+		}
+	}
+	return n
 }
 
 func parseProcService(proto, addr string) (procKey, error) {
@@ -237,8 +276,11 @@ func (c *Client) Table(brief bool) ([]rules.ServiceEntry, error) {
 		ambiguous map[procKey]bool
 	)
 	if brief && len(svcs) > 0 {
-		if b := readProcIPVS(c.ns); b != nil {
-			proc, ambiguous, _ = parseProcIPVS(b)
+		if f := openProcIPVS(c.ns); f != nil {
+			// Large reads: the kernel restarts its walk of the table
+			// at every read.
+			proc, ambiguous, _ = parseProcIPVS(bufio.NewReaderSize(f, 1<<20))
+			f.Close()
 		}
 	}
 	entries := make([]rules.ServiceEntry, len(svcs))

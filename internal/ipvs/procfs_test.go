@@ -2,6 +2,7 @@ package ipvs
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -25,7 +26,7 @@ FWM  00000009 rr
   -> C0A80106:0000      Route   1      0          0         
 SCTP 0A000002:1388 sh  
 `
-	table, ambiguous, err := parseProcIPVS([]byte(text))
+	table, ambiguous, err := parseProcIPVS(strings.NewReader(text))
 	require.NoError(t, err)
 	v4 := func(s string) netip.Addr { return netip.MustParseAddr(s) }
 	require.Equal(t, []rules.Destination{
@@ -52,7 +53,7 @@ SCTP 0A000002:1388 sh
 		"short address": "IP Virtual Server version 1.2.1 (size=4096)\na\nb\nTCP  0A0001:0050 wlc\n",
 		"unknown proto": "IP Virtual Server version 1.2.1 (size=4096)\na\nb\nIP_4 0A000001:0050 wlc\n",
 	} {
-		_, _, err := parseProcIPVS([]byte(bad))
+		_, _, err := parseProcIPVS(strings.NewReader(bad))
 		require.ErrorIs(t, err, errProcFormat, name)
 	}
 }
