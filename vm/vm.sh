@@ -59,7 +59,7 @@
 #       appeared, and every binary passed at least one TestKernel* test.
 #       Each binary's output and status are judged from files brought back
 #       with --out (checksummed), not from the console.
-#       Timeout: $IPVSADM_VM_TIMEOUT, default 900 s.
+#       Timeout: $IPVSADM_VM_TIMEOUT, default 1800 s (the suite takes about 9 min).
 #
 # EXAMPLES
 #   vm/vm.sh run -- ipvsadm -Ln
@@ -71,7 +71,7 @@
 #   IPVSADM_VM_CACHE    cache directory (default /var/cache/ipvsadm-vm)
 #   IPVSADM_VM_KERNEL   boot this kernel image instead of the cached one
 #                       (modules still come from the cache)
-#   IPVSADM_VM_TIMEOUT  default for --timeout (run: 600, kernel-test: 900)
+#   IPVSADM_VM_TIMEOUT  default for --timeout (run: 600, kernel-test: 1800)
 #   IPVSADM_VM_MEM, IPVSADM_VM_SMP   defaults for --mem and --smp
 #   KERNEL_TEST_PKGS    packages for kernel-test (see above)
 set -euo pipefail
@@ -821,7 +821,7 @@ EOF
 
 	local results="$tmp/results" vmrc
 	set +e
-	IPVSADM_VM_TIMEOUT=${IPVSADM_VM_TIMEOUT:-900} \
+	IPVSADM_VM_TIMEOUT=${IPVSADM_VM_TIMEOUT:-1800} \
 		"$SELF" run ${envs[@]+"${envs[@]}"} "${runargs[@]}" --file "$tmp/kt-run.sh:/work/kt/run.sh" \
 		--out "/run/kt-results:$results" -- /work/kt/run.sh "$@"
 	vmrc=$?
