@@ -3,6 +3,7 @@ package ipvs
 import (
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 
 	"github.com/mdlayher/genetlink"
@@ -29,7 +30,12 @@ type Client struct {
 	conn   *genetlink.Conn
 	s      *sock // direct I/O on conn's socket; nil on library fakes
 	family uint16
-	ns     nsID // the socket's network namespace, if known
+	netns  int // Config.NetNS, for the socket of large dumps
+	// big is a second socket for the services dump, read in large
+	// chunks (see bigSock); nil until needed.
+	big     *sock
+	bigConn *netlink.Conn
+	ns      nsID // the socket's network namespace, if known
 	// window is how many acknowledged requests a batch may have in
 	// flight: what the receive buffer holds with a wide margin.
 	window int
@@ -38,9 +44,10 @@ type Client struct {
 // Dial opens a client. The error matches ErrNotAvailable when the kernel
 // has no IPVS family and ErrPermission when the caller may not use it.
 func Dial(cfg *Config) (*Client, error) {
-	// A fixed receive buffer spares a peek before every read; dump
-	// chunks are at most 32 KiB.
-	ncfg := netlink.Config{MessageBufferSize: readBufferSize}
+	// No fixed read buffer for the library's own reads (the family
+	// lookup): a large one would make the kernel size all later dump
+	// chunks of the socket to it.
+	var ncfg netlink.Config
 	if cfg != nil {
 		ncfg.NetNS = cfg.NetNS
 	}
@@ -59,14 +66,48 @@ func Dial(cfg *Config) (*Client, error) {
 		conn.Close()
 		return nil, newError(OpDial, err)
 	}
-	c.s = newSock(rc)
+	c.s = newSock(rc, smallReadSize())
 	c.ns = socketNamespace(rc)
+	c.netns = ncfg.NetNS
 	c.window = windowFor(rc)
 	return c, nil
 }
 
-// readBufferSize is the size of each read from the socket.
-const readBufferSize = 64 << 10
+// Read sizes. The kernel sizes every later dump chunk of a socket to the
+// largest read it has seen (up to 32 KiB), and allocating 32 KiB for each
+// of thousands of small real-server dumps costs more kernel time than it
+// saves. So the client's socket reads a page at a time, as libnl does, and
+// the one dump that profits from large chunks, of all services (the kernel
+// walks its whole table again for every chunk), has a socket of its own.
+const (
+	readBufferSize = 64 << 10
+	pageReadSize   = 4096
+)
+
+// smallReadSize is the page size: the largest chunk the kernel makes for a
+// reader that never asked for more.
+func smallReadSize() int { return max(os.Getpagesize(), pageReadSize) }
+
+// bigSock returns the socket for large dumps, opening it on first use in
+// the client's namespace; nil if it cannot (the caller uses the client's
+// socket).
+func (c *Client) bigSock() *sock {
+	if c.big != nil || c.s == nil {
+		return c.big
+	}
+	nl, err := netlink.Dial(unix.NETLINK_GENERIC, &netlink.Config{NetNS: c.netns})
+	if err != nil {
+		return nil
+	}
+	rc, err := nl.SyscallConn()
+	if err != nil {
+		nl.Close()
+		return nil
+	}
+	_ = nl.SetOption(netlink.ExtendedAcknowledge, true)
+	c.big, c.bigConn = newSock(rc, readBufferSize), nl
+	return c.big
+}
 
 // newClient resolves the IPVS family on an open connection; tests hand it
 // a genltest connection.
@@ -87,8 +128,13 @@ func newClient(conn *genetlink.Conn) (*Client, error) {
 	return &Client{conn: conn, family: f.ID, window: minWindow}, nil
 }
 
-// Close releases the socket.
-func (c *Client) Close() error { return c.conn.Close() }
+// Close releases the client's sockets.
+func (c *Client) Close() error {
+	if c.bigConn != nil {
+		c.bigConn.Close()
+	}
+	return c.conn.Close()
+}
 
 // An encoder writes a request's attributes.
 type encoder func(*attrEncoder) error
@@ -114,6 +160,12 @@ type replyFunc func(cmd uint8, attrs []byte) error
 // *Error. flags is 0 for a request answered by one message, Acknowledge
 // for a change, Dump for a list.
 func (c *Client) execute(op Op, cmd uint8, flags netlink.HeaderFlags, enc encoder, each replyFunc) error {
+	return c.executeOn(nil, op, cmd, flags, enc, each)
+}
+
+// executeOn is execute on a chosen socket: the big one for the services
+// dump, nil for the client's own.
+func (c *Client) executeOn(big func() *sock, op Op, cmd uint8, flags netlink.HeaderFlags, enc encoder, each replyFunc) error {
 	data, err := encodeAttrs(enc)
 	if err != nil {
 		return &Error{Op: op, Err: err}
@@ -124,6 +176,11 @@ func (c *Client) execute(op Op, cmd uint8, flags netlink.HeaderFlags, enc encode
 		return c.executeLibrary(op, cmd, flags, data, each)
 	}
 	s := c.s
+	if big != nil {
+		if b := big(); b != nil {
+			s = b
+		}
+	}
 	seq := s.nextSeq()
 	// NLM_F_REQUEST must be set: the kernel silently skips a message
 	// without it.
@@ -264,7 +321,10 @@ func (c *Client) Info() (rules.Info, error) {
 func (c *Client) Services() ([]rules.Service, error) {
 	var svcs []rules.Service
 	var seen map[rules.ServiceKey]bool
-	err := c.dump(OpServices, cmdGetService, cmdNewService, nil, func(b []byte) error {
+	err := c.executeOn(c.bigSock, OpServices, cmdGetService, netlink.Dump, nil, func(rc uint8, b []byte) error {
+		if rc != cmdNewService {
+			return nil
+		}
 		s, err := decodeServiceMessage(b)
 		if err != nil {
 			return err

@@ -23,8 +23,9 @@ type sock struct {
 	wbuf []byte
 }
 
-func newSock(rc syscall.RawConn) *sock {
-	return &sock{rc: rc, rbuf: make([]byte, readBufferSize)}
+// newSock reads at most readSize bytes at a time.
+func newSock(rc syscall.RawConn, readSize int) *sock {
+	return &sock{rc: rc, rbuf: make([]byte, readSize)}
 }
 
 // Netlink message types and flags used here (linux/netlink.h).
