@@ -12,10 +12,6 @@ const connPath = "/proc/net/ip_vs_conn"
 // list runs -L in all its forms.
 func (p *program) list(cmd rules.Command) int {
 	o := cmd.List
-	var res rules.Resolver = p.res
-	if o.Numeric {
-		res = rules.NumericResolver{}
-	}
 	switch {
 	case o.Connections:
 		f, err := os.Open(connPath)
@@ -24,7 +20,7 @@ func (p *program) list(cmd rules.Command) int {
 			return 1
 		}
 		defer f.Close()
-		return writeConns(p.out, p.stderr, f, o, res)
+		return writeConns(p.out, p.stderr, f, o, p.res)
 	case o.Timeout:
 		// ipvsadm exits 1 without a word when these reads fail.
 		t, err := p.b.Timeouts()
@@ -49,7 +45,7 @@ func (p *program) list(cmd rules.Command) int {
 		if err != nil {
 			return p.listError(err)
 		}
-		writeServiceList(p.out, rules.ServiceEntry{Service: s, Dests: dests}, o, res)
+		writeServiceList(p.out, rules.ServiceEntry{Service: s, Dests: dests}, o, p.res)
 		return 0
 	}
 	info, err := p.b.Info()
@@ -58,10 +54,10 @@ func (p *program) list(cmd rules.Command) int {
 	}
 	// The plain view shows only what /proc/net/ip_vs has of a real server.
 	brief := !o.Stats && !o.Rate && !o.Thresholds && !o.PersistentConn && !o.TunInfo
-	entries, err := p.table(brief)
+	entries, err := p.b.Table(brief)
 	if err != nil {
 		return p.listError(err)
 	}
-	writeList(p.out, info, entries, o, res)
+	writeList(p.out, info, entries, o, p.res)
 	return 0
 }

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/ipvsadm-go/ipvsadm/internal/ipvs"
 	"github.com/ipvsadm-go/ipvsadm/internal/rules"
 	"github.com/ipvsadm-go/ipvsadm/internal/sched"
 )
@@ -106,34 +105,12 @@ func (p *program) kernelError(err error) int {
 
 // execute runs one parsed command and returns its exit status.
 func (p *program) execute(cmd rules.Command) int {
-	svc := cmd.Service
-	key := svc.ServiceKey
+	// A change is a batch of one: one acknowledged request.
+	if b := newBatch(p.b); queueChange(b, cmd) {
+		results, _ := b.Send()
+		return p.kernelError(results[0])
+	}
 	switch cmd.Kind {
-	case rules.CmdAddService:
-		return p.kernelError(p.b.AddService(svc))
-	case rules.CmdEditService:
-		return p.kernelError(p.b.UpdateService(svc))
-	case rules.CmdDeleteService:
-		return p.kernelError(p.b.DeleteService(key))
-	case rules.CmdFlush:
-		return p.kernelError(p.b.Flush())
-	case rules.CmdAddServer:
-		return p.kernelError(p.b.AddDestination(key, cmd.Dest))
-	case rules.CmdEditServer:
-		return p.kernelError(p.b.UpdateDestination(key, cmd.Dest))
-	case rules.CmdDeleteServer:
-		return p.kernelError(p.b.DeleteDestination(key, cmd.Dest))
-	case rules.CmdSetTimeouts:
-		return p.kernelError(p.b.SetTimeouts(cmd.Timeouts))
-	case rules.CmdStartDaemon:
-		return p.kernelError(p.b.StartDaemon(cmd.Daemon))
-	case rules.CmdStopDaemon:
-		return p.kernelError(p.b.StopDaemon(cmd.Daemon.State))
-	case rules.CmdZero:
-		if zeroesAll(cmd) {
-			return p.kernelError(p.b.ZeroAll())
-		}
-		return p.kernelError(p.b.ZeroService(key))
 	case rules.CmdList:
 		return p.list(cmd)
 	case rules.CmdSave:
@@ -148,14 +125,6 @@ func (p *program) execute(cmd rules.Command) int {
 	return 0
 }
 
-// table fetches every service with its real servers, in kernel order.
-// brief is for views that show of a real server no more than its address,
-// method, weight and connection counts (and tunnel settings): the kernel
-// can then give them all at once (see ipvs.Client.Table).
-func (p *program) table(brief bool) ([]rules.ServiceEntry, error) {
-	return p.b.Table(brief)
-}
-
 // listError reports a failed read for -L and -S, which exit 1.
 func (p *program) listError(err error) int {
 	p.errorf("%s", errorMessage(err))
@@ -163,15 +132,12 @@ func (p *program) listError(err error) int {
 }
 
 func (p *program) save(numeric bool) int {
-	entries, err := p.table(true)
+	// -S shows of a real server only what a brief table has.
+	entries, err := p.b.Table(true)
 	if err != nil {
 		return p.listError(err)
 	}
-	var res rules.Resolver = p.res
-	if numeric {
-		res = rules.NumericResolver{}
-	}
-	if err := rules.WriteSave(p.out, entries, numeric, res); err != nil {
+	if err := rules.WriteSave(p.out, entries, numeric, p.res); err != nil {
 		return 1
 	}
 	return 0
@@ -312,5 +278,3 @@ func echo(text string) string {
 
 // newResolver is the name service of the system, as ipvsadm sees it.
 func newResolver() rules.Resolver { return rules.NewSystemResolver() }
-
-var _ = ipvs.ErrNoService

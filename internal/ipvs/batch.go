@@ -12,8 +12,9 @@ import (
 )
 
 // A Batch queues changes and sends them to the kernel together: many
-// requests per write on the client's socket, acknowledgements read in
-// bulk, and a result for every request. The kernel applies each request
+// requests per write on the client's socket, the kernel answering only the
+// failures and the last request of each window, and a result for every
+// request. The kernel applies each request
 // on its own, in order; there is no transaction, so a failed request
 // leaves the others applied.
 //
@@ -138,9 +139,9 @@ const (
 	minWindow = 64
 	maxWindow = 4096
 	// ackCost is a generous estimate of the receive-buffer memory one
-	// acknowledgement takes (its socket buffer's true size), so that a
-	// full window of acknowledgements never overruns the buffer: an
-	// overrun drops acknowledgements and loses their results.
+	// reply takes (its socket buffer's true size), so that a window whose
+	// every request fails never overruns the buffer: an overrun drops
+	// replies and loses their results.
 	ackCost = 2048
 	// sendChunk caps the bytes of one write, well under the kernel's
 	// socket send buffer limit for a single netlink message batch.

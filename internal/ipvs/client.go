@@ -23,8 +23,10 @@ type Config struct {
 	NetNS int
 }
 
-// A Client talks to the kernel's IPVS over one generic-netlink socket. It
-// is safe for concurrent use; requests are serialised on the socket.
+// A Client talks to the kernel's IPVS over its generic-netlink socket,
+// with a second one opened only for the large dump of every service (see
+// Client.bigSock). The family is resolved once. A Client is safe for
+// concurrent use; requests are serialised.
 type Client struct {
 	mu     sync.Mutex // serialises exchanges on the socket
 	conn   *genetlink.Conn
@@ -36,8 +38,8 @@ type Client struct {
 	big     *sock
 	bigConn *netlink.Conn
 	ns      nsID // the socket's network namespace, if known
-	// window is how many acknowledged requests a batch may have in
-	// flight: what the receive buffer holds with a wide margin.
+	// window is how many requests a batch may have in flight: as many
+	// failure replies as the receive buffer holds with a wide margin.
 	window int
 }
 
@@ -80,8 +82,8 @@ func Dial(cfg *Config) (*Client, error) {
 // the one dump that profits from large chunks, of all services (the kernel
 // walks its whole table again for every chunk), has a socket of its own.
 const (
-	readBufferSize = 64 << 10
-	pageReadSize   = 4096
+	largeReadSize = 64 << 10
+	pageReadSize  = 4096
 )
 
 // smallReadSize is the page size: the largest chunk the kernel makes for a
@@ -105,7 +107,7 @@ func (c *Client) bigSock() *sock {
 		return nil
 	}
 	_ = nl.SetOption(netlink.ExtendedAcknowledge, true)
-	c.big, c.bigConn = newSock(rc, readBufferSize), nl
+	c.big, c.bigConn = newSock(rc, largeReadSize), nl
 	return c.big
 }
 
@@ -160,12 +162,11 @@ type replyFunc func(cmd uint8, attrs []byte) error
 // *Error. flags is 0 for a request answered by one message, Acknowledge
 // for a change, Dump for a list.
 func (c *Client) execute(op Op, cmd uint8, flags netlink.HeaderFlags, enc encoder, each replyFunc) error {
-	return c.executeOn(nil, op, cmd, flags, enc, each)
+	return c.executeOn(false, op, cmd, flags, enc, each)
 }
 
-// executeOn is execute on a chosen socket: the big one for the services
-// dump, nil for the client's own.
-func (c *Client) executeOn(big func() *sock, op Op, cmd uint8, flags netlink.HeaderFlags, enc encoder, each replyFunc) error {
+// executeOn is execute on the socket for large dumps when large is set.
+func (c *Client) executeOn(large bool, op Op, cmd uint8, flags netlink.HeaderFlags, enc encoder, each replyFunc) error {
 	data, err := encodeAttrs(enc)
 	if err != nil {
 		return &Error{Op: op, Err: err}
@@ -176,8 +177,8 @@ func (c *Client) executeOn(big func() *sock, op Op, cmd uint8, flags netlink.Hea
 		return c.executeLibrary(op, cmd, flags, data, each)
 	}
 	s := c.s
-	if big != nil {
-		if b := big(); b != nil {
+	if large {
+		if b := c.bigSock(); b != nil {
 			s = b
 		}
 	}
@@ -321,7 +322,7 @@ func (c *Client) Info() (rules.Info, error) {
 func (c *Client) Services() ([]rules.Service, error) {
 	var svcs []rules.Service
 	var seen map[rules.ServiceKey]bool
-	err := c.executeOn(c.bigSock, OpServices, cmdGetService, netlink.Dump, nil, func(rc uint8, b []byte) error {
+	err := c.executeOn(true, OpServices, cmdGetService, netlink.Dump, nil, func(rc uint8, b []byte) error {
 		if rc != cmdNewService {
 			return nil
 		}

@@ -130,19 +130,7 @@ func (r *SystemResolver) PortName(port uint16, p Protocol) (string, bool) {
 // nsswitch.conf lists dns for hosts, from DNS. Names with only IPv6
 // addresses do not resolve, and neither do IPv6 literals.
 func (r *SystemResolver) LookupHost4(name string) (netip.Addr, bool) {
-	r.mu.Lock()
-	res, cached := r.hosts[name]
-	r.mu.Unlock()
-	if cached {
-		return res.addr, res.ok
-	}
-	res = r.lookupHost4(name)
-	r.mu.Lock()
-	if r.hosts == nil {
-		r.hosts = make(map[string]hostResult)
-	}
-	r.hosts[name] = res
-	r.mu.Unlock()
+	res := cached(&r.mu, &r.hosts, name, r.lookupHost4)
 	return res.addr, res.ok
 }
 
@@ -184,19 +172,7 @@ func (r *SystemResolver) HostName(addr netip.Addr) (string, bool) {
 	if !addr.IsValid() {
 		return "", false
 	}
-	r.mu.Lock()
-	res, cached := r.names[addr]
-	r.mu.Unlock()
-	if cached {
-		return res.name, res.ok
-	}
-	res = r.hostName(addr)
-	r.mu.Lock()
-	if r.names == nil {
-		r.names = make(map[netip.Addr]nameResult)
-	}
-	r.names[addr] = res
-	r.mu.Unlock()
+	res := cached(&r.mu, &r.names, addr, r.hostName)
 	return res.name, res.ok
 }
 
@@ -382,4 +358,23 @@ func openOr(path, def string) (*os.File, error) {
 		path = def
 	}
 	return os.Open(path)
+}
+
+// cached returns (*m)[k] under mu, computing it with lookup (outside the
+// lock) and storing it when missing.
+func cached[K comparable, V any](mu *sync.Mutex, m *map[K]V, k K, lookup func(K) V) V {
+	mu.Lock()
+	v, ok := (*m)[k]
+	mu.Unlock()
+	if ok {
+		return v
+	}
+	v = lookup(k)
+	mu.Lock()
+	if *m == nil {
+		*m = make(map[K]V)
+	}
+	(*m)[k] = v
+	mu.Unlock()
+	return v
 }
