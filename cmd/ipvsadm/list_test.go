@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"net/netip"
 	"os"
@@ -108,35 +105,13 @@ func loadListTable(t *testing.T, name string) listTable {
 }
 
 // listResolver resolves with the hosts and services files of reference
-// §10.H, through the real SystemResolver; reverse lookups answer like Go's
-// resolver (every name of the matching hosts lines, with trailing dots).
+// §10.H, through the real SystemResolver, with no DNS.
 func listResolver(t *testing.T) rules.Resolver {
 	t.Helper()
-	f, err := os.Open(filepath.Join(listTablesDir, "hosts"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	names := map[netip.Addr][]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line, _, _ := strings.Cut(sc.Text(), "#")
-		if fields := strings.Fields(line); len(fields) >= 2 {
-			a := netip.MustParseAddr(fields[0])
-			for _, n := range fields[1:] {
-				names[a] = append(names[a], n+".")
-			}
-		}
-	}
 	return &rules.SystemResolver{
 		ServicesPath: filepath.Join(listTablesDir, "services"),
-		LookupAddr: func(_ context.Context, addr string) ([]string, error) {
-			if n, ok := names[netip.MustParseAddr(addr)]; ok {
-				return n, nil
-			}
-			return nil, errors.New("not found")
-		},
-		LookupIP4: func(context.Context, string) ([]netip.Addr, error) { return nil, errors.New("not found") },
+		HostsPath:    filepath.Join(listTablesDir, "hosts"),
+		NSSwitchPath: filepath.Join(listTablesDir, "nsswitch.conf"),
 	}
 }
 

@@ -1,9 +1,7 @@
 package rules
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -81,45 +79,15 @@ func loadTestTable(t *testing.T, name string) testTable {
 	return tt
 }
 
-// hostsLookupAddr is a reverse lookup over a hosts file, answering like
-// Go's resolver does (all names of the matching lines, with trailing dots).
-func hostsLookupAddr(t *testing.T, path string) func(context.Context, string) ([]string, error) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	names := map[netip.Addr][]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line, _, _ := strings.Cut(sc.Text(), "#")
-		fields := strings.Fields(line)
-		if len(fields) < 2 {
-			continue
-		}
-		a := netip.MustParseAddr(fields[0])
-		for _, n := range fields[1:] {
-			names[a] = append(names[a], n+".")
-		}
-	}
-	return func(_ context.Context, addr string) ([]string, error) {
-		if n, ok := names[netip.MustParseAddr(addr)]; ok {
-			return n, nil
-		}
-		return nil, errors.New("not found")
-	}
-}
-
 // testdataResolver resolves with the hosts and services files of
-// testdata/tables, the name data of reference §10.H.
+// testdata/tables, the name data of reference §10.H, with no DNS.
 func testdataResolver(t *testing.T) *SystemResolver {
+	t.Helper()
+	dir := filepath.Join("testdata", "tables")
 	return &SystemResolver{
-		ServicesPath: filepath.Join("testdata", "tables", "services"),
-		LookupAddr:   hostsLookupAddr(t, filepath.Join("testdata", "tables", "hosts")),
-		LookupIP4: func(context.Context, string) ([]netip.Addr, error) {
-			return nil, errors.New("no forward lookups in tests")
-		},
+		ServicesPath: filepath.Join(dir, "services"),
+		HostsPath:    filepath.Join(dir, "hosts"),
+		NSSwitchPath: filepath.Join(dir, "nsswitch.conf"),
 	}
 }
 
