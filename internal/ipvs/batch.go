@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"syscall"
 
-	"github.com/mdlayher/genetlink"
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 
@@ -254,13 +253,12 @@ func (c *Client) sendWindow(reqs []batchRequest, buf []byte, results []error) (i
 // made on a library connection (the tests' fakes): one request at a time.
 func (c *Client) sendWindowLibrary(reqs []batchRequest, buf []byte, results []error) error {
 	for i, r := range reqs {
-		if r.err != nil {
-			results[i] = r.err
-			continue
-		}
-		msg := genetlink.Message{Header: genetlink.Header{Command: r.cmd, Version: familyVersion}, Data: buf[r.from:r.to]}
-		if _, err := c.conn.Execute(msg, c.family, netlink.Request|netlink.Acknowledge); err != nil {
-			results[i] = newError(r.op, err)
+		results[i] = r.err
+		if r.err == nil {
+			err := c.executeLibrary(r.op, r.cmd, netlink.Acknowledge, buf[r.from:r.to], func(uint8, []byte) error { return nil })
+			if err != nil {
+				results[i] = err
+			}
 		}
 	}
 	return nil

@@ -97,7 +97,6 @@ func parseProcIPVS(r io.Reader) (map[procKey][]rules.Destination, map[procKey]bo
 	ambiguous := make(map[procKey]bool)
 	var cur procKey
 	have := false
-	var f [8]string // the fields of a line, reused
 	for sc.Scan() {
 		line := sc.Bytes()
 		n++
@@ -110,9 +109,9 @@ func parseProcIPVS(r io.Reader) (map[procKey][]rules.Destination, map[procKey]bo
 		case n <= 3 || len(line) == 0:
 			continue
 		}
-		nf := fields(line, f[:])
-		if nf > 0 && f[0] == "->" {
-			if !have || nf != 6 {
+		f := strings.Fields(string(line))
+		if len(f) > 0 && f[0] == "->" {
+			if !have || len(f) != 6 {
 				return nil, nil, errProcFormat
 			}
 			d, err := parseProcDest(f[1:6])
@@ -124,7 +123,7 @@ func parseProcIPVS(r io.Reader) (map[procKey][]rules.Destination, map[procKey]bo
 			}
 			continue
 		}
-		if nf < 3 {
+		if len(f) < 3 {
 			return nil, nil, errProcFormat
 		}
 		k, err := parseProcService(f[0], f[1])
@@ -148,28 +147,6 @@ func parseProcIPVS(r io.Reader) (map[procKey][]rules.Destination, map[procKey]bo
 		return nil, nil, errProcFormat
 	}
 	return table, ambiguous, nil
-}
-
-// fields splits line at blanks into dst, returning how many fields there
-// were (at most len(dst) are stored; the count goes on).
-func fields(line []byte, dst []string) int {
-	n := 0
-	for i := 0; i < len(line); {
-		for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
-			i++
-		}
-		start := i
-		for i < len(line) && line[i] != ' ' && line[i] != '\t' {
-			i++
-		}
-		if i > start {
-			if n < len(dst) {
-				dst[n] = string(line[start:i])
-			}
-			n++
-		}
-	}
-	return n
 }
 
 func parseProcService(proto, addr string) (procKey, error) {
