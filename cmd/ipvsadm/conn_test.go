@@ -157,7 +157,7 @@ func TestConnEdges(t *testing.T) {
 					o.Numeric = true
 				}
 				var out, errOut bytes.Buffer
-				status := writeConns(&out, &errOut, rd, o, rules.NumericResolver{})
+				status := writeConns(&out, &errOut, rd, o, nil)
 				if status != tt.status || out.String() != tt.out || errOut.String() != tt.stderr {
 					t.Errorf("oneByte=%v: status %d, stdout:\n%s\nstderr %q\nwant status %d, stdout:\n%s\nstderr %q",
 						oneByte, status, listMarkEnds(out.String()), errOut.String(), tt.status, listMarkEnds(tt.out), tt.stderr)

@@ -351,7 +351,7 @@ func TestListServiceLines(t *testing.T) {
 			"TCP  10.0.0.1:80                         5        0        0        0        0\n"},
 	}
 	for _, tt := range tests {
-		if got := serviceLine(&tt.s, listFormatOf(tt.o), tt.o, rules.NumericResolver{}); got != tt.want {
+		if got := serviceLine(&tt.s, listFormatOf(tt.o), tt.o, nil); got != tt.want {
 			t.Errorf("%s:\n got %q\nwant %q", tt.name, got, tt.want)
 		}
 	}
@@ -423,7 +423,7 @@ func TestListDestLines(t *testing.T) {
 			"  -> 192.168.0.1:80                      0 4000000000 123456789        5    1000M\n"},
 	}
 	for _, tt := range tests {
-		if got := destLine(&s, &tt.d, listFormatOf(tt.o), tt.o, rules.NumericResolver{}); got != tt.want {
+		if got := destLine(&s, &tt.d, listFormatOf(tt.o), tt.o, nil); got != tt.want {
 			t.Errorf("%s:\n got %q\nwant %q", tt.name, got, tt.want)
 		}
 	}

@@ -6,7 +6,8 @@ import "net/netip"
 // back, the way ipvsadm does through the C library: IPv4-only forward host
 // lookups (gethostbyname), the canonical name for reverse lookups
 // (gethostbyaddr), and /etc/services for ports. Protocols are TCP, UDP or
-// SCTP; other protocols have no service names.
+// SCTP; other protocols have no service names. Where a Resolver is taken,
+// nil resolves nothing: only numeric text parses and prints.
 type Resolver interface {
 	// LookupHost4 returns the first IPv4 address of name.
 	LookupHost4(name string) (netip.Addr, bool)
@@ -17,12 +18,3 @@ type Resolver interface {
 	// PortName returns the official service name of port.
 	PortName(port uint16, p Protocol) (string, bool)
 }
-
-// NumericResolver resolves nothing: every lookup fails, so only numeric
-// addresses parse and everything prints numerically.
-type NumericResolver struct{}
-
-func (NumericResolver) LookupHost4(string) (netip.Addr, bool)      { return netip.Addr{}, false }
-func (NumericResolver) LookupPort(string, Protocol) (uint16, bool) { return 0, false }
-func (NumericResolver) HostName(netip.Addr) (string, bool)         { return "", false }
-func (NumericResolver) PortName(uint16, Protocol) (string, bool)   { return "", false }

@@ -31,7 +31,7 @@ func restore(t *testing.T, text string) *table {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &rules.Parser{Argv0: "ipvsadm", Resolver: rules.NumericResolver{}, SchedFlags: sched.ParseFlags}
+	p := &rules.Parser{Argv0: "ipvsadm", Resolver: nil, SchedFlags: sched.ParseFlags}
 	tb := &table{}
 	for _, args := range lines {
 		cmd, err := p.Parse(args)
@@ -83,7 +83,7 @@ func restorable(tb *table) *table {
 func save(t *testing.T, tb *table) string {
 	t.Helper()
 	var b bytes.Buffer
-	if err := rules.WriteSave(&b, tb.entries, true, rules.NumericResolver{}); err != nil {
+	if err := rules.WriteSave(&b, tb.entries, true, nil); err != nil {
 		t.Fatal(err)
 	}
 	return b.String()
