@@ -153,33 +153,28 @@ func (p *program) save(numeric bool) int {
 // line take effect as it is written.
 func (p *program) restore() int {
 	sc := rules.NewRestoreScanner(p.stdin)
-	lines := make(chan []string, 1024)
+	chunks := make(chan [][]string, 16)
 	stop := make(chan struct{})
 	defer close(stop)
-	go func() {
-		defer close(lines)
-		for sc.Scan() {
-			select {
-			case lines <- sc.Args():
-			case <-stop:
-				return
-			}
-		}
-	}()
+	go readRestoreChunks(sc, chunks, stop)
 	pl := &restorePipeline{p: p, batch: newBatch(p.b)}
 	parser := p.parser()
+	var chunk [][]string
 	for {
-		var args []string
-		var ok bool
-		select {
-		case args, ok = <-lines:
-		default:
-			pl.settle()
-			args, ok = <-lines
+		if len(chunk) == 0 {
+			var ok bool
+			select {
+			case chunk, ok = <-chunks:
+			default:
+				pl.settle()
+				chunk, ok = <-chunks
+			}
+			if !ok {
+				break
+			}
 		}
-		if !ok {
-			break
-		}
+		args := chunk[0]
+		chunk = chunk[1:]
 		cmd, err := parser.Parse(args)
 		if err != nil {
 			var ae *rules.ArgError
@@ -213,6 +208,38 @@ func (p *program) restore() int {
 		return 1
 	}
 	return pl.status
+}
+
+// restoreChunkLines bounds the lines the reader hands over at once.
+const restoreChunkLines = 256
+
+// readRestoreChunks scans restore input into chunks of lines. A chunk is
+// handed over when it is full or when no further whole line is read
+// ahead, so a line is never held back while the reader waits for input.
+func readRestoreChunks(sc *rules.RestoreScanner, chunks chan<- [][]string, stop <-chan struct{}) {
+	defer close(chunks)
+	var chunk [][]string
+	for sc.Scan() {
+		if chunk == nil {
+			chunk = make([][]string, 0, restoreChunkLines)
+		}
+		chunk = append(chunk, sc.Args())
+		if len(chunk) < restoreChunkLines && sc.LineBuffered() {
+			continue
+		}
+		select {
+		case chunks <- chunk:
+			chunk = nil
+		case <-stop:
+			return
+		}
+	}
+	if len(chunk) > 0 {
+		select {
+		case chunks <- chunk:
+		case <-stop:
+		}
+	}
 }
 
 // runSaveScript is Debian's ipvsadm-save: -n for numeric output, any other

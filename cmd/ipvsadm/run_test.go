@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
@@ -110,4 +112,39 @@ func TestSchedFlagsComma(t *testing.T) {
 	_, errs, status := runArgs([]string{"-R"}, "-A -t 10.0.0.1:80 -s sh -b ,\n-A -t 10.0.0.2:80\n")
 	require.Equal(t, 0, status, errs)
 	require.Len(t, f.svcs, 2)
+}
+
+// notifyingBackend reports every service it adds.
+type notifyingBackend struct {
+	fakeBackend
+	added chan rules.ServiceKey
+}
+
+func (n *notifyingBackend) AddService(s rules.Service) error {
+	err := n.fakeBackend.AddService(s)
+	n.added <- s.ServiceKey
+	return err
+}
+
+// TestRestoreAppliesLinesAsWritten checks that restore input read ahead in
+// chunks still takes effect line by line when the producer is slow: a
+// line is applied before the next one is written.
+func TestRestoreAppliesLinesAsWritten(t *testing.T) {
+	f := &notifyingBackend{added: make(chan rules.ServiceKey)}
+	withBackend(t, f, nil)
+	pr, pw := io.Pipe()
+	done := make(chan int)
+	go func() { done <- run([]string{"ipvsadm", "-R"}, pr, io.Discard, io.Discard) }()
+	for _, vip := range []string{"10.0.0.1", "10.0.0.2", "10.0.0.3"} {
+		_, err := io.WriteString(pw, "-A -t "+vip+":80\n")
+		require.NoError(t, err)
+		select {
+		case k := <-f.added:
+			require.Equal(t, vip, k.Addr.String())
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s not added while the input stays open", vip)
+		}
+	}
+	require.NoError(t, pw.Close())
+	require.Equal(t, 0, <-done)
 }

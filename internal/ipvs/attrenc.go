@@ -61,6 +61,13 @@ func (e *attrEncoder) u32(typ uint16, v uint32) {
 	e.pad()
 }
 
+// be32 appends a u32 in network order: the IPv4 netmask.
+func (e *attrEncoder) be32(typ uint16, v uint32) {
+	e.header(typ, 4)
+	e.b = binary.BigEndian.AppendUint32(e.b, v)
+	e.pad()
+}
+
 // str appends a NUL-terminated string.
 func (e *attrEncoder) str(typ uint16, s string) {
 	e.header(typ, len(s)+1)

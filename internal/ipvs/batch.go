@@ -2,6 +2,7 @@ package ipvs
 
 import (
 	"fmt"
+	"math"
 	"syscall"
 
 	"github.com/mdlayher/netlink"
@@ -114,7 +115,9 @@ func (b *Batch) StopDaemon(s rules.SyncState) {
 // went missing); results not known then are set to that error too.
 func (b *Batch) Send() ([]error, error) {
 	reqs, buf := b.reqs, b.buf
-	b.reqs, b.buf = nil, nil
+	// The batch keeps its buffers for the next round: a restore sends
+	// thousands of lines through one batch.
+	defer func() { b.reqs, b.buf = reqs[:0], buf[:0] }()
 	results := make([]error, len(reqs))
 	var fatal error
 	for start := 0; start < len(reqs); {
@@ -194,7 +197,13 @@ func (c *Client) sendWindow(reqs []batchRequest, buf []byte, results []error) (i
 		return n, nil
 	}
 	s := c.s
-	pending := make(map[uint32]int) // sequence → request, for failures
+	// The window's requests get consecutive sequence numbers from first;
+	// sent maps seq-first back to the request, for failures.
+	if s.seq > math.MaxUint32-uint32(n) {
+		s.seq = 0
+	}
+	first := s.seq + 1
+	sent := s.sent[:0]
 	s.wbuf = s.wbuf[:0]
 	var barrier uint32
 	for i := 0; i <= last; i++ {
@@ -210,7 +219,7 @@ func (c *Client) sendWindow(reqs []batchRequest, buf []byte, results []error) (i
 			s.wbuf = s.wbuf[:0]
 		}
 		seq := s.nextSeq()
-		pending[seq] = i
+		sent = append(sent, i)
 		flags := uint16(nlmFRequest)
 		if i == last {
 			flags |= nlmFAck
@@ -218,6 +227,7 @@ func (c *Client) sendWindow(reqs []batchRequest, buf []byte, results []error) (i
 		}
 		s.wbuf = appendRequest(s.wbuf, c.family, flags, seq, r.cmd, data)
 	}
+	s.sent = sent
 	if err := s.write(s.wbuf); err != nil {
 		return 0, err
 	}
@@ -231,10 +241,11 @@ func (c *Client) sendWindow(reqs []batchRequest, buf []byte, results []error) (i
 			if m, b, err = nextMessage(b); err != nil {
 				return 0, err
 			}
-			i, ok := pending[m.seq]
-			if !ok || m.typ != nlmsgError {
+			off := m.seq - first
+			if off >= uint32(len(sent)) || m.typ != nlmsgError {
 				continue
 			}
+			i := sent[off]
 			ke, err := parseError(m)
 			switch {
 			case err != nil:

@@ -21,15 +21,14 @@ var (
 
 // addr16 is the 16-byte union nf_inet_addr form of a: IPv4 in the first
 // four bytes, zeros after. An invalid address (fwmark services) is zeros.
-func addr16(a netip.Addr) []byte {
-	b := make([]byte, addrLen)
+func addr16(a netip.Addr) (b [addrLen]byte) {
 	switch {
 	case a.Is4():
 		v := a.As4()
-		copy(b, v[:])
+		copy(b[:], v[:])
 	case a.IsValid():
 		v := a.As16()
-		copy(b, v[:])
+		copy(b[:], v[:])
 	}
 	return b
 }
@@ -76,7 +75,8 @@ func encodeServiceKey(ae *attrEncoder, k rules.ServiceKey) error {
 	}
 	ae.u16(svcAttrAF, uint16(k.Family))
 	ae.u16(svcAttrProtocol, uint16(k.Protocol))
-	ae.bytes(svcAttrAddr, addr16(k.Addr))
+	addr := addr16(k.Addr)
+	ae.bytes(svcAttrAddr, addr[:])
 	ae.be16(svcAttrPort, k.Port)
 	return nil
 }
@@ -92,11 +92,12 @@ func encodeServiceKeyAttr(k rules.ServiceKey) encoder {
 
 // encodeNetmask writes the persistence netmask: for IPv4 the mask's bytes
 // in network order, for IPv6 a host-order prefix length.
-func encodeNetmask(f rules.Family, mask uint32) []byte {
+func encodeNetmask(ae *attrEncoder, f rules.Family, mask uint32) {
 	if f == rules.IPv6 {
-		return binary.NativeEndian.AppendUint32(nil, mask)
+		ae.u32(svcAttrNetmask, mask)
+		return
 	}
-	return binary.BigEndian.AppendUint32(nil, mask)
+	ae.be32(svcAttrNetmask, mask)
 }
 
 // encodeServiceAttr is a request carrying a whole service, as NEW_SERVICE
@@ -119,11 +120,12 @@ func encodeServiceAttr(s rules.Service) encoder {
 			}
 			// struct ip_vs_flags {flags, mask}: a full mask replaces
 			// every bit, which is what an edit means.
-			flags := binary.NativeEndian.AppendUint32(nil, uint32(s.Flags&^rules.FlagHashed))
-			flags = binary.NativeEndian.AppendUint32(flags, ^uint32(0))
-			nae.bytes(svcAttrFlags, flags)
+			var flags [8]byte
+			binary.NativeEndian.PutUint32(flags[:4], uint32(s.Flags&^rules.FlagHashed))
+			binary.NativeEndian.PutUint32(flags[4:], ^uint32(0))
+			nae.bytes(svcAttrFlags, flags[:])
 			nae.u32(svcAttrTimeout, s.Timeout)
-			nae.bytes(svcAttrNetmask, encodeNetmask(s.Family, s.Netmask))
+			encodeNetmask(nae, s.Family, s.Netmask)
 			return nil
 		})
 	}
@@ -147,7 +149,8 @@ func encodeDestinationAttrs(k rules.ServiceKey, d rules.Destination, full bool) 
 		}
 		return ae.nested(cmdAttrDest, func(nae *attrEncoder) error {
 			nae.u16(destAttrAddrFamily, uint16(f))
-			nae.bytes(destAttrAddr, addr16(d.Addr))
+			addr := addr16(d.Addr)
+			nae.bytes(destAttrAddr, addr[:])
 			nae.be16(destAttrPort, d.Port)
 			if !full {
 				return nil

@@ -21,6 +21,7 @@ type sock struct {
 	seq  uint32
 	rbuf []byte
 	wbuf []byte
+	sent []int // a batch window's request indexes, by sequence offset
 }
 
 // newSock reads at most readSize bytes at a time.

@@ -272,15 +272,16 @@ func poptError(elem, what string) *ArgError {
 	return &ArgError{Kind: ArgPopt, Msg: elem + ": " + what}
 }
 
-// next returns the next option, or nil at the end.
-func (s *scanner) next() (*occurrence, *ArgError) {
+// next returns the next option; ok is false at the end. Occurrences are
+// values, so parsing a line allocates little.
+func (s *scanner) next() (o occurrence, ok bool, err *ArgError) {
 	for {
 		if s.cluster != "" && s.pos < len(s.cluster) {
 			return s.nextShort()
 		}
 		s.cluster = ""
 		if s.i >= len(s.args) {
-			return nil, nil
+			return occurrence{}, false, nil
 		}
 		e := s.args[s.i]
 		s.i++
@@ -299,35 +300,35 @@ func (s *scanner) next() (*occurrence, *ArgError) {
 	}
 }
 
-func (s *scanner) nextLong(e string) (*occurrence, *ArgError) {
+func (s *scanner) nextLong(e string) (occurrence, bool, *ArgError) {
 	name, val, hasEq := strings.Cut(e[2:], "=")
 	spec := lookupLong(name)
 	if spec == nil {
-		return nil, poptError(e, "unknown option")
+		return occurrence{}, false, poptError(e, "unknown option")
 	}
-	o := &occurrence{spec: spec, elem: e, last: e}
+	o := occurrence{spec: spec, elem: e, last: e}
 	switch spec.arg {
 	case argNone:
 		if hasEq {
-			return nil, poptError(e, "option does not take an argument")
+			return occurrence{}, false, poptError(e, "option does not take an argument")
 		}
 	case argRequired:
 		if hasEq {
 			o.val, o.hasVal = val, true
 		} else if s.i < len(s.args) {
-			s.takeNext(o)
+			s.takeNext(&o)
 		} else {
-			return nil, poptError(e, "missing argument")
+			return occurrence{}, false, poptError(e, "missing argument")
 		}
 	case argOptional:
 		if hasEq {
 			o.val, o.hasVal = val, true
 		} else if s.i < len(s.args) && !strings.HasPrefix(s.args[s.i], "-") {
-			s.takeNext(o)
+			s.takeNext(&o)
 		}
 	}
-	s.expand(o)
-	return o, nil
+	s.expand(&o)
+	return o, true, nil
 }
 
 // takeNext makes the next argv element the option's argument.
@@ -336,43 +337,43 @@ func (s *scanner) takeNext(o *occurrence) {
 	s.i++
 }
 
-func (s *scanner) nextShort() (*occurrence, *ArgError) {
+func (s *scanner) nextShort() (occurrence, bool, *ArgError) {
 	e := s.cluster
 	c := e[s.pos]
 	s.pos++
 	spec := lookupShort(c)
 	if spec == nil {
 		s.cluster = ""
-		return nil, poptError(e, "unknown option")
+		return occurrence{}, false, poptError(e, "unknown option")
 	}
-	o := &occurrence{spec: spec, elem: e, last: e}
+	o := occurrence{spec: spec, elem: e, last: e}
 	rest := e[s.pos:]
 	switch spec.arg {
 	case argNone:
 		if strings.HasPrefix(rest, "=") {
 			s.cluster = ""
-			return nil, poptError(e, "option does not take an argument")
+			return occurrence{}, false, poptError(e, "option does not take an argument")
 		}
-		return o, nil
+		return o, true, nil
 	case argRequired:
 		s.cluster = ""
 		if rest != "" {
 			o.val, o.hasVal = strings.TrimPrefix(rest, "="), true
 		} else if s.i < len(s.args) {
-			s.takeNext(o)
+			s.takeNext(&o)
 		} else {
-			return nil, poptError(e, "missing argument")
+			return occurrence{}, false, poptError(e, "missing argument")
 		}
 	case argOptional:
 		s.cluster = ""
 		if rest != "" {
 			o.val, o.hasVal = strings.TrimPrefix(rest, "="), true
 		} else if s.i < len(s.args) && !strings.HasPrefix(s.args[s.i], "-") {
-			s.takeNext(o)
+			s.takeNext(&o)
 		}
 	}
-	s.expand(o)
-	return o, nil
+	s.expand(&o)
+	return o, true, nil
 }
 
 // expand applies popt's "!#:+" substitution: in an option argument it
@@ -413,16 +414,16 @@ func (p *Parser) Parse(args []string) (Command, error) {
 	if len(args) == 0 {
 		return Command{Kind: CmdList}, nil
 	}
-	st := &parseState{p: p}
+	st := parseState{p: p}
 	st.cmd.Service.Family = IPv4
 	st.cmd.Service.Netmask = 0xffffffff
 	st.cmd.Dest.Weight = 1
 	st.cmd.Dest.Forward = Route
 	st.cmd.Daemon.Interface = DefaultMcastInterface
 
-	sc := &scanner{args: args}
-	first, perr := sc.next()
-	if perr != nil || first == nil || first.spec.id != optCommand {
+	sc := scanner{args: args}
+	first, ok, perr := sc.next()
+	if perr != nil || !ok || first.spec.id != optCommand {
 		return Command{}, &ArgError{Kind: ArgTry, Msg: TryMessage(p.Argv0)}
 	}
 	st.cmd.Kind = first.spec.cmd
@@ -444,14 +445,14 @@ func (p *Parser) Parse(args []string) (Command, error) {
 	}
 
 	for {
-		o, perr := sc.next()
+		o, ok, perr := sc.next()
 		if perr != nil {
 			return Command{}, perr
 		}
-		if o == nil {
+		if !ok {
 			break
 		}
-		if err := st.apply(o); err != nil {
+		if err := st.apply(&o); err != nil {
 			return Command{}, err
 		}
 	}
@@ -731,34 +732,38 @@ func (st *parseState) checkOptions() *ArgError {
 	if !ok {
 		return nil
 	}
-	cols := make([]optID, numOptBits)
+	return st.checkRow(row, allOptions[:], func() string { return fmt.Sprintf("'%s' command", st.cmd.Kind) })
+}
+
+// allOptions are the columns of optionMatrix.
+var allOptions = func() (cols [numOptBits]optID) {
 	for i := range cols {
 		cols[i] = optID(i)
 	}
-	return st.checkRow(row, cols, fmt.Sprintf("'%s' command", st.cmd.Kind))
-}
+	return cols
+}()
 
 // checkRow walks one row of ipvsadm's option tables ('+' required, 'x'
 // illegal, '1' mutually exclusive, '.' optional) over the options cols;
-// the first problem in column order wins. where ends the messages ("'list'
-// command", "'gue' tunnel type").
-func (st *parseState) checkRow(row string, cols []optID, where string) *ArgError {
+// the first problem in column order wins. where gives the end of the
+// messages ("'list' command", "'gue' tunnel type"), built only for one.
+func (st *parseState) checkRow(row string, cols []optID, whereText func() string) *ArgError {
 	exclusive := optID(-1)
 	for i, id := range cols {
 		given := st.given[id]
 		switch row[i] {
 		case '+':
 			if !given {
-				return failf("You need to supply the '%s' option for the %s", optNames[id], where)
+				return failf("You need to supply the '%s' option for the %s", optNames[id], whereText())
 			}
 		case 'x':
 			if given {
-				return failf("Illegal '%s' option with the %s", optNames[id], where)
+				return failf("Illegal '%s' option with the %s", optNames[id], whereText())
 			}
 		case '1':
 			if given {
 				if exclusive >= 0 {
-					return failf("The option '%s' conflicts with the '%s' option in the %s", optNames[id], optNames[exclusive], where)
+					return failf("The option '%s' conflicts with the '%s' option in the %s", optNames[id], optNames[exclusive], whereText())
 				}
 				exclusive = id
 			}
@@ -785,7 +790,7 @@ func (st *parseState) checkTunnel() *ArgError {
 		return nil
 	}
 	cols := []optID{optTunPort, optTunNoCsum, optTunCsum, optTunRemCsum}
-	return st.checkRow(tunnelMatrix[st.tunType], cols, fmt.Sprintf("'%s' tunnel type", st.tunType))
+	return st.checkRow(tunnelMatrix[st.tunType], cols, func() string { return fmt.Sprintf("'%s' tunnel type", st.tunType) })
 }
 
 // parseAddrPort parses host[:port] as ipvsadm's parse_service does, with

@@ -207,7 +207,9 @@ func inetPton4(s string) (netip.Addr, bool) {
 
 // inetPton6 is inet_pton(AF_INET6): an IPv6 address without a zone.
 func inetPton6(s string) (netip.Addr, bool) {
-	if !strings.Contains(s, ":") || strings.Contains(s, "%") {
+	// Every IPv6 text has at least two colons; testing that first keeps
+	// the common host:port text from building a parse error.
+	if strings.Count(s, ":") < 2 || strings.Contains(s, "%") {
 		return netip.Addr{}, false
 	}
 	a, err := netip.ParseAddr(s)

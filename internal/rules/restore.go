@@ -2,8 +2,10 @@ package rules
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
+	"strings"
 )
 
 // restoreTokenMax is the longest token ipvsadm -R reads in one piece; it
@@ -29,14 +31,25 @@ const restoreTokenMax = 4096
 //     more whitespace bytes, that whole line is discarded.
 type RestoreScanner struct {
 	r    *bufio.Reader
+	long []byte // a line longer than r's buffer, gathered
 	args []string
 	err  error
 	done bool
 }
 
+// restoreReadSize is the scanner's read buffer: large reads, few system
+// calls, on inputs of tens of thousands of lines.
+const restoreReadSize = 64 << 10
+
 // NewRestoreScanner returns a RestoreScanner reading from r.
 func NewRestoreScanner(r io.Reader) *RestoreScanner {
-	return &RestoreScanner{r: bufio.NewReader(r)}
+	return newRestoreScannerSize(r, restoreReadSize)
+}
+
+// newRestoreScannerSize lets tests use a small buffer, so that long lines
+// take the gathering path.
+func newRestoreScannerSize(r io.Reader, size int) *RestoreScanner {
+	return &RestoreScanner{r: bufio.NewReaderSize(r, size)}
 }
 
 // Scan advances to the next line that has arguments and reports whether
@@ -61,55 +74,77 @@ func (s *RestoreScanner) Args() []string { return s.args }
 // Err returns the first read error, or nil if the input simply ended.
 func (s *RestoreScanner) Err() error { return s.err }
 
+// LineBuffered reports whether a whole line is already read ahead, so that
+// the next Scan needs no read (and so cannot wait for input) to return it.
+func (s *RestoreScanner) LineBuffered() bool {
+	b, _ := s.r.Peek(s.r.Buffered())
+	return bytes.IndexByte(b, '\n') >= 0
+}
+
 // readLine reads one line and returns its tokens. ok is false when the line
-// is to be discarded (the end-of-file quirk).
+// is to be discarded (the end-of-file quirk, or a read error).
 func (s *RestoreScanner) readLine() (args []string, ok bool) {
-	var tok []byte
-	trailingSpace := 0 // whitespace bytes since the last token byte
-	flush := func() {
-		if tok == nil {
-			return
+	line, err := s.r.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		s.long = append(s.long[:0], line...)
+		for errors.Is(err, bufio.ErrBufferFull) {
+			line, err = s.r.ReadSlice('\n')
+			s.long = append(s.long, line...)
 		}
-		t := string(tok)
-		for i := 0; i < len(t); i++ {
-			if t[i] == 0 {
-				t = t[:i]
-				break
-			}
-		}
-		if t != "ipvsadm" {
-			args = append(args, t)
-		}
-		tok = nil
+		line = s.long
 	}
-	for {
-		c, err := s.r.ReadByte()
-		if err != nil {
-			s.done = true
-			if !errors.Is(err, io.EOF) {
-				s.err = err
-				return nil, false
-			}
-			flush()
-			// ipvsadm loses an unterminated last line that ends in two or
-			// more whitespace characters.
-			return args, trailingSpace < 2
+	terminated := err == nil
+	if err != nil {
+		s.done = true
+		if !errors.Is(err, io.EOF) {
+			s.err = err
+			return nil, false
 		}
-		switch c {
-		case '\n':
-			flush()
-			return args, true
-		case ' ', '\t', '\r':
-			flush()
+	} else {
+		line = line[:len(line)-1]
+	}
+	args, trailingSpace := splitRestoreLine(line)
+	// ipvsadm loses an unterminated last line that ends in two or more
+	// whitespace characters.
+	return args, terminated || trailingSpace < 2
+}
+
+// splitRestoreLine splits one line (without its LF) into arguments and
+// counts the whitespace bytes after its last token byte.
+func splitRestoreLine(line []byte) (args []string, trailingSpace int) {
+	// One string for the whole line; the arguments are pieces of it.
+	text := string(line)
+	for i := 0; i < len(text); {
+		if isRestoreSpace(text[i]) {
 			trailingSpace++
-		default:
-			trailingSpace = 0
-			tok = append(tok, c)
-			if len(tok) == restoreTokenMax {
-				flush()
-			}
+			i++
+			continue
 		}
+		start := i
+		for i < len(text) && !isRestoreSpace(text[i]) && i-start < restoreTokenMax {
+			i++
+		}
+		trailingSpace = 0
+		args = appendRestoreToken(args, text[start:i])
 	}
+	return args, trailingSpace
+}
+
+func isRestoreSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+// appendRestoreToken appends one token as ipvsadm passes it on: cut at its
+// first NUL, and dropped when it is exactly "ipvsadm".
+func appendRestoreToken(args []string, tok string) []string {
+	if i := strings.IndexByte(tok, 0); i >= 0 {
+		tok = tok[:i]
+	}
+	if tok == "ipvsadm" {
+		return args
+	}
+	if args == nil {
+		args = make([]string, 0, 8)
+	}
+	return append(args, tok)
 }
 
 // ReadRestoreLines reads all of r with a RestoreScanner and returns the

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -11,6 +12,7 @@ import (
 
 func TestReadRestoreLines(t *testing.T) {
 	long := strings.Repeat("a", 4096)
+	// 17 pieces are more than the scanner's 64 KiB read buffer.
 	tests := []struct {
 		name, in string
 		want     [][]string
@@ -43,6 +45,7 @@ func TestReadRestoreLines(t *testing.T) {
 		{"space and CR at EOF", "-L --a \r", nil},
 		{"one CR at EOF", "-L --a\r", [][]string{{"-L", "--a"}}},
 		{"two blanks inside the last line", "-L  --a", [][]string{{"-L", "--a"}}},
+		{"line longer than the read buffer", strings.Repeat(long, 17) + "bbb c\n-C\n", [][]string{append(slices.Repeat([]string{long}, 17), "bbb", "c"), {"-C"}}},
 		{"NUL-only token is an empty argument", "\x00\n-L --z\n", [][]string{{""}, {"-L", "--z"}}},
 		// Reference §10.E, E1, E5 and E9.
 		{"E1", "-A -t 10.0.0.1:80 -s rr\nipvsadm -a -t 10.0.0.1:80 -r 192.168.1.10:80 -m\n\n  -a -t 10.0.0.9:80 -r 192.168.1.11:80 -m  \n-A -u 10.0.0.1:53\n",
@@ -65,13 +68,77 @@ func TestReadRestoreLines(t *testing.T) {
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
-			// Byte-at-a-time reads must not change anything.
-			got, err = ReadRestoreLines(iotest.OneByteReader(strings.NewReader(tt.in)))
-			if err != nil || !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("one byte at a time: got %q, %v", got, err)
+			checkRestoreReads(t, tt.in, tt.want)
+			if ref := referenceRestoreLines(tt.in); !reflect.DeepEqual(ref, tt.want) {
+				t.Errorf("reference model: got %q", ref)
 			}
 		})
 	}
+}
+
+// checkRestoreReads checks that reading in = want does not depend on how
+// the input arrives or on the scanner's buffer size.
+func checkRestoreReads(t *testing.T, in string, want [][]string) {
+	t.Helper()
+	readers := map[string]func() *RestoreScanner{
+		"one byte at a time": func() *RestoreScanner {
+			return NewRestoreScanner(iotest.OneByteReader(strings.NewReader(in)))
+		},
+		"small buffer": func() *RestoreScanner { return newRestoreScannerSize(strings.NewReader(in), 16) },
+	}
+	for name, newScanner := range readers {
+		s := newScanner()
+		var got [][]string
+		for s.Scan() {
+			got = append(got, s.Args())
+		}
+		if s.Err() != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: got %q, %v; want %q", name, got, s.Err(), want)
+		}
+	}
+}
+
+// referenceRestoreLines is a byte-at-a-time model of ipvsadm's restore
+// tokenizer, the oracle for the scanner.
+func referenceRestoreLines(in string) [][]string {
+	var lines, tail [][]string
+	var args []string
+	var tok []byte
+	inTok, trailingSpace := false, 0
+	flush := func() {
+		if !inTok {
+			return
+		}
+		t, _, _ := strings.Cut(string(tok), "\x00")
+		if t != "ipvsadm" {
+			args = append(args, t)
+		}
+		tok, inTok = nil, false
+	}
+	for i := 0; i < len(in); i++ {
+		switch c := in[i]; c {
+		case '\n':
+			flush()
+			if len(args) > 0 {
+				lines = append(lines, args)
+			}
+			args, trailingSpace = nil, 0
+		case ' ', '\t', '\r':
+			flush()
+			trailingSpace++
+		default:
+			trailingSpace = 0
+			tok, inTok = append(tok, c), true
+			if len(tok) == restoreTokenMax {
+				flush()
+			}
+		}
+	}
+	flush()
+	if len(args) > 0 && trailingSpace < 2 {
+		tail = [][]string{args}
+	}
+	return append(lines, tail...)
 }
 
 // TestRestoreScannerLazy checks that a line is available before the rest of
@@ -114,6 +181,10 @@ func FuzzReadRestoreLines(f *testing.F) {
 		lines, err := ReadRestoreLines(strings.NewReader(in))
 		if err != nil {
 			t.Fatal(err)
+		}
+		checkRestoreReads(t, in, lines)
+		if ref := referenceRestoreLines(in); !reflect.DeepEqual(lines, ref) {
+			t.Fatalf("got %q, reference model %q", lines, ref)
 		}
 		for _, args := range lines {
 			if len(args) == 0 {
