@@ -3,6 +3,7 @@ package ipvs
 import (
 	"encoding/binary"
 	"errors"
+	"slices"
 )
 
 // An attrEncoder appends netlink attributes to a buffer. Requests are
@@ -23,57 +24,40 @@ func (e *attrEncoder) header(typ uint16, n int) {
 	e.b = binary.NativeEndian.AppendUint16(e.b, typ)
 }
 
-func (e *attrEncoder) pad() {
-	for len(e.b)%4 != 0 {
-		e.b = append(e.b, 0)
-	}
+// put appends an attribute of an n-byte payload, padding included, and
+// returns the payload for the caller to fill: one bounds check per
+// attribute rather than one per byte.
+func (e *attrEncoder) put(typ uint16, n int) []byte {
+	size := 4 + n
+	aligned := (size + 3) &^ 3
+	start := len(e.b)
+	e.b = slices.Grow(e.b, aligned)[:start+aligned]
+	a := e.b[start : start+aligned]
+	binary.NativeEndian.PutUint16(a, uint16(size))
+	binary.NativeEndian.PutUint16(a[2:], typ)
+	clear(a[size:]) // the buffer is reused: padding must be written
+	return a[4:size]
 }
 
 // bytes appends an attribute with payload v.
-func (e *attrEncoder) bytes(typ uint16, v []byte) {
-	e.header(typ, len(v))
-	e.b = append(e.b, v...)
-	e.pad()
-}
+func (e *attrEncoder) bytes(typ uint16, v []byte) { copy(e.put(typ, len(v)), v) }
 
-func (e *attrEncoder) u8(typ uint16, v uint8) {
-	e.header(typ, 1)
-	e.b = append(e.b, v)
-	e.pad()
-}
+func (e *attrEncoder) u8(typ uint16, v uint8) { e.put(typ, 1)[0] = v }
 
-func (e *attrEncoder) u16(typ uint16, v uint16) {
-	e.header(typ, 2)
-	e.b = binary.NativeEndian.AppendUint16(e.b, v)
-	e.pad()
-}
+func (e *attrEncoder) u16(typ uint16, v uint16) { binary.NativeEndian.PutUint16(e.put(typ, 2), v) }
 
 // be16 appends a u16 in network order: the ports.
-func (e *attrEncoder) be16(typ uint16, v uint16) {
-	e.header(typ, 2)
-	e.b = binary.BigEndian.AppendUint16(e.b, v)
-	e.pad()
-}
+func (e *attrEncoder) be16(typ uint16, v uint16) { binary.BigEndian.PutUint16(e.put(typ, 2), v) }
 
-func (e *attrEncoder) u32(typ uint16, v uint32) {
-	e.header(typ, 4)
-	e.b = binary.NativeEndian.AppendUint32(e.b, v)
-	e.pad()
-}
+func (e *attrEncoder) u32(typ uint16, v uint32) { binary.NativeEndian.PutUint32(e.put(typ, 4), v) }
 
 // be32 appends a u32 in network order: the IPv4 netmask.
-func (e *attrEncoder) be32(typ uint16, v uint32) {
-	e.header(typ, 4)
-	e.b = binary.BigEndian.AppendUint32(e.b, v)
-	e.pad()
-}
+func (e *attrEncoder) be32(typ uint16, v uint32) { binary.BigEndian.PutUint32(e.put(typ, 4), v) }
 
 // str appends a NUL-terminated string.
 func (e *attrEncoder) str(typ uint16, s string) {
-	e.header(typ, len(s)+1)
-	e.b = append(e.b, s...)
-	e.b = append(e.b, 0)
-	e.pad()
+	a := e.put(typ, len(s)+1)
+	a[copy(a, s)] = 0
 }
 
 // nested appends an attribute whose payload fn writes.

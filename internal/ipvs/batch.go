@@ -23,6 +23,9 @@ type Batch struct {
 	c    *Client
 	reqs []batchRequest
 	buf  []byte // every request's attributes, back to back
+	// enc appends to buf; a field, not a local, so that handing it to an
+	// encoder does not allocate.
+	enc attrEncoder
 }
 
 type batchRequest struct {
@@ -41,12 +44,13 @@ func (b *Batch) Len() int { return len(b.reqs) }
 func (b *Batch) queue(op Op, cmd uint8, enc encoder) {
 	r := batchRequest{op: op, cmd: cmd, from: len(b.buf)}
 	if enc != nil {
-		ae := attrEncoder{b: b.buf}
-		if err := enc(&ae); err != nil {
+		b.enc.b = b.buf
+		if err := enc(&b.enc); err != nil {
 			r.err = &Error{Op: op, Err: err}
 		} else {
-			b.buf = ae.b
+			b.buf = b.enc.b
 		}
+		b.enc.b = nil
 	}
 	r.to = len(b.buf)
 	b.reqs = append(b.reqs, r)

@@ -227,14 +227,17 @@ func lookupLong(name string) *optSpec {
 	return nil
 }
 
-func lookupShort(c byte) *optSpec {
+func lookupShort(c byte) *optSpec { return shortOptions[c] }
+
+// shortOptions indexes optTable by short option letter.
+var shortOptions = func() (index [256]*optSpec) {
 	for i := range optTable {
-		if optTable[i].short == c {
-			return &optTable[i]
+		if c := optTable[i].short; c != 0 && index[c] == nil {
+			index[c] = &optTable[i]
 		}
 	}
-	return nil
-}
+	return index
+}()
 
 // A Parser parses ipvsadm command lines.
 type Parser struct {
@@ -476,12 +479,13 @@ func (st *parseState) apply(o *occurrence) *ArgError {
 	}
 	c := &st.cmd
 	svc := &c.Service
-	if n, ok := numericOptions[id]; ok {
+	if id < numOptBits && numericOptions[id].msg != "" {
+		n := &numericOptions[id]
 		v, ok := stringToNumber(o.val, n.min, n.max)
 		if !ok {
 			return failf("%s", n.msg)
 		}
-		n.set(c, v)
+		c.setNumber(id, v)
 		return nil
 	}
 	switch id {
@@ -620,20 +624,42 @@ func (st *parseState) apply(o *occurrence) *ArgError {
 }
 
 // numericOptions are the options whose value is a whole number in a
-// range, with ipvsadm's message for anything else.
-var numericOptions = map[optID]struct {
+// range, with ipvsadm's message for anything else; the others have no
+// message.
+var numericOptions = [numOptBits]struct {
 	min, max int64
 	msg      string
-	set      func(c *Command, v int64)
 }{
-	optWeight:     {0, maxWeight, "illegal weight specified", func(c *Command, v int64) { c.Dest.Weight = int32(v) }},
-	optUThreshold: {0, maxWeight, "illegal u_threshold specified", func(c *Command, v int64) { c.Dest.UpperThreshold = uint32(v) }},
-	optLThreshold: {0, maxWeight, "illegal l_threshold specified", func(c *Command, v int64) { c.Dest.LowerThreshold = uint32(v) }},
-	optSyncID:     {0, 255, "illegal syncid specified", func(c *Command, v int64) { c.Daemon.SyncID = uint32(v) }},
-	optMcastPort:  {1, 65535, "illegal mcast-port specified", func(c *Command, v int64) { c.Daemon.Port = uint16(v) }},
-	optMcastTTL:   {1, 255, "illegal mcast-ttl specified", func(c *Command, v int64) { c.Daemon.TTL = uint8(v) }},
-	optSyncMaxlen: {1, 65507, "illegal sync-maxlen specified", func(c *Command, v int64) { c.Daemon.SyncMaxLen = uint16(v) }},
-	optTunPort:    {1, 65535, "illegal tunnel port specified", func(c *Command, v int64) { c.Dest.TunnelPort = uint16(v) }},
+	optWeight:     {0, maxWeight, "illegal weight specified"},
+	optUThreshold: {0, maxWeight, "illegal u_threshold specified"},
+	optLThreshold: {0, maxWeight, "illegal l_threshold specified"},
+	optSyncID:     {0, 255, "illegal syncid specified"},
+	optMcastPort:  {1, 65535, "illegal mcast-port specified"},
+	optMcastTTL:   {1, 255, "illegal mcast-ttl specified"},
+	optSyncMaxlen: {1, 65507, "illegal sync-maxlen specified"},
+	optTunPort:    {1, 65535, "illegal tunnel port specified"},
+}
+
+// setNumber stores the value of a numeric option, already range-checked.
+func (c *Command) setNumber(id optID, v int64) {
+	switch id {
+	case optWeight:
+		c.Dest.Weight = int32(v)
+	case optUThreshold:
+		c.Dest.UpperThreshold = uint32(v)
+	case optLThreshold:
+		c.Dest.LowerThreshold = uint32(v)
+	case optSyncID:
+		c.Daemon.SyncID = uint32(v)
+	case optMcastPort:
+		c.Daemon.Port = uint16(v)
+	case optMcastTTL:
+		c.Daemon.TTL = uint8(v)
+	case optSyncMaxlen:
+		c.Daemon.SyncMaxLen = uint16(v)
+	case optTunPort:
+		c.Dest.TunnelPort = uint16(v)
+	}
 }
 
 // truncate keeps the first n bytes, as ipvsadm's fixed-size copies do.
@@ -793,12 +819,22 @@ func (st *parseState) checkTunnel() *ArgError {
 	return st.checkRow(tunnelMatrix[st.tunType], cols, func() string { return fmt.Sprintf("'%s' tunnel type", st.tunType) })
 }
 
+// allDigits reports whether s is made of decimal digits only (or empty).
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // parseAddrPort parses host[:port] as ipvsadm's parse_service does, with
 // its quirks: unbracketed IPv6 never has a port, a bracketed non-IPv6 host
 // loses its port, hosts resolve to IPv4 only, port names resolve for the
 // given protocol. defPort is the port when none is given.
 func parseAddrPort(text string, p Protocol, defPort uint16, r Resolver) (netip.Addr, uint16, bool) {
-	if text == "" || strings.Trim(text, "0123456789") == "" {
+	if allDigits(text) {
 		return netip.Addr{}, 0, false
 	}
 	host, portText, hasPort := text, "", false

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"strings"
 )
 
 // restoreTokenMax is the longest token ipvsadm -R reads in one piece; it
@@ -115,37 +114,35 @@ func splitRestoreLine(line []byte) (args []string, trailingSpace int) {
 	// One string for the whole line; the arguments are pieces of it.
 	text := string(line)
 	for i := 0; i < len(text); {
-		if isRestoreSpace(text[i]) {
+		if restoreSpace[text[i]] {
 			trailingSpace++
 			i++
 			continue
 		}
-		start := i
-		for i < len(text) && !isRestoreSpace(text[i]) && i-start < restoreTokenMax {
+		start, end := i, -1 // end: the token's first NUL, if any
+		for i < len(text) && !restoreSpace[text[i]] && i-start < restoreTokenMax {
+			if text[i] == 0 && end < 0 {
+				end = i
+			}
 			i++
 		}
 		trailingSpace = 0
-		args = appendRestoreToken(args, text[start:i])
+		if end < 0 {
+			end = i
+		}
+		// ipvsadm takes the token as a C string, and drops "ipvsadm".
+		if tok := text[start:end]; tok != "ipvsadm" {
+			if args == nil {
+				args = make([]string, 0, 8)
+			}
+			args = append(args, tok)
+		}
 	}
 	return args, trailingSpace
 }
 
-func isRestoreSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
-
-// appendRestoreToken appends one token as ipvsadm passes it on: cut at its
-// first NUL, and dropped when it is exactly "ipvsadm".
-func appendRestoreToken(args []string, tok string) []string {
-	if i := strings.IndexByte(tok, 0); i >= 0 {
-		tok = tok[:i]
-	}
-	if tok == "ipvsadm" {
-		return args
-	}
-	if args == nil {
-		args = make([]string, 0, 8)
-	}
-	return append(args, tok)
-}
+// restoreSpace marks the bytes that separate restore tokens.
+var restoreSpace = [256]bool{' ': true, '\t': true, '\r': true, '\n': true}
 
 // ReadRestoreLines reads all of r with a RestoreScanner and returns the
 // argument lists of its lines. It is meant for tests and tools; ipvsadm -R
