@@ -1,6 +1,7 @@
 package ipvs
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 )
@@ -91,13 +92,50 @@ func (a *walker) counter() uint64 {
 }
 
 // str reads a NUL-terminated string.
-func (a *walker) str() string {
-	v := a.val
-	for i, c := range v {
-		if c == 0 {
-			v = v[:i]
-			break
-		}
+func (a *walker) str() string { return string(a.cstr()) }
+
+// cstr is the payload up to its first NUL.
+func (a *walker) cstr() []byte {
+	if i := bytes.IndexByte(a.val, 0); i >= 0 {
+		return a.val[:i]
+	}
+	return a.val
+}
+
+// name is str for scheduler and persistence-engine names: the kernel's own
+// names come back as constants, so a listing of thousands of services does
+// not allocate one string each.
+func (a *walker) name() string {
+	v := a.cstr()
+	switch string(v) { // no allocation: the compiler compares in place
+	case "rr":
+		return "rr"
+	case "wrr":
+		return "wrr"
+	case "lc":
+		return "lc"
+	case "wlc":
+		return "wlc"
+	case "lblc":
+		return "lblc"
+	case "lblcr":
+		return "lblcr"
+	case "dh":
+		return "dh"
+	case "sh":
+		return "sh"
+	case "sed":
+		return "sed"
+	case "nq":
+		return "nq"
+	case "fo":
+		return "fo"
+	case "ovf":
+		return "ovf"
+	case "mh":
+		return "mh"
+	case "sip":
+		return "sip"
 	}
 	return string(v)
 }

@@ -110,7 +110,7 @@ func decodeService(a *walker) (rules.Service, error) {
 		case svcAttrFWMark:
 			s.FWMark = a.u32()
 		case svcAttrSchedName:
-			s.Scheduler = a.str()
+			s.Scheduler = a.name()
 		case svcAttrFlags:
 			if len(a.val) != 8 {
 				a.fail("flags")
@@ -127,7 +127,7 @@ func decodeService(a *walker) (rules.Service, error) {
 			}
 			netmask = a.val
 		case svcAttrPEName:
-			s.PE = a.str()
+			s.PE = a.name()
 		case svcAttrStats:
 			a.stats(&s.Stats)
 		case svcAttrStats64:

@@ -3,14 +3,11 @@ package ipvs
 import (
 	"bufio"
 	"bytes"
-	"encoding/hex"
 	"errors"
 	"io"
 	"net/netip"
 	"os"
 	"runtime"
-	"strconv"
-	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -86,79 +83,130 @@ type procKey struct {
 
 var errProcFormat = errors.New("unexpected /proc/net/ip_vs format")
 
+// A procTable is the real servers of every service in /proc/net/ip_vs,
+// kept in one slice.
+type procTable struct {
+	index map[procKey]int32 // into spans; -1 for an ambiguous key
+	spans []procSpan
+	dests []rules.Destination
+}
+
+// procSpan is one service's real servers in procTable.dests.
+type procSpan struct{ from, to int32 }
+
+// lookup returns the real servers of the service k; ok is false when /proc
+// does not show it, or not unambiguously (fwmark services of both
+// families).
+func (t *procTable) lookup(k procKey) (dests []rules.Destination, ok bool) {
+	i, ok := t.index[k]
+	if !ok || i < 0 {
+		return nil, false
+	}
+	sp := t.spans[i]
+	return t.dests[sp.from:sp.to:sp.to], true
+}
+
+// procReadSize is the read size for /proc/net/ip_vs: the kernel restarts
+// its walk of the table at every read, so reads are large.
+const procReadSize = 1 << 20
+
 // parseProcIPVS reads the real servers of every service from the text of
-// /proc/net/ip_vs, line by line. A key seen twice (fwmark services of
-// both families) is reported as ambiguous, with no real servers.
-func parseProcIPVS(r io.Reader) (map[procKey][]rules.Destination, map[procKey]bool, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 64<<10)
-	n := 0
-	table := make(map[procKey][]rules.Destination)
-	ambiguous := make(map[procKey]bool)
-	var cur procKey
-	have := false
-	for sc.Scan() {
-		line := sc.Bytes()
-		n++
+// /proc/net/ip_vs, line by line, without allocating per line.
+func parseProcIPVS(r io.Reader) (*procTable, error) {
+	br := bufio.NewReaderSize(r, procReadSize)
+	t := &procTable{index: make(map[procKey]int32)}
+	cur := int32(-2) // the current service's span; -1 ambiguous, -2 none
+	var fields [7][]byte
+	for n := 1; ; n++ {
+		line, err := br.ReadSlice('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			if errors.Is(err, bufio.ErrBufferFull) {
+				return nil, errProcFormat
+			}
+			return nil, err
+		}
+		if len(line) == 0 && err != nil {
+			if n == 1 {
+				return nil, errProcFormat
+			}
+			break
+		}
+		line = bytes.TrimSuffix(line, []byte("\n"))
 		switch {
 		case n == 1:
 			if !bytes.HasPrefix(line, []byte("IP Virtual Server version ")) {
-				return nil, nil, errProcFormat
+				return nil, errProcFormat
 			}
 			continue
 		case n <= 3 || len(line) == 0:
 			continue
 		}
-		f := strings.Fields(string(line))
-		if len(f) > 0 && f[0] == "->" {
-			if !have || len(f) != 6 {
-				return nil, nil, errProcFormat
+		f := splitFields(line, fields[:])
+		if f > 0 && string(fields[0]) == "->" {
+			if cur == -2 || f != 6 {
+				return nil, errProcFormat
 			}
-			d, err := parseProcDest(f[1:6])
+			d, err := parseProcDest(fields[1:6])
 			if err != nil {
-				return nil, nil, err
+				return nil, err
 			}
-			if !ambiguous[cur] {
-				table[cur] = append(table[cur], d)
+			if cur >= 0 {
+				t.dests = append(t.dests, d)
+				t.spans[cur].to = int32(len(t.dests))
 			}
 			continue
 		}
-		if len(f) < 3 {
-			return nil, nil, errProcFormat
+		if f < 3 {
+			return nil, errProcFormat
 		}
-		k, err := parseProcService(f[0], f[1])
+		k, err := parseProcService(fields[0], fields[1])
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		cur, have = k, true
-		if _, dup := table[k]; dup {
-			ambiguous[k] = true
-			delete(table, k)
+		if i, dup := t.index[k]; dup {
+			if i >= 0 {
+				t.index[k] = -1
+			}
+			cur = -1
 			continue
 		}
-		if !ambiguous[k] {
-			table[k] = nil
-		}
+		cur = int32(len(t.spans))
+		t.index[k] = cur
+		t.spans = append(t.spans, procSpan{from: int32(len(t.dests)), to: int32(len(t.dests))})
 	}
-	if err := sc.Err(); err != nil {
-		return nil, nil, err
-	}
-	if n == 0 {
-		return nil, nil, errProcFormat
-	}
-	return table, ambiguous, nil
+	return t, nil
 }
 
-func parseProcService(proto, addr string) (procKey, error) {
-	if proto == "FWM" {
-		v, err := strconv.ParseUint(addr, 16, 32)
-		if err != nil {
+// splitFields stores the blank-separated fields of line in f, as many as
+// fit, and returns how many there are.
+func splitFields(line []byte, f [][]byte) int {
+	n := 0
+	for i := 0; i < len(line); {
+		if line[i] == ' ' || line[i] == '\t' {
+			i++
+			continue
+		}
+		start := i
+		for i < len(line) && line[i] != ' ' && line[i] != '\t' {
+			i++
+		}
+		if n < len(f) {
+			f[n] = line[start:i]
+		}
+		n++
+	}
+	return n
+}
+
+func parseProcService(proto, addr []byte) (procKey, error) {
+	var k procKey
+	switch string(proto) {
+	case "FWM":
+		v, ok := parseHex(addr, 32)
+		if !ok {
 			return procKey{}, errProcFormat
 		}
 		return procKey{fwmark: uint32(v)}, nil
-	}
-	var k procKey
-	switch proto {
 	case "TCP":
 		k.proto = rules.TCP
 	case "UDP":
@@ -177,40 +225,96 @@ func parseProcService(proto, addr string) (procKey, error) {
 }
 
 // parseProcAddrPort parses "0A000001:0050" or "[2001:0db8:...:0001]:0050".
-func parseProcAddrPort(s string) (netip.Addr, uint16, error) {
-	i := strings.LastIndexByte(s, ':')
+func parseProcAddrPort(s []byte) (netip.Addr, uint16, error) {
+	i := bytes.LastIndexByte(s, ':')
 	if i < 0 {
 		return netip.Addr{}, 0, errProcFormat
 	}
-	port, err := strconv.ParseUint(s[i+1:], 16, 16)
-	if err != nil {
+	port, ok := parseHex(s[i+1:], 16)
+	if !ok {
 		return netip.Addr{}, 0, errProcFormat
 	}
 	host := s[:i]
-	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
-		a, err := netip.ParseAddr(host[1 : len(host)-1])
+	if len(host) >= 2 && host[0] == '[' && host[len(host)-1] == ']' {
+		a, err := netip.ParseAddr(string(host[1 : len(host)-1]))
 		if err != nil || !a.Is6() {
 			return netip.Addr{}, 0, errProcFormat
 		}
 		return a, uint16(port), nil
 	}
-	var v4 [4]byte
-	if len(host) != 8 {
+	v, ok := parseHex(host, 32)
+	if !ok || len(host) != 8 {
 		return netip.Addr{}, 0, errProcFormat
 	}
-	if _, err := hex.Decode(v4[:], []byte(host)); err != nil {
-		return netip.Addr{}, 0, errProcFormat
-	}
-	return netip.AddrFrom4(v4), uint16(port), nil
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), uint16(port), nil
 }
 
-func parseProcDest(f []string) (rules.Destination, error) {
+// parseHex parses a non-empty hexadecimal number of at most bits bits.
+func parseHex(b []byte, bits int) (uint64, bool) {
+	if len(b) == 0 {
+		return 0, false
+	}
+	var v uint64
+	for _, c := range b {
+		var d byte
+		switch {
+		case c >= '0' && c <= '9':
+			d = c - '0'
+		case c >= 'a' && c <= 'f':
+			d = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			d = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		v = v<<4 | uint64(d)
+		if v>>bits != 0 {
+			return 0, false
+		}
+	}
+	return v, true
+}
+
+// parseDec parses a non-empty decimal number, with a '-' sign if signed,
+// that fits in bits bits (signed or not).
+func parseDec(b []byte, signed bool, bits int) (int64, bool) {
+	neg := signed && len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	if len(b) == 0 {
+		return 0, false
+	}
+	limit := uint64(1)<<bits - 1
+	if signed {
+		limit = uint64(1) << (bits - 1)
+		if !neg {
+			limit--
+		}
+	}
+	var v uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + uint64(c-'0')
+		if v > limit {
+			return 0, false
+		}
+	}
+	if neg {
+		return -int64(v), true
+	}
+	return int64(v), true
+}
+
+func parseProcDest(f [][]byte) (rules.Destination, error) {
 	a, port, err := parseProcAddrPort(f[0])
 	if err != nil {
 		return rules.Destination{}, err
 	}
 	d := rules.Destination{Family: rules.FamilyOf(a), Addr: a, Port: port}
-	switch f[1] {
+	switch string(f[1]) {
 	case "Masq":
 		d.Forward = rules.Masquerade
 	case "Local":
@@ -222,10 +326,10 @@ func parseProcDest(f []string) (rules.Destination, error) {
 	default:
 		return rules.Destination{}, errProcFormat
 	}
-	w, err1 := strconv.ParseInt(f[2], 10, 32)
-	act, err2 := strconv.ParseUint(f[3], 10, 32)
-	inact, err3 := strconv.ParseUint(f[4], 10, 32)
-	if err1 != nil || err2 != nil || err3 != nil {
+	w, ok1 := parseDec(f[2], true, 32)
+	act, ok2 := parseDec(f[3], false, 32)
+	inact, ok3 := parseDec(f[4], false, 32)
+	if !ok1 || !ok2 || !ok3 {
 		return rules.Destination{}, errProcFormat
 	}
 	d.Weight, d.ActiveConns, d.InactiveConns = int32(w), uint32(act), uint32(inact)
@@ -248,15 +352,12 @@ func (c *Client) Table(brief bool) ([]rules.ServiceEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	var (
-		proc      map[procKey][]rules.Destination
-		ambiguous map[procKey]bool
-	)
+	proc := &procTable{}
 	if brief && len(svcs) > 0 {
 		if f := openProcIPVS(c.ns); f != nil {
-			// Large reads: the kernel restarts its walk of the table
-			// at every read.
-			proc, ambiguous, _ = parseProcIPVS(bufio.NewReaderSize(f, 1<<20))
+			if t, err := parseProcIPVS(f); err == nil {
+				proc = t
+			}
 			f.Close()
 		}
 	}
@@ -267,11 +368,11 @@ func (c *Client) Table(brief bool) ([]rules.ServiceEntry, error) {
 		if s.IsFWMark() {
 			k = procKey{fwmark: s.FWMark}
 		}
-		dests, ok := proc[k]
+		dests, ok := proc.lookup(k)
 		for _, d := range dests {
 			ok = ok && d.Forward != rules.Tunnel
 		}
-		if ok && !ambiguous[k] {
+		if ok {
 			entries[i].Dests = dests
 			continue
 		}

@@ -2,6 +2,7 @@ package ipvs
 
 import (
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -26,34 +27,78 @@ FWM  00000009 rr
   -> C0A80106:0000      Route   1      0          0         
 SCTP 0A000002:1388 sh  
 `
-	table, ambiguous, err := parseProcIPVS(strings.NewReader(text))
+	table, err := parseProcIPVS(strings.NewReader(text))
 	require.NoError(t, err)
+	dests := func(k procKey) []rules.Destination {
+		d, ok := table.lookup(k)
+		require.True(t, ok, "%v", k)
+		return d
+	}
 	v4 := func(s string) netip.Addr { return netip.MustParseAddr(s) }
 	require.Equal(t, []rules.Destination{
 		{Family: rules.IPv4, Addr: v4("192.168.1.2"), Port: 8080, Forward: rules.Masquerade, Weight: 3, ActiveConns: 1, InactiveConns: 2},
 		{Family: rules.IPv4, Addr: v4("192.168.1.1"), Port: 80, Forward: rules.Route},
-	}, table[procKey{proto: rules.TCP, addr: v4("10.0.0.1"), port: 80}])
+	}, dests(procKey{proto: rules.TCP, addr: v4("10.0.0.1"), port: 80}))
 	require.Equal(t, []rules.Destination{
 		{Family: rules.IPv6, Addr: v4("2001:db8:1::10"), Port: 53, Forward: rules.Tunnel, Weight: 1, InactiveConns: 7},
-	}, table[procKey{proto: rules.UDP, addr: v4("2001:db8::1"), port: 53}])
+	}, dests(procKey{proto: rules.UDP, addr: v4("2001:db8::1"), port: 53}))
 	require.Equal(t, []rules.Destination{
 		{Family: rules.IPv4, Addr: v4("192.168.1.5"), Forward: rules.Local, Weight: -1},
-	}, table[procKey{fwmark: 7}])
+	}, dests(procKey{fwmark: 7}))
 	k := procKey{proto: rules.SCTP, addr: v4("10.0.0.2"), port: 5000}
-	require.Contains(t, table, k)
-	require.Empty(t, table[k])
+	require.Empty(t, dests(k))
 	// Two fwmark services of mark 9 (IPv4 and IPv6) cannot be told apart.
-	require.True(t, ambiguous[procKey{fwmark: 9}])
-	require.NotContains(t, table, procKey{fwmark: 9})
+	_, ok := table.lookup(procKey{fwmark: 9})
+	require.False(t, ok)
+	_, ok = table.lookup(procKey{fwmark: 10})
+	require.False(t, ok, "not in the table")
 
 	for name, bad := range map[string]string{
 		"no header":     "TCP  0A000001:0050 wlc\n",
 		"bad method":    text[:170] + "  -> C0A80102:1F90      Bypass  3      1          2\n",
 		"dest first":    "IP Virtual Server version 1.2.1 (size=4096)\na\nb\n  -> C0A80102:1F90      Masq    3      1          2\n",
 		"short address": "IP Virtual Server version 1.2.1 (size=4096)\na\nb\nTCP  0A0001:0050 wlc\n",
+		"bad weight":    "IP Virtual Server version 1.2.1 (size=4096)\na\nb\nFWM  00000007 wlc\n  -> C0A80102:1F90      Masq    3x      1          2\n",
+		"empty":         "",
 		"unknown proto": "IP Virtual Server version 1.2.1 (size=4096)\na\nb\nIP_4 0A000001:0050 wlc\n",
 	} {
-		_, _, err := parseProcIPVS(strings.NewReader(bad))
+		_, err := parseProcIPVS(strings.NewReader(bad))
 		require.ErrorIs(t, err, errProcFormat, name)
 	}
+}
+
+// FuzzParseProcIPVS checks the /proc parser on arbitrary text (no panics,
+// spans inside the table) and its number parsers against strconv's.
+func FuzzParseProcIPVS(f *testing.F) {
+	f.Add("IP Virtual Server version 1.2.1 (size=4096)\na\nb\nTCP  0A000001:0050 wlc\n  -> C0A80102:1F90      Masq    -3      1          2\n", "-2147483648")
+	f.Add("IP Virtual Server version 1.2.1\n\n\nFWM  00000009 rr\nFWM  00000009 rr\n  -> C0A80106:0000 Route 1 0 0\n", "4294967296")
+	f.Fuzz(func(t *testing.T, text, num string) {
+		table, err := parseProcIPVS(strings.NewReader(text))
+		if err == nil {
+			for k := range table.index {
+				d, ok := table.lookup(k)
+				if ok && len(d) > len(table.dests) {
+					t.Fatalf("span of %v out of range", k)
+				}
+			}
+		}
+		b := []byte(num)
+		for _, bits := range []int{16, 32} {
+			want, werr := strconv.ParseUint(num, 16, bits)
+			got, ok := parseHex(b, bits)
+			if ok != (werr == nil && !strings.HasPrefix(num, "+")) || ok && got != want {
+				t.Errorf("parseHex(%q, %d) = %d, %v; strconv %d, %v", num, bits, got, ok, want, werr)
+			}
+		}
+		wantS, errS := strconv.ParseInt(num, 10, 32)
+		gotS, okS := parseDec(b, true, 32)
+		if okS != (errS == nil && !strings.HasPrefix(num, "+")) || okS && gotS != wantS {
+			t.Errorf("parseDec(%q, signed) = %d, %v; strconv %d, %v", num, gotS, okS, wantS, errS)
+		}
+		wantU, errU := strconv.ParseUint(num, 10, 32)
+		gotU, okU := parseDec(b, false, 32)
+		if okU != (errU == nil && !strings.HasPrefix(num, "+")) || okU && uint64(gotU) != wantU {
+			t.Errorf("parseDec(%q) = %d, %v; strconv %d, %v", num, gotU, okU, wantU, errU)
+		}
+	})
 }

@@ -17,7 +17,7 @@ import (
 // Only the services are reordered; each entry's Dests are left alone (see
 // SortDests).
 func SortServices(entries []ServiceEntry) {
-	mergeSort(entries, make([]ServiceEntry, len(entries)), func(a, b *ServiceEntry) int {
+	sortByIndex(entries, func(a, b *ServiceEntry) int {
 		return compareServices(&a.Service, &b.Service)
 	})
 }
@@ -27,14 +27,55 @@ func SortServices(entries []ServiceEntry) {
 // must be in the kernel's dump order (newest first) for the result to match
 // ipvsadm.
 func SortDests(dests []Destination) {
-	mergeSort(dests, make([]Destination, len(dests)), func(a, b *Destination) int {
-		return compareDestinations(a, b)
-	})
+	sortByIndex(dests, compareDestinations)
 }
 
-// mergeSort is glibc's msort_with_tmp: split at n/2, sort both halves,
-// merge taking from the left half while cmp(left, right) <= 0.
-func mergeSort[T any](s, tmp []T, cmp func(a, b *T) int) {
+// smallSort is the length up to which sortByIndex needs no allocation.
+const smallSort = 16
+
+// sortByIndex merge-sorts the positions of s's elements, then moves each
+// element once: the elements are a few hundred bytes, which a merge sort
+// would copy at every level.
+func sortByIndex[T any](s []T, cmp func(a, b *T) int) {
+	n := len(s)
+	if n <= 1 {
+		return
+	}
+	var small [2 * smallSort]int32
+	var idx []int32
+	if n <= smallSort {
+		idx = small[:2*n]
+	} else {
+		idx = make([]int32, 2*n)
+	}
+	perm, tmp := idx[:n], idx[n:]
+	for i := range perm {
+		perm[i] = int32(i)
+	}
+	mergeSort(perm, tmp, func(a, b int32) int { return cmp(&s[a], &s[b]) })
+	// Element i goes where perm says: follow each cycle once.
+	for i := range perm {
+		if int(perm[i]) == i {
+			continue
+		}
+		saved := s[i]
+		j := i
+		for {
+			next := int(perm[j])
+			perm[j] = int32(j)
+			if next == i {
+				s[j] = saved
+				break
+			}
+			s[j] = s[next]
+			j = next
+		}
+	}
+}
+
+// mergeSort is glibc's msort_with_tmp over positions: split at n/2, sort
+// both halves, merge taking from the left half while cmp(left, right) <= 0.
+func mergeSort(s, tmp []int32, cmp func(a, b int32) int) {
 	n := len(s)
 	if n <= 1 {
 		return
@@ -46,7 +87,7 @@ func mergeSort[T any](s, tmp []T, cmp func(a, b *T) int) {
 
 	i, j, k := 0, 0, 0
 	for i < len(left) && j < len(right) {
-		if cmp(&left[i], &right[j]) <= 0 {
+		if cmp(left[i], right[j]) <= 0 {
 			tmp[k] = left[i]
 			i++
 		} else {

@@ -133,7 +133,7 @@ func TestSortDestsMixedFamily(t *testing.T) {
 
 // TestMergeSortMatchesStableSort checks the merge sort against the
 // standard library's stable sort where the comparator is a total order.
-func TestMergeSortMatchesStableSort(t *testing.T) {
+func TestSortByIndexMatchesStableSort(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	type item struct{ key, seq int }
 	for n := 0; n < 70; n++ {
@@ -143,7 +143,7 @@ func TestMergeSortMatchesStableSort(t *testing.T) {
 		}
 		want := slices.Clone(s)
 		slices.SortStableFunc(want, func(a, b item) int { return a.key - b.key })
-		mergeSort(s, make([]item, n), func(a, b *item) int { return a.key - b.key })
+		sortByIndex(s, func(a, b *item) int { return a.key - b.key })
 		if !slices.Equal(s, want) {
 			t.Fatalf("n=%d: got %v, want %v", n, s, want)
 		}
