@@ -2,17 +2,19 @@ package main
 
 // Renderers for ipvsadm -L: the table listing in its six formats, the
 // timeouts and the sync daemons. They only format; fetching, ordering of
-// kernel calls and error handling belong to the caller. Output goes to w
-// unchecked: w is expected to be a buffered writer whose sticky error the
+// kernel calls and error handling belong to the caller. Lines are appended
+// to a rules.ChunkWriter, which hands them to w in large pieces (or renders
+// them straight into w's buffer when w is a *bufio.Writer). Output goes to
+// w unchecked: w is expected to be a buffered writer whose sticky error the
 // caller checks when it flushes, the way ipvsadm's stdio does.
 
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/ipvsadm-go/ipvsadm/internal/rules"
-	"github.com/ipvsadm-go/ipvsadm/internal/sched"
 )
 
 // Column limits of ipvsadm's listing buffers (§4.3): the IPv4 service
@@ -57,178 +59,215 @@ func listFormatOf(o rules.ListOptions) listFormat {
 // the kernel's dump order; unless o.NoSort they are sorted the way ipvsadm
 // sorts them (entries itself is not modified).
 func writeList(w io.Writer, info rules.Info, entries []rules.ServiceEntry, o rules.ListOptions, r rules.Resolver) {
-	writeListHeader(w, info)
-	writeListTitle(w, o)
+	lw := newListWriter(w, o, r)
+	lw.cw.Next()
+	lw.cw.B = appendListHeader(lw.cw.B, info)
+	lw.cw.B = appendListTitle(lw.cw.B, o)
 	if !o.NoSort {
 		sorted := make([]rules.ServiceEntry, len(entries))
 		copy(sorted, entries)
 		rules.SortServices(sorted)
 		entries = sorted
 	}
-	for _, e := range entries {
-		writeServiceEntry(w, e, o, r)
+	for i := range entries {
+		lw.serviceEntry(&entries[i])
 	}
+	lw.cw.Finish()
 }
 
 // writeServiceList renders ipvsadm -L with a service: the title, the
 // service line and its real servers, without the version header.
 func writeServiceList(w io.Writer, e rules.ServiceEntry, o rules.ListOptions, r rules.Resolver) {
-	writeListTitle(w, o)
-	writeServiceEntry(w, e, o, r)
+	lw := newListWriter(w, o, r)
+	lw.cw.Next()
+	lw.cw.B = appendListTitle(lw.cw.B, o)
+	lw.serviceEntry(&e)
+	lw.cw.Finish()
 }
 
-// writeListHeader writes the first line of a full listing. ipvsadm prints
-// it before it dumps the services, so it stays even if that fails.
-func writeListHeader(w io.Writer, info rules.Info) {
-	v := info.Version
-	fmt.Fprintf(w, "IP Virtual Server version %d.%d.%d (size=%d)\n",
-		v>>16&0xff, v>>8&0xff, v&0xff, int32(info.ConnTableSize))
+// A listWriter renders the services of one listing into a ChunkWriter.
+type listWriter struct {
+	cw     rules.ChunkWriter
+	o      rules.ListOptions
+	format listFormat
+	r      rules.Resolver
+	dests  []rules.Destination // scratch copy for sorting a service's real servers
 }
 
-// writeListTitle writes the two title lines of the layout o selects.
-func writeListTitle(w io.Writer, o rules.ListOptions) {
-	const prot, remote = "Prot LocalAddress:Port", "  -> RemoteAddress:Port"
-	switch listFormatOf(o) {
-	case formatStats:
-		fmt.Fprintf(w, "%-33s %8s %8s %8s %8s %8s\n%s\n", prot,
-			"Conns", "InPkts", "OutPkts", "InBytes", "OutBytes", remote)
-	case formatRate:
-		fmt.Fprintf(w, "%-33s %8s %8s %8s %8s %8s\n%s\n", prot,
-			"CPS", "InPPS", "OutPPS", "InBPS", "OutBPS", remote)
-	case formatThresholds:
-		fmt.Fprintf(w, "%-33s %-10s %-10s %-10s %-10s\n%s\n", prot,
-			"Uthreshold", "Lthreshold", "ActiveConn", "InActConn", remote)
-	case formatPersistentConn:
-		fmt.Fprintf(w, "%-33s %-9s %-11s %-10s %-10s\n%s\n", prot,
-			"Weight", "PersistConn", "ActiveConn", "InActConn", remote)
-	case formatTunInfo:
-		fmt.Fprintf(w, "%s Scheduler Flags\n%s           Forward TunnelInfo    Weight ActiveConn InActConn\n", prot, remote)
-	default:
-		fmt.Fprintf(w, "%s Scheduler Flags\n%s           Forward Weight ActiveConn InActConn\n", prot, remote)
-	}
+func newListWriter(w io.Writer, o rules.ListOptions, r rules.Resolver) listWriter {
+	return listWriter{cw: rules.NewChunkWriter(w), o: o, format: listFormatOf(o), r: r}
 }
 
-// writeServiceEntry writes one service line and its real servers, sorted
-// unless o.NoSort (e.Dests is not modified). A caller emulating ipvsadm's
-// behaviour when a real-server dump fails writes the entries fetched so far
-// with it and stops.
-func writeServiceEntry(w io.Writer, e rules.ServiceEntry, o rules.ListOptions, r rules.Resolver) {
-	var sb strings.Builder
-	format := listFormatOf(o)
+// serviceEntry renders one service line and its real servers, sorted
+// unless o.NoSort (e.Dests is not modified).
+func (lw *listWriter) serviceEntry(e *rules.ServiceEntry) {
 	svc := &e.Service
-	sb.WriteString(serviceLine(svc, format, o, r))
+	lw.cw.Next()
+	lw.cw.B = appendServiceLine(lw.cw.B, svc, lw.format, lw.o, lw.r)
 
 	dests := e.Dests
-	if !o.NoSort {
-		dests = make([]rules.Destination, len(e.Dests))
-		copy(dests, e.Dests)
+	if !lw.o.NoSort {
+		lw.dests = append(lw.dests[:0], e.Dests...)
+		dests = lw.dests
 		rules.SortDests(dests)
 	}
 	for i := range dests {
-		sb.WriteString(destLine(svc, &dests[i], format, o, r))
+		lw.cw.Next()
+		lw.cw.B = appendDestLine(lw.cw.B, svc, &dests[i], lw.format, lw.o, lw.r)
 	}
-	io.WriteString(w, sb.String())
 }
 
-// serviceName is ipvsadm's svc_name: "FWM  <mark>[ IPv6]" or the protocol
-// and address text, cut to the column width for IPv4.
-func serviceName(s *rules.Service, numeric bool, r rules.Resolver) string {
+// appendListHeader appends the first line of a full listing. ipvsadm
+// prints it before it dumps the services, so it stays even if that fails.
+func appendListHeader(b []byte, info rules.Info) []byte {
+	v := info.Version
+	b = append(b, "IP Virtual Server version "...)
+	b = strconv.AppendUint(b, uint64(v>>16&0xff), 10)
+	b = strconv.AppendUint(append(b, '.'), uint64(v>>8&0xff), 10)
+	b = strconv.AppendUint(append(b, '.'), uint64(v&0xff), 10)
+	b = strconv.AppendInt(append(b, " (size="...), int64(int32(info.ConnTableSize)), 10)
+	return append(b, ")\n"...)
+}
+
+// appendListTitle appends the two title lines of the layout o selects.
+func appendListTitle(b []byte, o rules.ListOptions) []byte {
+	const prot, remote = "Prot LocalAddress:Port", "  -> RemoteAddress:Port"
+	switch listFormatOf(o) {
+	case formatStats:
+		return fmt.Appendf(b, "%-33s %8s %8s %8s %8s %8s\n%s\n", prot,
+			"Conns", "InPkts", "OutPkts", "InBytes", "OutBytes", remote)
+	case formatRate:
+		return fmt.Appendf(b, "%-33s %8s %8s %8s %8s %8s\n%s\n", prot,
+			"CPS", "InPPS", "OutPPS", "InBPS", "OutBPS", remote)
+	case formatThresholds:
+		return fmt.Appendf(b, "%-33s %-10s %-10s %-10s %-10s\n%s\n", prot,
+			"Uthreshold", "Lthreshold", "ActiveConn", "InActConn", remote)
+	case formatPersistentConn:
+		return fmt.Appendf(b, "%-33s %-9s %-11s %-10s %-10s\n%s\n", prot,
+			"Weight", "PersistConn", "ActiveConn", "InActConn", remote)
+	case formatTunInfo:
+		return append(b, prot+" Scheduler Flags\n"+remote+"           Forward TunnelInfo    Weight ActiveConn InActConn\n"...)
+	}
+	return append(b, prot+" Scheduler Flags\n"+remote+"           Forward Weight ActiveConn InActConn\n"...)
+}
+
+// appendServiceName appends ipvsadm's svc_name: "FWM  <mark>[ IPv6]" or
+// the protocol and address text, cut to the column width for IPv4.
+func appendServiceName(b []byte, s *rules.Service, numeric bool, r rules.Resolver) []byte {
 	if s.FWMark != 0 {
 		// %d of the unsigned mark: marks of 2^31 and more print negative.
-		name := fmt.Sprintf("FWM  %d", int32(s.FWMark))
+		b = strconv.AppendInt(append(b, "FWM  "...), int64(int32(s.FWMark)), 10)
 		if s.Family == rules.IPv6 {
-			name += " IPv6"
+			b = append(b, " IPv6"...)
 		}
-		return name
+		return b
 	}
-	proto := "?"
+	start := len(b)
 	switch s.Protocol {
-	case rules.TCP, rules.UDP, rules.SCTP:
-		proto = s.Protocol.String()
+	case rules.TCP:
+		b = append(b, "TCP  "...)
+	case rules.UDP:
+		b = append(b, "UDP  "...)
+	case rules.SCTP:
+		b = append(b, "SCTP "...)
+	default:
+		b = append(b, "?    "...)
 	}
-	name := fmt.Sprintf("%-4s %s", proto, rules.AddrPortText(s.Addr, s.Port, s.Protocol, numeric, r))
-	if s.Family == rules.IPv4 && len(name) > listServiceTextMax {
-		name = name[:listServiceTextMax]
+	b = rules.AppendAddrPortText(b, s.Addr, s.Port, s.Protocol, numeric, r)
+	if s.Family == rules.IPv4 && len(b)-start > listServiceTextMax {
+		b = b[:start+listServiceTextMax]
 	}
-	return name
+	return b
 }
 
-// serviceLine renders the service line of one layout.
-func serviceLine(s *rules.Service, format listFormat, o rules.ListOptions, r rules.Resolver) string {
-	name := serviceName(s, o.Numeric, r)
+// appendServiceLine appends the service line of one layout.
+func appendServiceLine(b []byte, s *rules.Service, format listFormat, o rules.ListOptions, r rules.Resolver) []byte {
+	start := len(b)
+	b = appendServiceName(b, s, o.Numeric, r)
 	switch format {
 	case formatStats:
 		st := kernelStats(s.Stats, s.Stats64)
-		return fmt.Sprintf("%-33s", name) + largeNums(o.Exact,
-			st.Conns, st.InPkts, st.OutPkts, st.InBytes, st.OutBytes) + "\n"
+		b = rules.PadWidth(b, start, -33)
+		return append(appendLargeNums(b, o.Exact,
+			st.Conns, st.InPkts, st.OutPkts, st.InBytes, st.OutBytes), '\n')
 	case formatRate:
 		st := kernelStats(s.Stats, s.Stats64)
-		return fmt.Sprintf("%-33s", name) + largeNums(o.Exact,
-			st.CPS, st.InPPS, st.OutPPS, st.InBPS, st.OutBPS) + "\n"
+		b = rules.PadWidth(b, start, -33)
+		return append(appendLargeNums(b, o.Exact,
+			st.CPS, st.InPPS, st.OutPPS, st.InBPS, st.OutBPS), '\n')
 	}
 
-	var sb strings.Builder
-	sb.WriteString(name + " " + s.Scheduler)
+	b = append(append(b, ' '), s.Scheduler...)
 	if s.Flags&rules.FlagsSched != 0 {
 		// Printed even when no bit has a name for the scheduler: " ()".
-		sb.WriteString(" (" + sched.FlagsText(s.Scheduler, s.Flags) + ")")
+		b = rules.AppendSchedFlags(append(b, " ("...), s.Scheduler, s.Flags)
+		b = append(b, ')')
 	}
 	if s.Persistent() {
-		fmt.Fprintf(&sb, " persistent %d", s.Timeout)
-		if mask, ok := rules.NetmaskText(s); ok {
-			sb.WriteString(" mask " + mask)
-		}
+		b = strconv.AppendUint(append(b, " persistent "...), uint64(s.Timeout), 10)
+		b = rules.AppendNetmaskOption(b, " mask ", s)
 		if s.PE != "" {
-			sb.WriteString(" pe " + s.PE)
+			b = append(append(b, " pe "...), s.PE...)
 		}
 	}
 	if s.Flags&rules.FlagOnePacket != 0 {
-		sb.WriteString(" ops")
+		b = append(b, " ops"...)
 	}
-	sb.WriteByte('\n')
-	return sb.String()
+	return append(b, '\n')
 }
 
-// destLine renders a real-server line of one layout.
-func destLine(s *rules.Service, d *rules.Destination, format listFormat, o rules.ListOptions, r rules.Resolver) string {
+// appendDestLine appends a real-server line of one layout.
+func appendDestLine(b []byte, s *rules.Service, d *rules.Destination, format listFormat, o rules.ListOptions, r rules.Resolver) []byte {
 	// A fwmark service has no protocol, so its real servers' ports stay
 	// numeric.
 	proto := s.Protocol
 	if s.FWMark != 0 {
 		proto = 0
 	}
-	name := rules.AddrPortText(d.Addr, d.Port, proto, o.Numeric, r)
+	b = append(b, "  -> "...)
+	start := len(b)
+	b = rules.AppendAddrPortText(b, d.Addr, d.Port, proto, o.Numeric, r)
 	family := d.Family
 	if family == 0 {
 		family = s.Family
 	}
-	if family == rules.IPv4 && len(name) > listDestTextMax {
-		name = name[:listDestTextMax]
+	if family == rules.IPv4 && len(b)-start > listDestTextMax {
+		b = b[:start+listDestTextMax]
 	}
+	b = rules.PadWidth(b, start, -28)
 
 	switch format {
 	case formatStats:
 		st := destStats(d)
-		return fmt.Sprintf("  -> %-28s", name) + largeNums(o.Exact,
-			st.Conns, st.InPkts, st.OutPkts, st.InBytes, st.OutBytes) + "\n"
+		return append(appendLargeNums(b, o.Exact,
+			st.Conns, st.InPkts, st.OutPkts, st.InBytes, st.OutBytes), '\n')
 	case formatRate:
 		// The packet and connection rates are never abbreviated.
 		st := destStats(d)
-		return fmt.Sprintf("  -> %-28s %8d %8d %8d", name, st.CPS, st.InPPS, st.OutPPS) +
-			largeNums(o.Exact, st.InBPS, st.OutBPS) + "\n"
+		b = rules.AppendUintWidth(append(b, ' '), st.CPS, 8)
+		b = rules.AppendUintWidth(append(b, ' '), st.InPPS, 8)
+		b = rules.AppendUintWidth(append(b, ' '), st.OutPPS, 8)
+		return append(appendLargeNums(b, o.Exact, st.InBPS, st.OutBPS), '\n')
 	case formatThresholds:
-		return fmt.Sprintf("  -> %-28s %-10d %-10d %-10d %-10d\n", name,
-			d.UpperThreshold, d.LowerThreshold, d.ActiveConns, d.InactiveConns)
+		b = rules.AppendUintWidth(append(b, ' '), uint64(d.UpperThreshold), -10)
+		b = rules.AppendUintWidth(append(b, ' '), uint64(d.LowerThreshold), -10)
 	case formatPersistentConn:
 		// ipvsadm prints the weight %u here.
-		return fmt.Sprintf("  -> %-28s %-9d %-11d %-10d %-10d\n", name,
-			uint32(d.Weight), d.PersistentConns, d.ActiveConns, d.InactiveConns)
+		b = rules.AppendUintWidth(append(b, ' '), uint64(uint32(d.Weight)), -9)
+		b = rules.AppendUintWidth(append(b, ' '), uint64(d.PersistentConns), -11)
 	case formatTunInfo:
-		return fmt.Sprintf("  -> %-28s %-7s %-13s %-6d %-10d %-10d\n", name,
-			forwardName(d.Forward), tunnelInfo(d), d.Weight, d.ActiveConns, d.InactiveConns)
+		b = rules.AppendStringWidth(append(b, ' '), forwardName(d.Forward), -7)
+		b = append(b, ' ')
+		tstart := len(b)
+		b = rules.PadWidth(appendTunnelInfo(b, d), tstart, -13)
+		b = rules.AppendIntWidth(append(b, ' '), int64(d.Weight), -6)
+	default:
+		b = rules.AppendStringWidth(append(b, ' '), forwardName(d.Forward), -7)
+		b = rules.AppendIntWidth(append(b, ' '), int64(d.Weight), -6)
 	}
-	return fmt.Sprintf("  -> %-28s %-7s %-6d %-10d %-10d\n", name,
-		forwardName(d.Forward), d.Weight, d.ActiveConns, d.InactiveConns)
+	b = rules.AppendUintWidth(append(b, ' '), uint64(d.ActiveConns), -10)
+	b = rules.AppendUintWidth(append(b, ' '), uint64(d.InactiveConns), -10)
+	return append(b, '\n')
 }
 
 // forwardName is the Forward column. glibc prints ipvsadm's NULL for an
@@ -253,31 +292,32 @@ var tunnelFlagTexts = [...]string{"-c", "+c", "r+c", "(null)", "--tun-nocsum", "
 // the NUL): longer texts are cut, e.g. "gue:65535:(null".
 const tunnelInfoMax = 15
 
-// tunnelInfo is the TunnelInfo column of --tun-info: "n/a" unless the real
-// server is a tunnel of a known type.
-func tunnelInfo(d *rules.Destination) string {
+// appendTunnelInfo appends the TunnelInfo column of --tun-info: "n/a"
+// unless the real server is a tunnel of a known type.
+func appendTunnelInfo(b []byte, d *rules.Destination) []byte {
 	if d.Forward&7 != rules.Tunnel {
-		return "n/a"
+		return append(b, "n/a"...)
 	}
 	csum := "(null)"
 	if int(d.TunnelFlags) < len(tunnelFlagTexts) {
 		csum = tunnelFlagTexts[d.TunnelFlags]
 	}
-	var s string
+	start := len(b)
 	switch d.TunnelType {
 	case rules.TunnelIPIP:
-		s = "ipip"
+		b = append(b, "ipip"...)
 	case rules.TunnelGUE:
-		s = fmt.Sprintf("gue:%d:%s", d.TunnelPort, csum)
+		b = strconv.AppendUint(append(b, "gue:"...), uint64(d.TunnelPort), 10)
+		b = append(append(b, ':'), csum...)
 	case rules.TunnelGRE:
-		s = "gre:" + csum
+		b = append(append(b, "gre:"...), csum...)
 	default:
-		s = "n/a"
+		b = append(b, "n/a"...)
 	}
-	if len(s) > tunnelInfoMax {
-		s = s[:tunnelInfoMax]
+	if len(b)-start > tunnelInfoMax {
+		b = b[:start+tunnelInfoMax]
 	}
-	return s
+	return b
 }
 
 // kernelStats picks the counters ipvsadm shows: the 64-bit set. Kernels
@@ -312,13 +352,12 @@ func destStats(d *rules.Destination) rules.Stats {
 	}
 }
 
-// largeNums concatenates print_largenum of each value.
-func largeNums(exact bool, vs ...uint64) string {
-	var sb strings.Builder
+// appendLargeNums appends print_largenum of each value.
+func appendLargeNums(b []byte, exact bool, vs ...uint64) []byte {
 	for _, v := range vs {
-		sb.WriteString(rules.FormatLargeNum(v, exact))
+		b = rules.AppendLargeNum(b, v, exact)
 	}
-	return sb.String()
+	return b
 }
 
 // writeTimeouts renders ipvsadm -L --timeout.

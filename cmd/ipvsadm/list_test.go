@@ -351,7 +351,7 @@ func TestListServiceLines(t *testing.T) {
 			"TCP  10.0.0.1:80                         5        0        0        0        0\n"},
 	}
 	for _, tt := range tests {
-		if got := serviceLine(&tt.s, listFormatOf(tt.o), tt.o, nil); got != tt.want {
+		if got := string(appendServiceLine(nil, &tt.s, listFormatOf(tt.o), tt.o, nil)); got != tt.want {
 			t.Errorf("%s:\n got %q\nwant %q", tt.name, got, tt.want)
 		}
 	}
@@ -423,7 +423,7 @@ func TestListDestLines(t *testing.T) {
 			"  -> 192.168.0.1:80                      0 4000000000 123456789        5    1000M\n"},
 	}
 	for _, tt := range tests {
-		if got := destLine(&s, &tt.d, listFormatOf(tt.o), tt.o, nil); got != tt.want {
+		if got := string(appendDestLine(nil, &s, &tt.d, listFormatOf(tt.o), tt.o, nil)); got != tt.want {
 			t.Errorf("%s:\n got %q\nwant %q", tt.name, got, tt.want)
 		}
 	}
@@ -456,4 +456,28 @@ backup sync daemon (mcast=eth0, syncid=9, maxlen=1472, group=239.0.0.9, port=900
 backup sync daemon (mcast=eth1, syncid=255)|
 master sync daemon (mcast=eth2, syncid=1, group=ff02::1:81)|
 `, true)
+}
+
+// TestListLinesNoAllocs checks that numeric lines render without
+// allocating, in every layout.
+func TestListLinesNoAllocs(t *testing.T) {
+	s := rules.Service{ServiceKey: rules.ServiceKey{Family: rules.IPv6, Protocol: rules.TCP,
+		Addr: netip.MustParseAddr("2001:db8::1"), Port: 80}, Scheduler: "sh",
+		Flags: rules.FlagPersistent | rules.FlagSched1 | rules.FlagOnePacket, Timeout: 300, Netmask: 64, PE: "sip"}
+	d := rules.Destination{Family: rules.IPv4, Addr: netip.MustParseAddr("192.168.0.1"), Port: 80,
+		Forward: rules.Tunnel, TunnelType: rules.TunnelGUE, TunnelPort: 6080, Weight: -1,
+		Stats64: rules.Stats{Conns: 1 << 40, InBytes: 1 << 50, CPS: 12345}}
+	buf := make([]byte, 0, 4096)
+	r := listResolver(t) // not asked: the options are numeric
+	for _, o := range []rules.ListOptions{{Numeric: true}, {Numeric: true, Stats: true}, {Numeric: true, Rate: true},
+		{Numeric: true, Thresholds: true}, {Numeric: true, PersistentConn: true}, {Numeric: true, TunInfo: true}} {
+		f := listFormatOf(o)
+		allocs := testing.AllocsPerRun(100, func() {
+			b := appendServiceLine(buf[:0], &s, f, o, r)
+			appendDestLine(b, &s, &d, f, o, r)
+		})
+		if allocs != 0 {
+			t.Errorf("%+v: %v allocations", o, allocs)
+		}
+	}
 }

@@ -3,7 +3,6 @@ package rules
 import (
 	"net/netip"
 	"strconv"
-	"strings"
 )
 
 // addrTextMax is the longest address text ipvsadm produces: it formats into
@@ -16,21 +15,27 @@ const addrTextMax = 59
 // (::ffff:a.b.c.d) addresses. An invalid address renders as 0.0.0.0, which
 // is what an all-zero kernel address would show.
 func AddrText(addr netip.Addr) string {
-	switch {
-	case !addr.IsValid():
-		return "0.0.0.0"
-	case addr.Is4():
-		return addr.String()
-	}
-	return inet6Text(addr.As16())
+	var buf [64]byte
+	return string(AppendAddrText(buf[:0], addr))
 }
 
-// inet6Text is glibc's inet_ntop for AF_INET6. Go's netip formats
+// AppendAddrText appends the AddrText of addr to b.
+func AppendAddrText(b []byte, addr netip.Addr) []byte {
+	switch {
+	case !addr.IsValid():
+		return append(b, "0.0.0.0"...)
+	case addr.Is4():
+		return addr.AppendTo(b)
+	}
+	return appendInet6(b, addr.As16())
+}
+
+// appendInet6 is glibc's inet_ntop for AF_INET6. Go's netip formats
 // IPv4-compatible addresses as plain hex words, so it cannot be used as is.
-func inet6Text(b [16]byte) string {
+func appendInet6(b []byte, a [16]byte) []byte {
 	var words [8]uint16
 	for i := range words {
-		words[i] = uint16(b[2*i])<<8 | uint16(b[2*i+1])
+		words[i] = uint16(a[2*i])<<8 | uint16(a[2*i+1])
 	}
 	// The longest run of zero words, at least two long; the first one wins
 	// a tie.
@@ -53,27 +58,25 @@ func inet6Text(b [16]byte) string {
 		bestBase, bestLen = -1, 0
 	}
 
-	var sb strings.Builder
 	for i := 0; i < 8; i++ {
 		if bestBase >= 0 && i >= bestBase && i < bestBase+bestLen {
 			if i == bestBase {
-				sb.WriteByte(':')
+				b = append(b, ':')
 			}
 			continue
 		}
 		if i != 0 {
-			sb.WriteByte(':')
+			b = append(b, ':')
 		}
 		if i == 6 && bestBase == 0 && (bestLen == 6 || (bestLen == 5 && words[5] == 0xffff)) {
-			sb.WriteString(netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]}).String())
-			break
+			return netip.AddrFrom4([4]byte{a[12], a[13], a[14], a[15]}).AppendTo(b)
 		}
-		sb.WriteString(strconv.FormatUint(uint64(words[i]), 16))
+		b = strconv.AppendUint(b, uint64(words[i]), 16)
 	}
 	if bestBase >= 0 && bestBase+bestLen == 8 {
-		sb.WriteByte(':')
+		b = append(b, ':')
 	}
-	return sb.String()
+	return b
 }
 
 // AddrPortText renders an address and port the way ipvsadm's listing and
@@ -85,8 +88,17 @@ func inet6Text(b [16]byte) string {
 // ports. The result is cut to 59 bytes like ipvsadm's fixed buffer. A nil r
 // resolves nothing.
 func AddrPortText(addr netip.Addr, port uint16, p Protocol, numeric bool, r Resolver) string {
-	if r == nil {
-		numeric = true
+	var buf [64]byte
+	return string(AppendAddrPortText(buf[:0], addr, port, p, numeric, r))
+}
+
+// AppendAddrPortText appends the AddrPortText of its arguments to b.
+func AppendAddrPortText(b []byte, addr netip.Addr, port uint16, p Protocol, numeric bool, r Resolver) []byte {
+	numeric = numeric || r == nil
+	start := len(b)
+	bracket := addr.IsValid() && !addr.Is4()
+	if bracket {
+		b = append(b, '[')
 	}
 	host := ""
 	if !numeric && addr.IsValid() {
@@ -94,31 +106,29 @@ func AddrPortText(addr netip.Addr, port uint16, p Protocol, numeric bool, r Reso
 			host = name
 		}
 	}
-	if host == "" {
-		host = AddrText(addr)
+	if host != "" {
+		b = append(b, host...)
+	} else {
+		b = AppendAddrText(b, addr)
 	}
-	portText := ""
+	if bracket {
+		b = append(b, ']')
+	}
+	b = append(b, ':')
+	portName := ""
 	if !numeric && (p == TCP || p == UDP || p == SCTP) {
 		if name, ok := r.PortName(port, p); ok {
-			portText = name
+			portName = name
 		}
 	}
-	if portText == "" {
-		portText = strconv.FormatUint(uint64(port), 10)
-	}
-	var s string
-	if !addr.IsValid() || addr.Is4() {
-		s = host + ":" + portText
+	if portName != "" {
+		b = append(b, portName...)
 	} else {
-		s = "[" + host + "]:" + portText
+		b = strconv.AppendUint(b, uint64(port), 10)
 	}
-	return cutBytes(s, addrTextMax)
-}
-
-// cutBytes cuts s to at most n bytes, as snprintf into a fixed buffer does.
-func cutBytes(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
+	// Cut as snprintf into a fixed buffer does.
+	if len(b)-start > addrTextMax {
+		b = b[:start+addrTextMax]
 	}
-	return s
+	return b
 }

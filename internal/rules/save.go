@@ -1,11 +1,9 @@
 package rules
 
 import (
-	"bufio"
-	"fmt"
 	"io"
 	"net/netip"
-	"strings"
+	"strconv"
 )
 
 // schedFlagBits are the scheduler-owned service flags in the order ipvsadm
@@ -22,20 +20,33 @@ var schedFlagBits = [3]ServiceFlags{FlagSched1, FlagSched2, FlagSched3}
 // The table lives here rather than in package sched because sched imports
 // rules; sched.FlagsText is the same function.
 func SchedFlagsText(scheduler string, f ServiceFlags) string {
-	var names [3]string
-	switch scheduler {
-	case "sh", "mh":
-		names = [3]string{scheduler + "-fallback", scheduler + "-port", ""}
-	default:
-		names = [3]string{"flag-1", "flag-2", "flag-3"}
-	}
-	var parts []string
+	var buf [64]byte
+	return string(AppendSchedFlags(buf[:0], scheduler, f))
+}
+
+// AppendSchedFlags appends the SchedFlagsText of its arguments to b.
+func AppendSchedFlags(b []byte, scheduler string, f ServiceFlags) []byte {
+	named := scheduler == "sh" || scheduler == "mh"
+	first := true
 	for i, bit := range schedFlagBits {
-		if f&bit != 0 && names[i] != "" {
-			parts = append(parts, names[i])
+		if f&bit == 0 || named && i == 2 {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		switch {
+		case !named:
+			b = append(b, "flag-"...)
+			b = append(b, byte('1'+i))
+		case i == 0:
+			b = append(append(b, scheduler...), "-fallback"...)
+		default:
+			b = append(append(b, scheduler...), "-port"...)
 		}
 	}
-	return strings.Join(parts, ",")
+	return b
 }
 
 // WriteSave writes entries in ipvsadm's -S format: one "-A" line per
@@ -53,69 +64,72 @@ func WriteSave(w io.Writer, entries []ServiceEntry, numeric bool, r Resolver) er
 	copy(sorted, entries)
 	SortServices(sorted)
 
-	bw := bufio.NewWriter(w)
-	for _, e := range sorted {
-		svc := &e.Service
-		svcText := saveServiceText(svc, numeric, r)
-		bw.WriteString(saveServiceLine(svc, svcText))
+	cw := NewChunkWriter(w)
+	var svcBuf [128]byte
+	// dests is one scratch copy for sorting each service's real servers.
+	var dests []Destination
+	for i := range sorted {
+		svc := &sorted[i].Service
+		// The service option starts the service's "-a" lines too.
+		svcText := appendSaveService(svcBuf[:0], svc, numeric, r)
+		cw.Next()
+		cw.B = appendSaveServiceLine(cw.B, svc, svcText)
 
-		dests := make([]Destination, len(e.Dests))
-		copy(dests, e.Dests)
+		dests = append(dests[:0], sorted[i].Dests...)
 		SortDests(dests)
-		for i := range dests {
-			bw.WriteString(saveDestLine(svc, svcText, &dests[i], numeric, r))
+		for j := range dests {
+			cw.Next()
+			cw.B = appendSaveDestLine(cw.B, svc, svcText, &dests[j], numeric, r)
 		}
 	}
-	return bw.Flush()
+	return cw.Finish()
 }
 
-// saveServiceText is the service-selecting part shared by "-A" and "-a"
-// lines, e.g. "-t 10.0.0.1:80" or "-f 7 -6".
-func saveServiceText(s *Service, numeric bool, r Resolver) string {
+// appendSaveService appends the service-selecting part shared by "-A" and
+// "-a" lines, e.g. "-t 10.0.0.1:80" or "-f 7 -6".
+func appendSaveService(b []byte, s *Service, numeric bool, r Resolver) []byte {
 	if s.FWMark != 0 {
 		// %d of an unsigned mark: ipvsadm 1.31 prints large marks negative.
-		text := fmt.Sprintf("-f %d", int32(s.FWMark))
+		b = strconv.AppendInt(append(b, "-f "...), int64(int32(s.FWMark)), 10)
 		if s.Family == IPv6 {
-			text += " -6"
+			b = append(b, " -6"...)
 		}
-		return text
+		return b
 	}
-	var opt string
 	switch s.Protocol {
 	case TCP:
-		opt = "-t"
+		b = append(b, "-t "...)
 	case UDP:
-		opt = "-u"
+		b = append(b, "-u "...)
 	case SCTP:
-		opt = "--sctp-service"
+		b = append(b, "--sctp-service "...)
 	default:
-		opt = "--xxx-service"
+		b = append(b, "--xxx-service "...)
 	}
-	return opt + " " + AddrPortText(s.Addr, s.Port, s.Protocol, numeric, r)
+	return AppendAddrPortText(b, s.Addr, s.Port, s.Protocol, numeric, r)
 }
 
-// saveServiceLine renders an "-A" line.
-func saveServiceLine(s *Service, svcText string) string {
-	var sb strings.Builder
-	fmt.Fprintf(&sb, "-A %s -s %s", svcText, s.Scheduler)
+// appendSaveServiceLine appends an "-A" line.
+func appendSaveServiceLine(b []byte, s *Service, svcText []byte) []byte {
+	b = append(b, "-A "...)
+	b = append(b, svcText...)
+	b = append(b, " -s "...)
+	b = append(b, s.Scheduler...)
 	if s.Persistent() {
-		fmt.Fprintf(&sb, " -p %d", s.Timeout)
-		if mask, ok := NetmaskText(s); ok {
-			sb.WriteString(" -M " + mask)
-		}
+		b = strconv.AppendUint(append(b, " -p "...), uint64(s.Timeout), 10)
+		b = AppendNetmaskOption(b, " -M ", s)
 	}
 	if s.PE != "" {
 		// Written even for a non-persistent service, as ipvsadm does.
-		sb.WriteString(" --pe " + s.PE)
+		b = append(append(b, " --pe "...), s.PE...)
 	}
 	if s.Flags&FlagOnePacket != 0 {
-		sb.WriteString(" -o")
+		b = append(b, " -o"...)
 	}
 	if s.Flags&FlagsSched != 0 {
-		sb.WriteString(" -b " + SchedFlagsText(s.Scheduler, s.Flags))
+		b = AppendSchedFlags(append(b, " -b "...), s.Scheduler, s.Flags)
 	}
-	sb.WriteByte('\n')
-	return sb.String()
+	return append(b, '\n')
 }
 
 // NetmaskText renders the persistence netmask of s as ipvsadm lists and
@@ -123,30 +137,46 @@ func saveServiceLine(s *Service, svcText string) string {
 // for IPv6. ok is false for the default (255.255.255.255, or 128 for IPv6),
 // which ipvsadm leaves out.
 func NetmaskText(s *Service) (text string, ok bool) {
-	if s.Family == IPv6 {
-		if s.Netmask == 128 {
-			return "", false
-		}
-		return fmt.Sprintf("%d", int32(s.Netmask)), true
-	}
-	if s.Netmask == 0xffffffff {
+	if defaultNetmask(s) {
 		return "", false
 	}
-	m := s.Netmask
-	return netip.AddrFrom4([4]byte{byte(m >> 24), byte(m >> 16), byte(m >> 8), byte(m)}).String(), true
+	var buf [16]byte
+	return string(AppendNetmaskOption(buf[:0], "", s)), true
 }
 
-// saveDestLine renders an "-a" line.
-func saveDestLine(s *Service, svcText string, d *Destination, numeric bool, r Resolver) string {
-	var sb strings.Builder
-	fmt.Fprintf(&sb, "-a %s -r %s %s -w %d", svcText,
-		AddrPortText(d.Addr, d.Port, serviceProtocol(s), numeric, r),
-		saveForwardOption(d.Forward), d.Weight)
-	if d.Forward&7 == Tunnel {
-		sb.WriteString(saveTunnelOptions(d))
+// AppendNetmaskOption appends opt and the NetmaskText of s, or nothing for
+// the default netmask.
+func AppendNetmaskOption(b []byte, opt string, s *Service) []byte {
+	if defaultNetmask(s) {
+		return b
 	}
-	sb.WriteByte('\n')
-	return sb.String()
+	b = append(b, opt...)
+	if s.Family == IPv6 {
+		return strconv.AppendInt(b, int64(int32(s.Netmask)), 10)
+	}
+	m := s.Netmask
+	return netip.AddrFrom4([4]byte{byte(m >> 24), byte(m >> 16), byte(m >> 8), byte(m)}).AppendTo(b)
+}
+
+// defaultNetmask reports whether s has the netmask ipvsadm leaves out.
+func defaultNetmask(s *Service) bool {
+	if s.Family == IPv6 {
+		return s.Netmask == 128
+	}
+	return s.Netmask == 0xffffffff
+}
+
+// appendSaveDestLine appends an "-a" line.
+func appendSaveDestLine(b []byte, s *Service, svcText []byte, d *Destination, numeric bool, r Resolver) []byte {
+	b = append(b, "-a "...)
+	b = append(b, svcText...)
+	b = AppendAddrPortText(append(b, " -r "...), d.Addr, d.Port, serviceProtocol(s), numeric, r)
+	b = append(append(b, ' '), saveForwardOption(d.Forward)...)
+	b = strconv.AppendInt(append(b, " -w "...), int64(d.Weight), 10)
+	if d.Forward&7 == Tunnel {
+		b = appendSaveTunnelOptions(b, d)
+	}
+	return append(b, '\n')
 }
 
 // serviceProtocol is the protocol the kernel reports for s: none for a
@@ -176,23 +206,24 @@ func saveForwardOption(m ForwardMethod) string {
 // ipvsadm knows, indexed by the flags.
 var tunnelChecksumOptions = [...]string{" --tun-nocsum", " --tun-csum", " --tun-remcsum"}
 
-// saveTunnelOptions renders the tunnel options of a Tunnel real server.
-// ipvsadm looks the checksum option up by the flags value in a table, for
-// gue and gre alike (so gre can save --tun-remcsum); it crashes on values of
-// 3 and more, which only other tools can set. Those leave the option out
-// here.
-func saveTunnelOptions(d *Destination) string {
+// appendSaveTunnelOptions appends the tunnel options of a Tunnel real
+// server. ipvsadm looks the checksum option up by the flags value in a
+// table, for gue and gre alike (so gre can save --tun-remcsum); it crashes
+// on values of 3 and more, which only other tools can set. Those leave the
+// option out here.
+func appendSaveTunnelOptions(b []byte, d *Destination) []byte {
 	csum := ""
 	if int(d.TunnelFlags) < len(tunnelChecksumOptions) {
 		csum = tunnelChecksumOptions[d.TunnelFlags]
 	}
 	switch d.TunnelType {
 	case TunnelIPIP:
-		return " --tun-type ipip"
+		return append(b, " --tun-type ipip"...)
 	case TunnelGUE:
-		return fmt.Sprintf(" --tun-type gue --tun-port %d%s", d.TunnelPort, csum)
+		b = strconv.AppendUint(append(b, " --tun-type gue --tun-port "...), uint64(d.TunnelPort), 10)
+		return append(b, csum...)
 	case TunnelGRE:
-		return " --tun-type gre" + csum
+		return append(append(b, " --tun-type gre"...), csum...)
 	}
-	return ""
+	return b
 }

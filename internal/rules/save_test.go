@@ -294,3 +294,23 @@ func TestNetmaskText(t *testing.T) {
 		}
 	}
 }
+
+// TestSaveLinesNoAllocs checks that numeric save lines render without
+// allocating.
+func TestSaveLinesNoAllocs(t *testing.T) {
+	s := Service{ServiceKey: ServiceKey{Family: IPv4, Protocol: TCP, Addr: netip.MustParseAddr("10.0.0.1"), Port: 80},
+		Scheduler: "mh", Flags: FlagPersistent | FlagSched2 | FlagOnePacket, Timeout: 300, Netmask: 0xffffff00, PE: "sip"}
+	d := Destination{Family: IPv6, Addr: netip.MustParseAddr("::ffff:1.2.3.4"), Port: 80, Forward: Tunnel,
+		TunnelType: TunnelGUE, TunnelPort: 6080, TunnelFlags: TunnelChecksum, Weight: 3}
+	buf := make([]byte, 0, 4096)
+	r := testdataResolver(t) // not asked: numeric
+	allocs := testing.AllocsPerRun(100, func() {
+		var svcBuf [128]byte
+		svcText := appendSaveService(svcBuf[:0], &s, true, r)
+		b := appendSaveServiceLine(buf[:0], &s, svcText)
+		appendSaveDestLine(b, &s, svcText, &d, true, r)
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations", allocs)
+	}
+}
