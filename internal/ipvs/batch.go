@@ -3,6 +3,7 @@ package ipvs
 import (
 	"fmt"
 	"math"
+	"slices"
 	"syscall"
 
 	"github.com/mdlayher/netlink"
@@ -41,7 +42,19 @@ func (c *Client) NewBatch() *Batch { return &Batch{c: c} }
 // Len is the number of queued requests.
 func (b *Batch) Len() int { return len(b.reqs) }
 
+// Buffer sizes of a bulk batch (a restore), reserved once it has
+// bulkRequests requests: growing in steps would copy, and clear, the
+// buffer over and over.
+const (
+	bulkRequests = 64
+	bulkBuffer   = 1 << 20
+)
+
 func (b *Batch) queue(op Op, cmd uint8, enc encoder) {
+	if len(b.reqs) == bulkRequests && cap(b.buf) < bulkBuffer {
+		b.buf = slices.Grow(b.buf, bulkBuffer-len(b.buf))
+		b.reqs = slices.Grow(b.reqs, maxWindow)
+	}
 	r := batchRequest{op: op, cmd: cmd, from: len(b.buf)}
 	if enc != nil {
 		b.enc.b = b.buf
@@ -208,6 +221,9 @@ func (c *Client) sendWindow(reqs []batchRequest, buf []byte, results []error) (i
 	}
 	first := s.seq + 1
 	sent := s.sent[:0]
+	if cap(s.wbuf) < sendChunk {
+		s.wbuf = make([]byte, 0, sendChunk)
+	}
 	s.wbuf = s.wbuf[:0]
 	var barrier uint32
 	for i := 0; i <= last; i++ {
