@@ -2,32 +2,37 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"io"
 	"math/rand/v2"
-	"net/netip"
 	"testing"
 
 	"github.com/ipvsadm-go/ipvsadm/internal/rules"
 )
 
-// benchListTable is a numeric table of services TCP services with reals
-// NAT real servers each, in a shuffled order as a kernel dump has them.
+// benchListTable is the table of benchRules (the VM benchmark's rule
+// file), in a shuffled order as a kernel dump has it.
 func benchListTable(services, reals int) []rules.ServiceEntry {
-	rng := rand.New(rand.NewPCG(1, 2))
-	entries := make([]rules.ServiceEntry, services)
-	for i := range entries {
-		dests := make([]rules.Destination, reals)
-		for j := range dests {
-			k := i*reals + j
-			dests[j] = rules.Destination{Family: rules.IPv4,
-				Addr: netip.AddrFrom4([4]byte{192, 168, byte(k >> 8), byte(k)}), Port: 8080,
-				Forward: rules.Masquerade, Weight: int32(1 + j), ActiveConns: uint32(rng.IntN(1000))}
-		}
-		entries[i] = rules.ServiceEntry{Service: rules.Service{
-			ServiceKey: rules.ServiceKey{Family: rules.IPv4, Protocol: rules.TCP,
-				Addr: netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), Port: 80},
-			Scheduler: "wlc", Netmask: 0xffffffff}, Dests: dests}
+	lines, err := rules.ReadRestoreLines(bytes.NewReader(benchRules(services, reals)))
+	if err != nil {
+		panic(err)
 	}
+	parser := &rules.Parser{Argv0: "ipvsadm"}
+	var entries []rules.ServiceEntry
+	for _, args := range lines {
+		cmd, err := parser.Parse(args)
+		if err != nil {
+			panic(err)
+		}
+		switch cmd.Kind {
+		case rules.CmdAddService:
+			entries = append(entries, rules.ServiceEntry{Service: cmd.Service})
+		case rules.CmdAddServer:
+			last := &entries[len(entries)-1]
+			last.Dests = append(last.Dests, cmd.Dest)
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
 	rng.Shuffle(len(entries), func(i, j int) { entries[i], entries[j] = entries[j], entries[i] })
 	return entries
 }
