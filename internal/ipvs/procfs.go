@@ -83,16 +83,39 @@ type procKey struct {
 
 var errProcFormat = errors.New("unexpected /proc/net/ip_vs format")
 
-// A procTable is the real servers of every service in /proc/net/ip_vs,
-// kept in one slice.
+// A procTable is the real servers of every service in /proc/net/ip_vs.
+// They are stored in fixed-size blocks, a service's real servers together:
+// one slice grown to tens of thousands of entries would be copied, and its
+// old copies left to the collector, at every growth.
 type procTable struct {
 	index map[procKey]int32 // into spans; -1 for an ambiguous key
-	spans []procSpan
-	dests []rules.Destination
+	spans [][]rules.Destination
+	block []rules.Destination // the block being filled
+	from  int                 // where the current service starts in block
 }
 
-// procSpan is one service's real servers in procTable.dests.
-type procSpan struct{ from, to int32 }
+// procBlock is the number of real servers in a block.
+const procBlock = 4096
+
+// startService adds a service without real servers and returns its span.
+func (t *procTable) startService() int32 {
+	t.spans = append(t.spans, nil)
+	t.from = len(t.block)
+	return int32(len(t.spans) - 1)
+}
+
+// addDest adds a real server to the service of span i, the current one.
+func (t *procTable) addDest(i int32, d rules.Destination) {
+	if len(t.block) == cap(t.block) {
+		// Move the service's real servers so far into a new block.
+		n := len(t.block) - t.from
+		nb := make([]rules.Destination, n, n+procBlock)
+		copy(nb, t.block[t.from:])
+		t.block, t.from = nb, 0
+	}
+	t.block = append(t.block, d)
+	t.spans[i] = t.block[t.from:len(t.block):len(t.block)]
+}
 
 // lookup returns the real servers of the service k; ok is false when /proc
 // does not show it, or not unambiguously (fwmark services of both
@@ -102,8 +125,7 @@ func (t *procTable) lookup(k procKey) (dests []rules.Destination, ok bool) {
 	if !ok || i < 0 {
 		return nil, false
 	}
-	sp := t.spans[i]
-	return t.dests[sp.from:sp.to:sp.to], true
+	return t.spans[i], true
 }
 
 // procReadSize is the read size for /proc/net/ip_vs: the kernel restarts
@@ -151,8 +173,7 @@ func parseProcIPVS(r io.Reader) (*procTable, error) {
 				return nil, err
 			}
 			if cur >= 0 {
-				t.dests = append(t.dests, d)
-				t.spans[cur].to = int32(len(t.dests))
+				t.addDest(cur, d)
 			}
 			continue
 		}
@@ -170,9 +191,8 @@ func parseProcIPVS(r io.Reader) (*procTable, error) {
 			cur = -1
 			continue
 		}
-		cur = int32(len(t.spans))
+		cur = t.startService()
 		t.index[k] = cur
-		t.spans = append(t.spans, procSpan{from: int32(len(t.dests)), to: int32(len(t.dests))})
 	}
 	return t, nil
 }
