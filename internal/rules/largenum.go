@@ -1,12 +1,9 @@
 package rules
 
-import (
-	"fmt"
-	"strconv"
-)
+import "strconv"
 
-// FormatLargeNum renders a counter or rate the way ipvsadm's print_largenum
-// does, including the leading space that separates the columns of --stats
+// AppendLargeNum appends a counter or rate the way ipvsadm's
+// print_largenum prints it, including the leading space that separates the columns of --stats
 // and --rate listings.
 //
 // With exact the number is printed in full, right-aligned in at least nine
@@ -15,24 +12,26 @@ import (
 // T suffix in a nine-column field. Values too wide for their field are not
 // cut, so adjacent columns can run together ("100G18446744T"), exactly as in
 // ipvsadm.
-func FormatLargeNum(v uint64, exact bool) string {
+func AppendLargeNum(b []byte, v uint64, exact bool) []byte {
 	if exact {
-		digits := len(strconv.FormatUint(v, 10))
-		width := digits + 1
-		if digits <= 8 {
-			width = 9
+		// At least nine columns, and always a separating space.
+		if v >= 100_000_000 {
+			return strconv.AppendUint(append(b, ' '), v, 10)
 		}
-		return fmt.Sprintf("%*d", width, v)
+		return AppendUintWidth(b, v, 9)
 	}
+	var unit byte
 	switch {
 	case v < 100_000_000:
-		return fmt.Sprintf("%9d", v)
+		return AppendUintWidth(b, v, 9)
 	case v < 1_000_000_000:
-		return fmt.Sprintf("%8dK", v/1_000)
+		v, unit = v/1_000, 'K'
 	case v < 100_000_000_000:
-		return fmt.Sprintf("%8dM", v/1_000_000)
+		v, unit = v/1_000_000, 'M'
 	case v < 100_000_000_000_000:
-		return fmt.Sprintf("%8dG", v/1_000_000_000)
+		v, unit = v/1_000_000_000, 'G'
+	default:
+		v, unit = v/1_000_000_000_000, 'T'
 	}
-	return fmt.Sprintf("%8dT", v/1_000_000_000_000)
+	return append(AppendUintWidth(b, v, 8), unit)
 }

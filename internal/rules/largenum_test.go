@@ -2,7 +2,7 @@ package rules
 
 import "testing"
 
-func TestFormatLargeNum(t *testing.T) {
+func TestAppendLargeNumTable(t *testing.T) {
 	tests := []struct {
 		v     uint64
 		exact bool
@@ -29,16 +29,16 @@ func TestFormatLargeNum(t *testing.T) {
 		{18446744073709551615, true, " 18446744073709551615"},
 	}
 	for _, tt := range tests {
-		if got := FormatLargeNum(tt.v, tt.exact); got != tt.want {
-			t.Errorf("FormatLargeNum(%d, %v) = %q, want %q", tt.v, tt.exact, got, tt.want)
+		if got := string(AppendLargeNum(nil, tt.v, tt.exact)); got != tt.want {
+			t.Errorf("AppendLargeNum(%d, %v) = %q, want %q", tt.v, tt.exact, got, tt.want)
 		}
 	}
 }
 
-// TestFormatLargeNumOverflow is the verified dest line of §4.6, where the
+// TestAppendLargeNumOverflow is the verified dest line of §4.6, where the
 // last two columns run together.
-func TestFormatLargeNumOverflow(t *testing.T) {
-	got := FormatLargeNum(100000000000, false) + FormatLargeNum(18446744073709551615, false)
+func TestAppendLargeNumOverflow(t *testing.T) {
+	got := string(AppendLargeNum(AppendLargeNum(nil, 100000000000, false), 18446744073709551615, false))
 	if want := "     100G18446744T"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}

@@ -72,7 +72,7 @@ func restorable(tb *table) *table {
 		if s.FWMark >= 1<<31 {
 			continue
 		}
-		if s.Flags&rules.FlagsSched != 0 && sched.FlagsText(s.Scheduler, s.Flags) == "" {
+		if s.Flags&rules.FlagsSched != 0 && len(rules.AppendSchedFlags(nil, s.Scheduler, s.Flags)) == 0 {
 			continue
 		}
 		out.entries = append(out.entries, e)

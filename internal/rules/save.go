@@ -10,7 +10,7 @@ import (
 // names them.
 var schedFlagBits = [3]ServiceFlags{FlagSched1, FlagSched2, FlagSched3}
 
-// SchedFlagsText renders the scheduler bits (0x38) of f the way ipvsadm
+// AppendSchedFlags appends the scheduler bits (0x38) of f the way ipvsadm
 // prints them in listings and after -b in saves: for scheduler "sh"
 // "sh-fallback" and "sh-port", for "mh" "mh-fallback" and "mh-port", for
 // any other scheduler "flag-1", "flag-2" and "flag-3", joined with ",".
@@ -18,13 +18,7 @@ var schedFlagBits = [3]ServiceFlags{FlagSched1, FlagSched2, FlagSched3}
 // so the text can be empty even though a bit is set.
 //
 // The table lives here rather than in package sched because sched imports
-// rules; sched.FlagsText is the same function.
-func SchedFlagsText(scheduler string, f ServiceFlags) string {
-	var buf [64]byte
-	return string(AppendSchedFlags(buf[:0], scheduler, f))
-}
-
-// AppendSchedFlags appends the SchedFlagsText of its arguments to b.
+// rules.
 func AppendSchedFlags(b []byte, scheduler string, f ServiceFlags) []byte {
 	named := scheduler == "sh" || scheduler == "mh"
 	first := true
@@ -132,20 +126,10 @@ func appendSaveServiceLine(b []byte, s *Service, svcText []byte) []byte {
 	return append(b, '\n')
 }
 
-// NetmaskText renders the persistence netmask of s as ipvsadm lists and
-// saves it: dotted quad for IPv4 (inet_ntoa), the prefix length printed %i
-// for IPv6. ok is false for the default (255.255.255.255, or 128 for IPv6),
-// which ipvsadm leaves out.
-func NetmaskText(s *Service) (text string, ok bool) {
-	if defaultNetmask(s) {
-		return "", false
-	}
-	var buf [16]byte
-	return string(AppendNetmaskOption(buf[:0], "", s)), true
-}
-
-// AppendNetmaskOption appends opt and the NetmaskText of s, or nothing for
-// the default netmask.
+// AppendNetmaskOption appends opt and the persistence netmask of s as
+// ipvsadm lists and saves it: dotted quad for IPv4 (inet_ntoa), the prefix
+// length printed %i for IPv6. It appends nothing for the default netmask
+// (255.255.255.255, or 128 for IPv6), which ipvsadm leaves out.
 func AppendNetmaskOption(b []byte, opt string, s *Service) []byte {
 	if defaultNetmask(s) {
 		return b

@@ -250,7 +250,7 @@ func TestWriteSaveError(t *testing.T) {
 	}
 }
 
-func TestSchedFlagsText(t *testing.T) {
+func TestAppendSchedFlags(t *testing.T) {
 	tests := []struct {
 		sched string
 		f     ServiceFlags
@@ -265,15 +265,16 @@ func TestSchedFlagsText(t *testing.T) {
 		{"mh", FlagSched1, "mh-fallback"},
 		{"mh", FlagSched1 | FlagSched2 | FlagSched3, "mh-fallback,mh-port"},
 		{"shx", FlagSched1, "flag-1"},
+		{"mh", FlagSched2 | FlagPersistent | FlagOnePacket, "mh-port"},
 	}
 	for _, tt := range tests {
-		if got := SchedFlagsText(tt.sched, tt.f); got != tt.want {
-			t.Errorf("SchedFlagsText(%q, %#x) = %q, want %q", tt.sched, uint32(tt.f), got, tt.want)
+		if got := string(AppendSchedFlags(nil, tt.sched, tt.f)); got != tt.want {
+			t.Errorf("AppendSchedFlags(%q, %#x) = %q, want %q", tt.sched, uint32(tt.f), got, tt.want)
 		}
 	}
 }
 
-func TestNetmaskText(t *testing.T) {
+func TestAppendNetmaskOption(t *testing.T) {
 	tests := []struct {
 		f    Family
 		mask uint32
@@ -289,8 +290,10 @@ func TestNetmaskText(t *testing.T) {
 	}
 	for _, tt := range tests {
 		s := Service{ServiceKey: ServiceKey{Family: tt.f}, Netmask: tt.mask}
-		if got, ok := NetmaskText(&s); got != tt.want || ok != tt.ok {
-			t.Errorf("NetmaskText(%v %#x) = %q, %v; want %q, %v", tt.f, tt.mask, got, ok, tt.want, tt.ok)
+		got := string(AppendNetmaskOption(nil, " -M ", &s))
+		ok := got != ""
+		if got = strings.TrimPrefix(got, " -M "); got != tt.want || ok != tt.ok {
+			t.Errorf("AppendNetmaskOption(%v %#x) = %q, %v; want %q, %v", tt.f, tt.mask, got, ok, tt.want, tt.ok)
 		}
 	}
 }

@@ -66,31 +66,6 @@ func AppendUintWidth(b []byte, v uint64, width int) []byte {
 	return PadWidth(strconv.AppendUint(b, v, 10), start, width)
 }
 
-// AppendLargeNum appends v as FormatLargeNum renders it.
-func AppendLargeNum(b []byte, v uint64, exact bool) []byte {
-	if exact {
-		// At least nine columns, and always a separating space.
-		if v >= 100_000_000 {
-			return strconv.AppendUint(append(b, ' '), v, 10)
-		}
-		return AppendUintWidth(b, v, 9)
-	}
-	var unit byte
-	switch {
-	case v < 100_000_000:
-		return AppendUintWidth(b, v, 9)
-	case v < 1_000_000_000:
-		v, unit = v/1_000, 'K'
-	case v < 100_000_000_000:
-		v, unit = v/1_000_000, 'M'
-	case v < 100_000_000_000_000:
-		v, unit = v/1_000_000_000, 'G'
-	default:
-		v, unit = v/1_000_000_000_000, 'T'
-	}
-	return append(AppendUintWidth(b, v, 8), unit)
-}
-
 // Sizes of a ChunkWriter's pieces. lineRoom is more than any rendered line
 // needs, so a line appended after Next hardly ever grows B.
 const (

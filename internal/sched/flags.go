@@ -85,11 +85,3 @@ func ParseFlags(scheduler, text string) (rules.ServiceFlags, error) {
 	}
 	return flags, nil
 }
-
-// FlagsText renders the scheduler bits of f for scheduler as ipvsadm lists
-// and saves them: sh-fallback/sh-port for sh, mh-fallback/mh-port for mh,
-// flag-1/flag-2/flag-3 otherwise, joined with ",". It may be empty even
-// when a bit is set (sh or mh with 0x20), which ipvsadm prints as " ()".
-func FlagsText(scheduler string, f rules.ServiceFlags) string {
-	return rules.SchedFlagsText(scheduler, f)
-}

@@ -66,31 +66,12 @@ func TestFlagError(t *testing.T) {
 	}
 }
 
-func TestFlagsText(t *testing.T) {
-	tests := []struct {
-		sched string
-		f     rules.ServiceFlags
-		want  string
-	}{
-		{"wlc", 0, ""},
-		{"wlc", rules.FlagsSched, "flag-1,flag-2,flag-3"},
-		{"sh", rules.FlagSched1 | rules.FlagSched2, "sh-fallback,sh-port"},
-		{"sh", rules.FlagSched3, ""},
-		{"mh", rules.FlagSched2 | rules.FlagPersistent | rules.FlagOnePacket, "mh-port"},
-	}
-	for _, tt := range tests {
-		if got := FlagsText(tt.sched, tt.f); got != tt.want {
-			t.Errorf("FlagsText(%q, %#x) = %q, want %q", tt.sched, uint32(tt.f), got, tt.want)
-		}
-	}
-}
-
 // TestFlagsRoundTrip checks that what is printed parses back to the same
 // bits for every scheduler and flag combination with printable names.
 func TestFlagsRoundTrip(t *testing.T) {
 	for _, s := range append(All(), Scheduler{Name: "none"}) {
 		for f := rules.ServiceFlags(0); f <= rules.FlagsSched; f += rules.FlagSched1 {
-			text := FlagsText(s.Name, f)
+			text := string(rules.AppendSchedFlags(nil, s.Name, f))
 			got, err := ParseFlags(s.Name, text)
 			want := f
 			if s.Name == "sh" || s.Name == "mh" {
