@@ -32,6 +32,7 @@ type backend interface {
 	Daemons() ([]rules.Daemon, error)
 	StartDaemon(rules.Daemon) error
 	StopDaemon(rules.SyncState) error
+	Connections() (io.ReadCloser, error)
 	Close() error
 }
 

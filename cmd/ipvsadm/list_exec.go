@@ -1,40 +1,37 @@
 package main
 
 import (
-	"os"
-
+	"github.com/ipvsadm-go/ipvsadm/internal/cmdline"
+	"github.com/ipvsadm-go/ipvsadm/internal/render"
 	"github.com/ipvsadm-go/ipvsadm/internal/rules"
 )
 
-// connPath is the kernel's connection table for the process's namespace.
-const connPath = "/proc/net/ip_vs_conn"
-
 // list runs -L in all its forms.
-func (p *program) list(cmd rules.Command) int {
+func (p *program) list(cmd cmdline.Command) int {
 	o := cmd.List
 	switch {
 	case o.Connections:
-		f, err := os.Open(connPath)
+		f, err := p.b.Connections()
 		if err != nil {
-			p.errorf("cannot open file %s", connPath)
+			p.errorf("cannot open file %s", render.ConnectionsPath)
 			return 1
 		}
 		defer f.Close()
-		return writeConns(p.out, p.stderr, f, o, p.res)
+		return render.WriteConns(p.out, p.stderr, f, o, p.res)
 	case o.Timeout:
 		// ipvsadm exits 1 without a word when these reads fail.
 		t, err := p.b.Timeouts()
 		if err != nil {
 			return 1
 		}
-		writeTimeouts(p.out, t)
+		render.WriteTimeouts(p.out, t)
 		return 0
 	case o.Daemon:
 		ds, err := p.b.Daemons()
 		if err != nil {
 			return 1
 		}
-		writeDaemons(p.out, ds)
+		render.WriteDaemons(p.out, ds)
 		return 0
 	case cmd.HasService:
 		s, err := p.b.Service(cmd.Service.ServiceKey)
@@ -45,7 +42,7 @@ func (p *program) list(cmd rules.Command) int {
 		if err != nil {
 			return p.listError(err)
 		}
-		writeServiceList(p.out, rules.ServiceEntry{Service: s, Dests: dests}, o, p.res)
+		render.WriteServiceList(p.out, rules.ServiceEntry{Service: s, Dests: dests}, o, p.res)
 		return 0
 	}
 	info, err := p.b.Info()
@@ -58,6 +55,6 @@ func (p *program) list(cmd rules.Command) int {
 	if err != nil {
 		return p.listError(err)
 	}
-	writeList(p.out, info, entries, o, p.res)
+	render.WriteList(p.out, info, entries, o, p.res)
 	return 0
 }

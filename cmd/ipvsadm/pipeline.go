@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/ipvsadm-go/ipvsadm/internal/cmdline"
 	"github.com/ipvsadm-go/ipvsadm/internal/ipvs"
 	"github.com/ipvsadm-go/ipvsadm/internal/rules"
 )
@@ -84,31 +85,31 @@ func (s *serialBatch) Send() ([]error, error) {
 
 // queueChange adds a modifying command to a batch; it reports false for
 // commands that are not changes.
-func queueChange(b changeBatch, cmd rules.Command) bool {
+func queueChange(b changeBatch, cmd cmdline.Command) bool {
 	svc := cmd.Service
 	key := svc.ServiceKey
 	switch cmd.Kind {
-	case rules.CmdAddService:
+	case cmdline.CmdAddService:
 		b.AddService(svc)
-	case rules.CmdEditService:
+	case cmdline.CmdEditService:
 		b.UpdateService(svc)
-	case rules.CmdDeleteService:
+	case cmdline.CmdDeleteService:
 		b.DeleteService(key)
-	case rules.CmdFlush:
+	case cmdline.CmdFlush:
 		b.Flush()
-	case rules.CmdAddServer:
+	case cmdline.CmdAddServer:
 		b.AddDestination(key, cmd.Dest)
-	case rules.CmdEditServer:
+	case cmdline.CmdEditServer:
 		b.UpdateDestination(key, cmd.Dest)
-	case rules.CmdDeleteServer:
+	case cmdline.CmdDeleteServer:
 		b.DeleteDestination(key, cmd.Dest)
-	case rules.CmdSetTimeouts:
+	case cmdline.CmdSetTimeouts:
 		b.SetTimeouts(cmd.Timeouts)
-	case rules.CmdStartDaemon:
+	case cmdline.CmdStartDaemon:
 		b.StartDaemon(cmd.Daemon)
-	case rules.CmdStopDaemon:
+	case cmdline.CmdStopDaemon:
 		b.StopDaemon(cmd.Daemon.State)
-	case rules.CmdZero:
+	case cmdline.CmdZero:
 		if zeroesAll(cmd) {
 			b.ZeroAll()
 		} else {
@@ -123,7 +124,7 @@ func queueChange(b changeBatch, cmd rules.Command) bool {
 // zeroesAll reports whether -Z acts on every service: without a service,
 // or, as ipvsadm sends no service for it, with an all-zero one
 // (-Z -t 0.0.0.0:0).
-func zeroesAll(cmd rules.Command) bool {
+func zeroesAll(cmd cmdline.Command) bool {
 	k := cmd.Service.ServiceKey
 	return !cmd.HasService || (k.FWMark == 0 && k.Port == 0 && k.Addr.IsUnspecified())
 }
@@ -148,7 +149,7 @@ func (pl *restorePipeline) poptError(msg string) {
 	}
 }
 
-func (pl *restorePipeline) queue(cmd rules.Command) bool {
+func (pl *restorePipeline) queue(cmd cmdline.Command) bool {
 	if !queueChange(pl.batch, cmd) {
 		return false
 	}

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/ipvsadm-go/ipvsadm/internal/rules"
+	"github.com/ipvsadm-go/ipvsadm/internal/cmdline"
 	"github.com/ipvsadm-go/ipvsadm/internal/sched"
 )
 
@@ -12,10 +12,10 @@ import (
 // restore (internal/ipvs's BenchmarkBatchQueue is its encoding).
 func BenchmarkRestoreParse(b *testing.B) {
 	text := benchRules(2000, 5)
-	parser := &rules.Parser{Argv0: "ipvsadm", SchedFlags: sched.ParseFlags}
+	parser := &cmdline.Parser{Argv0: "ipvsadm", SchedFlags: sched.ParseFlags}
 	b.ReportAllocs()
 	for b.Loop() {
-		sc := rules.NewRestoreScanner(bytes.NewReader(text))
+		sc := cmdline.NewRestoreScanner(bytes.NewReader(text))
 		for sc.Scan() {
 			if _, err := parser.Parse(sc.Args()); err != nil {
 				b.Fatal(err)

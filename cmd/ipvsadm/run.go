@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/ipvsadm-go/ipvsadm/internal/rules"
+	"github.com/ipvsadm-go/ipvsadm/internal/cmdline"
+	"github.com/ipvsadm-go/ipvsadm/internal/names"
+	"github.com/ipvsadm-go/ipvsadm/internal/render"
 	"github.com/ipvsadm-go/ipvsadm/internal/sched"
 )
 
@@ -44,12 +46,12 @@ type program struct {
 	stdin  io.Reader
 	out    *bufio.Writer
 	stderr io.Writer
-	res    rules.Resolver
+	res    names.Resolver
 	b      backend
 }
 
-func (p *program) parser() *rules.Parser {
-	return &rules.Parser{Argv0: p.argv0, Resolver: p.res, SchedFlags: sched.ParseFlags}
+func (p *program) parser() *cmdline.Parser {
+	return &cmdline.Parser{Argv0: p.argv0, Resolver: p.res, SchedFlags: sched.ParseFlags}
 }
 
 // errorf prints one message line to standard error.
@@ -59,7 +61,7 @@ func (p *program) errorf(format string, a ...any) {
 
 // argError prints a refused command line and returns its exit status.
 func (p *program) argError(err error) int {
-	var ae *rules.ArgError
+	var ae *cmdline.ArgError
 	if !errors.As(err, &ae) {
 		p.errorf("%v", err)
 		return 2
@@ -72,7 +74,7 @@ func (p *program) main(args []string) int {
 	cmd, perr := p.parser().Parse(args)
 	// Help and version need no kernel (ipvsadm 1.31 insists on one: see
 	// COMPATIBILITY.md).
-	if perr == nil && (cmd.Kind == rules.CmdHelp || cmd.Kind == rules.CmdVersion) {
+	if perr == nil && (cmd.Kind == cmdline.CmdHelp || cmd.Kind == cmdline.CmdVersion) {
 		return p.execute(cmd)
 	}
 	// ipvsadm connects before it looks at the arguments, so without IPVS
@@ -87,7 +89,7 @@ func (p *program) main(args []string) int {
 	if perr != nil {
 		return p.argError(perr)
 	}
-	if cmd.Kind == rules.CmdRestore {
+	if cmd.Kind == cmdline.CmdRestore {
 		return p.restore()
 	}
 	return p.execute(cmd)
@@ -104,21 +106,21 @@ func (p *program) kernelError(err error) int {
 }
 
 // execute runs one parsed command and returns its exit status.
-func (p *program) execute(cmd rules.Command) int {
+func (p *program) execute(cmd cmdline.Command) int {
 	// A change is a batch of one: one acknowledged request.
 	if b := newBatch(p.b); queueChange(b, cmd) {
 		results, _ := b.Send()
 		return p.kernelError(results[0])
 	}
 	switch cmd.Kind {
-	case rules.CmdList:
+	case cmdline.CmdList:
 		return p.list(cmd)
-	case rules.CmdSave:
+	case cmdline.CmdSave:
 		return p.save(cmd.List.Numeric)
-	case rules.CmdHelp:
+	case cmdline.CmdHelp:
 		writeHelp(p.out, p.argv0)
 		return 0
-	case rules.CmdVersion:
+	case cmdline.CmdVersion:
 		writeVersion(p.out)
 		return 0
 	}
@@ -137,7 +139,7 @@ func (p *program) save(numeric bool) int {
 	if err != nil {
 		return p.listError(err)
 	}
-	if err := rules.WriteSave(p.out, entries, numeric, p.res); err != nil {
+	if err := render.WriteSave(p.out, entries, numeric, p.res); err != nil {
 		return 1
 	}
 	return 0
@@ -152,7 +154,7 @@ func (p *program) save(numeric bool) int {
 // is queued is settled, so a slow or interactive producer still sees each
 // line take effect as it is written.
 func (p *program) restore() int {
-	sc := rules.NewRestoreScanner(p.stdin)
+	sc := cmdline.NewRestoreScanner(p.stdin)
 	chunks := make(chan [][]string, 16)
 	stop := make(chan struct{})
 	defer close(stop)
@@ -177,8 +179,8 @@ func (p *program) restore() int {
 		chunk = chunk[1:]
 		cmd, err := parser.Parse(args)
 		if err != nil {
-			var ae *rules.ArgError
-			if errors.As(err, &ae) && ae.Kind == rules.ArgPopt {
+			var ae *cmdline.ArgError
+			if errors.As(err, &ae) && ae.Kind == cmdline.ArgPopt {
 				pl.poptError(ae.Msg)
 				continue
 			}
@@ -190,15 +192,15 @@ func (p *program) restore() int {
 		}
 		pl.settle()
 		switch cmd.Kind {
-		case rules.CmdRestore:
-			p.errorf("%s", rules.TryMessage(p.argv0))
+		case cmdline.CmdRestore:
+			p.errorf("%s", cmdline.TryMessage(p.argv0))
 			return 255
-		case rules.CmdHelp, rules.CmdVersion:
+		case cmdline.CmdHelp, cmdline.CmdVersion:
 			return p.execute(cmd)
 		}
 		pl.status = p.execute(cmd)
 		// ipvsadm's listing code exits on failure, ending the restore.
-		if pl.status != 0 && (cmd.Kind == rules.CmdList || cmd.Kind == rules.CmdSave) {
+		if pl.status != 0 && (cmd.Kind == cmdline.CmdList || cmd.Kind == cmdline.CmdSave) {
 			return pl.status
 		}
 	}
@@ -216,7 +218,7 @@ const restoreChunkLines = 256
 // readRestoreChunks scans restore input into chunks of lines. A chunk is
 // handed over when it is full or when no further whole line is read
 // ahead, so a line is never held back while the reader waits for input.
-func readRestoreChunks(sc *rules.RestoreScanner, chunks chan<- [][]string, stop <-chan struct{}) {
+func readRestoreChunks(sc *cmdline.RestoreScanner, chunks chan<- [][]string, stop <-chan struct{}) {
 	defer close(chunks)
 	var chunk [][]string
 	for sc.Scan() {
@@ -304,4 +306,4 @@ func echo(text string) string {
 }
 
 // newResolver is the name service of the system, as ipvsadm sees it.
-func newResolver() rules.Resolver { return rules.NewSystemResolver() }
+func newResolver() names.Resolver { return names.NewSystemResolver() }

@@ -34,6 +34,7 @@ const (
 	OpDaemons           Op = "list daemons"
 	OpStartDaemon       Op = "start daemon"
 	OpStopDaemon        Op = "stop daemon"
+	OpConnections       Op = "open connections"
 )
 
 // Sentinels for the outcomes ipvsadm names. Match them with errors.Is; the

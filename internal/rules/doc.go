@@ -1,9 +1,9 @@
 // Package rules is the model of an IPVS table: virtual services, their real
 // servers (destinations), counters, timeouts and sync daemons, independent of
-// how they reach the kernel.
+// how they reach the kernel or how they are written as text.
 //
-// It is the leaf of the project: it imports no netlink code, so the
-// save/restore text format, the command line and the kernel client all share
-// one vocabulary. Values keep the kernel's units (seconds, raw flag bits) and
-// leave presentation to the callers.
+// It is the leaf of the project: it imports no netlink code, so the command
+// line (package cmdline), the text output (package render) and the kernel
+// client (package ipvs) share one vocabulary. Values keep the kernel's units
+// (seconds, raw flag bits) and leave presentation to the callers.
 package rules

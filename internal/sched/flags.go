@@ -39,19 +39,58 @@ func (e *FlagError) Error() string {
 	return fmt.Sprintf("invalid scheduler flag `%s'", e.Flag)
 }
 
-// flagNames maps every -b name to its bit and the scheduler it needs
-// ("" for any).
-var flagNames = map[string]struct {
+// A flagName is one -b name: the service flag bit it stands for and the
+// scheduler it needs ("" for any).
+type flagName struct {
+	name  string
 	bit   rules.ServiceFlags
 	sched string
-}{
-	"flag-1":      {rules.FlagSched1, ""},
-	"flag-2":      {rules.FlagSched2, ""},
-	"flag-3":      {rules.FlagSched3, ""},
-	"sh-fallback": {rules.FlagSched1, "sh"},
-	"sh-port":     {rules.FlagSched2, "sh"},
-	"mh-fallback": {rules.FlagSched1, "mh"},
-	"mh-port":     {rules.FlagSched2, "mh"},
+}
+
+// flagNames is the one table of -b names, used both to parse -b and to
+// print the flags back. The generic names come first, in bit order.
+var flagNames = [...]flagName{
+	{"flag-1", rules.FlagSched1, ""},
+	{"flag-2", rules.FlagSched2, ""},
+	{"flag-3", rules.FlagSched3, ""},
+	{"sh-fallback", rules.FlagSched1, "sh"},
+	{"sh-port", rules.FlagSched2, "sh"},
+	{"mh-fallback", rules.FlagSched1, "mh"},
+	{"mh-port", rules.FlagSched2, "mh"},
+}
+
+func lookupFlag(name string) (flagName, bool) {
+	for _, f := range flagNames {
+		if f.name == name {
+			return f, true
+		}
+	}
+	return flagName{}, false
+}
+
+// AppendFlags appends the scheduler bits (0x38) of f the way ipvsadm prints
+// them in listings and after -b in saves, joined with ",": the names of
+// flagNames that belong to scheduler, or the generic "flag-N" names for a
+// scheduler that has none. Bits without a name for the scheduler (0x20 for
+// sh and mh) are left out, so the text can be empty even though a bit is
+// set.
+func AppendFlags(b []byte, scheduler string, f rules.ServiceFlags) []byte {
+	named := false
+	for _, n := range flagNames {
+		named = named || n.sched == scheduler
+	}
+	first := true
+	for _, n := range flagNames {
+		if f&n.bit == 0 || n.sched != "" && n.sched != scheduler || named && n.sched == "" {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = append(b, n.name...)
+	}
+	return b
 }
 
 // ParseFlags parses the argument of -b for a service using scheduler, which
@@ -74,7 +113,7 @@ func ParseFlags(scheduler, text string) (rules.ServiceFlags, error) {
 		if item == "" {
 			continue
 		}
-		f, ok := flagNames[item]
+		f, ok := lookupFlag(item)
 		if !ok {
 			return 0, &FlagError{Flag: item, Kind: InvalidFlag}
 		}

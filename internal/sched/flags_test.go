@@ -71,7 +71,7 @@ func TestFlagError(t *testing.T) {
 func TestFlagsRoundTrip(t *testing.T) {
 	for _, s := range append(All(), Scheduler{Name: "none"}) {
 		for f := rules.ServiceFlags(0); f <= rules.FlagsSched; f += rules.FlagSched1 {
-			text := string(rules.AppendSchedFlags(nil, s.Name, f))
+			text := string(AppendFlags(nil, s.Name, f))
 			got, err := ParseFlags(s.Name, text)
 			want := f
 			if s.Name == "sh" || s.Name == "mh" {
@@ -80,6 +80,30 @@ func TestFlagsRoundTrip(t *testing.T) {
 			if err != nil || got != want {
 				t.Errorf("%s %#x: %q parses to %#x, %v", s.Name, uint32(f), text, uint32(got), err)
 			}
+		}
+	}
+}
+
+func TestAppendFlags(t *testing.T) {
+	tests := []struct {
+		sched string
+		f     rules.ServiceFlags
+		want  string
+	}{
+		{"wlc", 0, ""},
+		{"wlc", rules.FlagSched1 | rules.FlagSched2 | rules.FlagSched3 | rules.FlagPersistent, "flag-1,flag-2,flag-3"},
+		{"rr", rules.FlagSched2, "flag-2"},
+		{"sh", rules.FlagSched1 | rules.FlagSched2, "sh-fallback,sh-port"},
+		{"sh", rules.FlagSched3, ""},
+		{"sh", rules.FlagSched2 | rules.FlagSched3, "sh-port"},
+		{"mh", rules.FlagSched1, "mh-fallback"},
+		{"mh", rules.FlagSched1 | rules.FlagSched2 | rules.FlagSched3, "mh-fallback,mh-port"},
+		{"shx", rules.FlagSched1, "flag-1"},
+		{"mh", rules.FlagSched2 | rules.FlagPersistent | rules.FlagOnePacket, "mh-port"},
+	}
+	for _, tt := range tests {
+		if got := string(AppendFlags(nil, tt.sched, tt.f)); got != tt.want {
+			t.Errorf("AppendFlags(%q, %#x) = %q, want %q", tt.sched, uint32(tt.f), got, tt.want)
 		}
 	}
 }

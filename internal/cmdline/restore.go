@@ -1,0 +1,157 @@
+package cmdline
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+)
+
+// restoreTokenMax is the longest token ipvsadm -R reads in one piece; it
+// scans tokens with fscanf("%4096[^ \t\n\r]..."), so longer runs are split.
+const restoreTokenMax = 4096
+
+// A RestoreScanner splits ipvsadm -R input into per-line argument lists,
+// one line at a time, the way ipvsadm 1.31's config_stream_read does. It
+// reads lazily so that a caller can run each line before the next is read,
+// as ipvsadm does (a line that makes ipvsadm exit leaves the rest unread).
+//
+// The rules, all deliberate for byte compatibility:
+//   - tokens are runs of bytes other than space, tab, CR and LF; there is no
+//     quoting, no escaping, no line continuation and no comment syntax
+//     ("#" is an ordinary token);
+//   - only LF ends a line, so CRLF input works (CR is just whitespace);
+//   - a token exactly equal to "ipvsadm" is dropped wherever it appears;
+//   - lines left without tokens are skipped;
+//   - tokens longer than 4096 bytes are split into 4096-byte pieces;
+//   - a token ends at its first NUL byte, since ipvsadm handles it as a C
+//     string (it may become empty, and then it is still an argument);
+//   - if the input ends without a final LF and the last line ends in two or
+//     more whitespace bytes, that whole line is discarded.
+type RestoreScanner struct {
+	r    *bufio.Reader
+	long []byte // a line longer than r's buffer, gathered
+	args []string
+	err  error
+	done bool
+}
+
+// restoreReadSize is the scanner's read buffer: large reads, few system
+// calls, on inputs of tens of thousands of lines.
+const restoreReadSize = 64 << 10
+
+// NewRestoreScanner returns a RestoreScanner reading from r.
+func NewRestoreScanner(r io.Reader) *RestoreScanner {
+	return newRestoreScannerSize(r, restoreReadSize)
+}
+
+// newRestoreScannerSize lets tests use a small buffer, so that long lines
+// take the gathering path.
+func newRestoreScannerSize(r io.Reader, size int) *RestoreScanner {
+	return &RestoreScanner{r: bufio.NewReaderSize(r, size)}
+}
+
+// Scan advances to the next line that has arguments and reports whether
+// there is one. It returns false at the end of the input or on a read
+// error; Err tells them apart.
+func (s *RestoreScanner) Scan() bool {
+	s.args = nil
+	for !s.done {
+		args, ok := s.readLine()
+		if ok && len(args) > 0 {
+			s.args = args
+			return true
+		}
+	}
+	return false
+}
+
+// Args returns the arguments of the current line, without the program
+// name. The slice is owned by the caller.
+func (s *RestoreScanner) Args() []string { return s.args }
+
+// Err returns the first read error, or nil if the input simply ended.
+func (s *RestoreScanner) Err() error { return s.err }
+
+// LineBuffered reports whether a whole line is already read ahead, so that
+// the next Scan needs no read (and so cannot wait for input) to return it.
+func (s *RestoreScanner) LineBuffered() bool {
+	b, _ := s.r.Peek(s.r.Buffered())
+	return bytes.IndexByte(b, '\n') >= 0
+}
+
+// readLine reads one line and returns its tokens. ok is false when the line
+// is to be discarded (the end-of-file quirk, or a read error).
+func (s *RestoreScanner) readLine() (args []string, ok bool) {
+	line, err := s.r.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		s.long = append(s.long[:0], line...)
+		for errors.Is(err, bufio.ErrBufferFull) {
+			line, err = s.r.ReadSlice('\n')
+			s.long = append(s.long, line...)
+		}
+		line = s.long
+	}
+	terminated := err == nil
+	if err != nil {
+		s.done = true
+		if !errors.Is(err, io.EOF) {
+			s.err = err
+			return nil, false
+		}
+	} else {
+		line = line[:len(line)-1]
+	}
+	args, trailingSpace := splitRestoreLine(line)
+	// ipvsadm loses an unterminated last line that ends in two or more
+	// whitespace characters.
+	return args, terminated || trailingSpace < 2
+}
+
+// splitRestoreLine splits one line (without its LF) into arguments and
+// counts the whitespace bytes after its last token byte.
+func splitRestoreLine(line []byte) (args []string, trailingSpace int) {
+	// One string for the whole line; the arguments are pieces of it.
+	text := string(line)
+	for i := 0; i < len(text); {
+		if restoreSpace[text[i]] {
+			trailingSpace++
+			i++
+			continue
+		}
+		start, end := i, -1 // end: the token's first NUL, if any
+		for i < len(text) && !restoreSpace[text[i]] && i-start < restoreTokenMax {
+			if text[i] == 0 && end < 0 {
+				end = i
+			}
+			i++
+		}
+		trailingSpace = 0
+		if end < 0 {
+			end = i
+		}
+		// ipvsadm takes the token as a C string, and drops "ipvsadm".
+		if tok := text[start:end]; tok != "ipvsadm" {
+			if args == nil {
+				args = make([]string, 0, 8)
+			}
+			args = append(args, tok)
+		}
+	}
+	return args, trailingSpace
+}
+
+// restoreSpace marks the bytes that separate restore tokens.
+var restoreSpace = [256]bool{' ': true, '\t': true, '\r': true, '\n': true}
+
+// ReadRestoreLines reads all of r with a RestoreScanner and returns the
+// argument lists of its lines. It is meant for tests and tools; ipvsadm -R
+// itself should use the scanner so that lines run as they are read.
+func ReadRestoreLines(r io.Reader) ([][]string, error) {
+	var lines [][]string
+	s := NewRestoreScanner(r)
+	for s.Scan() {
+		lines = append(lines, s.Args())
+	}
+	return lines, s.Err()
+}

@@ -1,0 +1,179 @@
+package render
+
+import (
+	"encoding/binary"
+	"net/netip"
+
+	"github.com/ipvsadm-go/ipvsadm/internal/rules"
+)
+
+// ipvsadm sorts with glibc's qsort, which for these element sizes is a
+// top-down merge sort, and with comparators built on wrapping 32-bit
+// subtraction. Those comparators are not a total order (200.0.0.1 sorts
+// before 10.0.0.1, fwmarks of 2^31 and more before everything), so the
+// output depends on the exact algorithm and on the input order. Both are
+// reproduced here instead of using package sort or slices.
+
+// SortServices sorts entries in place into ipvsadm's listing order. The
+// input must be in the kernel's dump order for the result to match ipvsadm.
+// Only the services are reordered; each entry's Dests are left alone (see
+// SortDests).
+func SortServices(entries []rules.ServiceEntry) {
+	sortByIndex(entries, func(a, b *rules.ServiceEntry) int {
+		return compareServices(&a.Service, &b.Service)
+	})
+}
+
+// SortDests sorts dests in place into ipvsadm's listing order: by address,
+// then port, with the same wrap-around quirks as SortServices. The input
+// must be in the kernel's dump order (newest first) for the result to match
+// ipvsadm.
+func SortDests(dests []rules.Destination) {
+	sortByIndex(dests, compareDestinations)
+}
+
+// smallSort is the length up to which sortByIndex needs no allocation.
+const smallSort = 16
+
+// sortByIndex merge-sorts the positions of s's elements, then moves each
+// element once: the elements are a few hundred bytes, which a merge sort
+// would copy at every level.
+func sortByIndex[T any](s []T, cmp func(a, b *T) int) {
+	n := len(s)
+	if n <= 1 {
+		return
+	}
+	var small [2 * smallSort]int32
+	var idx []int32
+	if n <= smallSort {
+		idx = small[:2*n]
+	} else {
+		idx = make([]int32, 2*n)
+	}
+	perm, tmp := idx[:n], idx[n:]
+	for i := range perm {
+		perm[i] = int32(i)
+	}
+	mergeSort(perm, tmp, func(a, b int32) int { return cmp(&s[a], &s[b]) })
+	// Element i goes where perm says: follow each cycle once.
+	for i := range perm {
+		if int(perm[i]) == i {
+			continue
+		}
+		saved := s[i]
+		j := i
+		for {
+			next := int(perm[j])
+			perm[j] = int32(j)
+			if next == i {
+				s[j] = saved
+				break
+			}
+			s[j] = s[next]
+			j = next
+		}
+	}
+}
+
+// mergeSort is glibc's msort_with_tmp over positions: split at n/2, sort
+// both halves, merge taking from the left half while cmp(left, right) <= 0.
+func mergeSort(s, tmp []int32, cmp func(a, b int32) int) {
+	n := len(s)
+	if n <= 1 {
+		return
+	}
+	n1 := n / 2
+	left, right := s[:n1], s[n1:]
+	mergeSort(left, tmp[:n1], cmp)
+	mergeSort(right, tmp[n1:], cmp)
+
+	i, j, k := 0, 0, 0
+	for i < len(left) && j < len(right) {
+		if cmp(left[i], right[j]) <= 0 {
+			tmp[k] = left[i]
+			i++
+		} else {
+			tmp[k] = right[j]
+			j++
+		}
+		k++
+	}
+	k += copy(tmp[k:], left[i:])
+	// Whatever is left of the right half is already in place.
+	copy(s, tmp[:k])
+}
+
+// compareServices is ipvsadm's service comparator. Fields are taken as the
+// kernel reports them: a fwmark service has no protocol, address or port.
+func compareServices(a, b *rules.Service) int {
+	if r := int32(a.FWMark - b.FWMark); r != 0 {
+		return int(r)
+	}
+	if r := int(a.Family) - int(b.Family); r != 0 {
+		return r
+	}
+	pa, aa, porta := serviceIdentity(a)
+	pb, ab, portb := serviceIdentity(b)
+	if r := int(pa) - int(pb); r != 0 {
+		return r
+	}
+	if r := compareAddrWords(a.Family, aa, ab); r != 0 {
+		return r
+	}
+	return int(porta) - int(portb)
+}
+
+// serviceIdentity returns the protocol, address words and port the kernel
+// would report for s.
+func serviceIdentity(s *rules.Service) (rules.Protocol, [4]uint32, uint16) {
+	if s.FWMark != 0 {
+		return 0, [4]uint32{}, 0
+	}
+	return s.Protocol, addrWords(s.Addr), s.Port
+}
+
+// compareDestinations is ipvsadm's real-server comparator: address (with
+// a's family deciding between one and four words), then port.
+func compareDestinations(a, b *rules.Destination) int {
+	fam := a.Family
+	if fam == 0 {
+		fam = rules.FamilyOf(a.Addr)
+	}
+	if r := compareAddrWords(fam, addrWords(a.Addr), addrWords(b.Addr)); r != 0 {
+		return r
+	}
+	return int(a.Port) - int(b.Port)
+}
+
+// compareAddrWords compares addresses in host-order 32-bit words with
+// wrapping subtraction: all four words for IPv6, only the first otherwise.
+func compareAddrWords(f rules.Family, a, b [4]uint32) int {
+	n := 1
+	if f == rules.IPv6 {
+		n = 4
+	}
+	for i := 0; i < n; i++ {
+		if r := int32(a[i] - b[i]); r != 0 {
+			return int(r)
+		}
+	}
+	return 0
+}
+
+// addrWords lays an address out like the C union nf_inet_addr, as host-order
+// words: an IPv4 address fills the first word, the rest stays zero.
+func addrWords(addr netip.Addr) [4]uint32 {
+	var w [4]uint32
+	switch {
+	case !addr.IsValid():
+	case addr.Is4():
+		b := addr.As4()
+		w[0] = binary.BigEndian.Uint32(b[:])
+	default:
+		b := addr.As16()
+		for i := range w {
+			w[i] = binary.BigEndian.Uint32(b[4*i:])
+		}
+	}
+	return w
+}
