@@ -28,6 +28,11 @@ func Strtol(s string) (int64, bool) {
 	start := i
 	var v uint64
 	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+		// Checked before multiplying: v*10 must not wrap around (it did
+		// once, and "18446744073709551621" became 5).
+		if v > 1<<63/10 {
+			return 0, false
+		}
 		v = v*10 + uint64(s[i]-'0')
 		if v > 1<<63 {
 			return 0, false
