@@ -88,3 +88,13 @@ func strerror(errno unix.Errno) string {
 	r[0] = unicode.ToUpper(r[0])
 	return string(r)
 }
+
+// ioErrorText is the C library's text for a failed read or write: the
+// errno's strerror, or Go's text for an error without one.
+func ioErrorText(err error) string {
+	var errno unix.Errno
+	if errors.As(err, &errno) {
+		return strerror(errno)
+	}
+	return err.Error()
+}

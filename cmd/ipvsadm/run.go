@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -27,15 +28,19 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "ipvsadm-restore":
 		return runRestoreScript(stdin, stdout, stderr)
 	}
-	p := &program{argv0: argv[0], stdin: stdin, stderr: stderr, res: newResolver()}
-	// Like ipvsadm's stdio, standard output is buffered until exit while
-	// errors go out at once.
-	out := bufio.NewWriterSize(stdout, 64<<10)
-	p.out = out
+	std := newStdio(stdout, stderr)
+	p := &program{argv0: argv[0], stdin: stdin, out: std.Out, stderr: std, rawStderr: stderr, res: newResolver()}
 	status := p.main(argv[1:])
-	out.Flush()
 	if p.b != nil {
 		p.b.Close()
+	}
+	// Output that did not reach its file is an error, not a success that
+	// lost data (ipvsadm 1.31 exits 0; see COMPATIBILITY.md).
+	if err := std.Close(); err != nil {
+		fmt.Fprintf(stderr, "%s: cannot write standard output: %s\n", filepath.Base(argv[0]), ioErrorText(err))
+		if status == 0 {
+			status = 1
+		}
 	}
 	return status
 }
@@ -45,9 +50,11 @@ type program struct {
 	argv0  string
 	stdin  io.Reader
 	out    *bufio.Writer
-	stderr io.Writer
-	res    names.Resolver
-	b      backend
+	stderr io.Writer // flushes what glibc would have flushed of out first
+	// rawStderr is standard error itself, for modprobe.
+	rawStderr io.Writer
+	res       names.Resolver
+	b         backend
 }
 
 func (p *program) parser() *cmdline.Parser {
@@ -79,7 +86,7 @@ func (p *program) main(args []string) int {
 	}
 	// ipvsadm connects before it looks at the arguments, so without IPVS
 	// every command fails the same way.
-	b, err := openBackend(p.stderr)
+	b, err := openBackend(p.rawStderr)
 	if err != nil {
 		p.errorf("Can't initialize ipvs: %s", errorMessage(err))
 		p.errorf("Are you sure that IP Virtual Server is built in the kernel or as module?")
@@ -153,17 +160,27 @@ func (p *program) save(numeric bool) int {
 // line order. Input is read ahead, and whenever no line is waiting what
 // is queued is settled, so a slow or interactive producer still sees each
 // line take effect as it is written.
+//
+// When a line stops the restore, a seekable input is left just after that
+// line, as ipvsadm leaves it (glibc moves the file offset back to what was
+// consumed on exit), so that `{ ipvsadm -R; cat; } < file` prints the rest.
 func (p *program) restore() int {
 	sc := cmdline.NewRestoreScanner(p.stdin)
-	chunks := make(chan [][]string, 16)
+	chunks := make(chan restoreChunk, 16)
 	stop := make(chan struct{})
 	defer close(stop)
 	go readRestoreChunks(sc, chunks, stop)
 	pl := &restorePipeline{p: p, batch: newBatch(p.b)}
 	parser := p.parser()
-	var chunk [][]string
+	var chunk restoreChunk
+	// stopAfter ends the restore after the current line with status.
+	var end int64
+	stopAfter := func(status int) int {
+		p.rewindInput(end)
+		return status
+	}
 	for {
-		if len(chunk) == 0 {
+		if len(chunk.lines) == 0 {
 			var ok bool
 			select {
 			case chunk, ok = <-chunks:
@@ -175,8 +192,9 @@ func (p *program) restore() int {
 				break
 			}
 		}
-		args := chunk[0]
-		chunk = chunk[1:]
+		args := chunk.lines[0]
+		end = chunk.ends[0]
+		chunk.lines, chunk.ends = chunk.lines[1:], chunk.ends[1:]
 		cmd, err := parser.Parse(args)
 		if err != nil {
 			var ae *cmdline.ArgError
@@ -185,7 +203,7 @@ func (p *program) restore() int {
 				continue
 			}
 			pl.settle()
-			return p.argError(err)
+			return stopAfter(p.argError(err))
 		}
 		if pl.queue(cmd) {
 			continue
@@ -194,22 +212,39 @@ func (p *program) restore() int {
 		switch cmd.Kind {
 		case cmdline.CmdRestore:
 			p.errorf("%s", cmdline.TryMessage(p.argv0))
-			return 255
+			return stopAfter(255)
 		case cmdline.CmdHelp, cmdline.CmdVersion:
-			return p.execute(cmd)
+			return stopAfter(p.execute(cmd))
 		}
 		pl.status = p.execute(cmd)
 		// ipvsadm's listing code exits on failure, ending the restore.
 		if pl.status != 0 && (cmd.Kind == cmdline.CmdList || cmd.Kind == cmdline.CmdSave) {
-			return pl.status
+			return stopAfter(pl.status)
 		}
 	}
 	pl.settle()
 	if err := sc.Err(); err != nil {
-		p.errorf("%v", err)
+		// ipvsadm 1.31 takes an unreadable input for an empty one and exits
+		// 0; a restore that read nothing must not look like success.
+		p.errorf("%s: cannot read the rules from standard input: %s", filepath.Base(p.argv0), ioErrorText(err))
 		return 1
 	}
 	return pl.status
+}
+
+// rewindInput moves a seekable standard input to offset, where ipvsadm
+// would have left it. Other inputs are left alone.
+func (p *program) rewindInput(offset int64) {
+	if f, ok := p.stdin.(*os.File); ok {
+		f.Seek(offset, io.SeekStart)
+	}
+}
+
+// A restoreChunk is lines of restore input and, for each, the input offset
+// just after it.
+type restoreChunk struct {
+	lines [][]string
+	ends  []int64
 }
 
 // restoreChunkLines bounds the lines the reader hands over at once.
@@ -218,25 +253,27 @@ const restoreChunkLines = 256
 // readRestoreChunks scans restore input into chunks of lines. A chunk is
 // handed over when it is full or when no further whole line is read
 // ahead, so a line is never held back while the reader waits for input.
-func readRestoreChunks(sc *cmdline.RestoreScanner, chunks chan<- [][]string, stop <-chan struct{}) {
+func readRestoreChunks(sc *cmdline.RestoreScanner, chunks chan<- restoreChunk, stop <-chan struct{}) {
 	defer close(chunks)
-	var chunk [][]string
+	var chunk restoreChunk
 	for sc.Scan() {
-		if chunk == nil {
-			chunk = make([][]string, 0, restoreChunkLines)
+		if chunk.lines == nil {
+			chunk.lines = make([][]string, 0, restoreChunkLines)
+			chunk.ends = make([]int64, 0, restoreChunkLines)
 		}
-		chunk = append(chunk, sc.Args())
-		if len(chunk) < restoreChunkLines && sc.LineBuffered() {
+		chunk.lines = append(chunk.lines, sc.Args())
+		chunk.ends = append(chunk.ends, sc.Offset())
+		if len(chunk.lines) < restoreChunkLines && sc.LineBuffered() {
 			continue
 		}
 		select {
 		case chunks <- chunk:
-			chunk = nil
+			chunk = restoreChunk{}
 		case <-stop:
 			return
 		}
 	}
-	if len(chunk) > 0 {
+	if len(chunk.lines) > 0 {
 		select {
 		case chunks <- chunk:
 		case <-stop:

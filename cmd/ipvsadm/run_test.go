@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -147,4 +149,39 @@ func TestRestoreAppliesLinesAsWritten(t *testing.T) {
 	}
 	require.NoError(t, pw.Close())
 	require.Equal(t, 0, <-done)
+}
+
+// TestRestoreLeavesInputAfterStop checks that a restore stopped by a line
+// leaves a seekable input just after that line, as ipvsadm does, so that
+// the rest can be read by the next program.
+func TestRestoreLeavesInputAfterStop(t *testing.T) {
+	input := "-A -t 10.0.0.1:80\n\n-A -t 10.0.0.2:80 -w x\n-A -t 10.0.0.3:80\nrest\n"
+	path := filepath.Join(t.TempDir(), "rules")
+	require.NoError(t, os.WriteFile(path, []byte(input), 0o644))
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+
+	fb := &fakeBackend{}
+	withBackend(t, fb, nil)
+	var errb bytes.Buffer
+	status := run([]string{"ipvsadm", "-R"}, f, io.Discard, &errb)
+	require.NotZero(t, status, errb.String())
+	require.Len(t, fb.svcs, 1)
+	rest, err := io.ReadAll(f)
+	require.NoError(t, err)
+	require.Equal(t, "-A -t 10.0.0.3:80\nrest\n", string(rest))
+}
+
+// TestRestoreReadError checks that unreadable restore input is an error
+// with a message (ipvsadm 1.31 exits 0 having restored nothing).
+func TestRestoreReadError(t *testing.T) {
+	d, err := os.Open(t.TempDir())
+	require.NoError(t, err)
+	defer d.Close()
+	withBackend(t, &fakeBackend{}, nil)
+	var errb bytes.Buffer
+	status := run([]string{"ipvsadm", "-R"}, d, io.Discard, &errb)
+	require.Equal(t, 1, status)
+	require.Equal(t, "ipvsadm: cannot read the rules from standard input: Is a directory\n", errb.String())
 }

@@ -34,6 +34,9 @@ type RestoreScanner struct {
 	args []string
 	err  error
 	done bool
+	// offset counts the input bytes read through the end of the current
+	// line.
+	offset int64
 }
 
 // restoreReadSize is the scanner's read buffer: large reads, few system
@@ -70,6 +73,11 @@ func (s *RestoreScanner) Scan() bool {
 // name. The slice is owned by the caller.
 func (s *RestoreScanner) Args() []string { return s.args }
 
+// Offset returns how many bytes of the input lie before the end of the
+// current line, its newline included: where ipvsadm leaves a seekable
+// input when it stops after this line.
+func (s *RestoreScanner) Offset() int64 { return s.offset }
+
 // Err returns the first read error, or nil if the input simply ended.
 func (s *RestoreScanner) Err() error { return s.err }
 
@@ -92,6 +100,7 @@ func (s *RestoreScanner) readLine() (args []string, ok bool) {
 		}
 		line = s.long
 	}
+	s.offset += int64(len(line))
 	terminated := err == nil
 	if err != nil {
 		s.done = true

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/stretchr/testify/require"
 )
 
 func TestReadRestoreLines(t *testing.T) {
@@ -203,4 +205,18 @@ func FuzzReadRestoreLines(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestRestoreScannerOffset checks the input offset after each line, also
+// for lines longer than the read buffer and skipped empty lines.
+func TestRestoreScannerOffset(t *testing.T) {
+	long := strings.Repeat("x", 100)
+	in := "-A a\n\n \n-" + long + "\n-C"
+	s := newRestoreScannerSize(strings.NewReader(in), 16)
+	var offsets []int64
+	for s.Scan() {
+		offsets = append(offsets, s.Offset())
+	}
+	require.NoError(t, s.Err())
+	require.Equal(t, []int64{5, int64(8 + len(long) + 2), int64(len(in))}, offsets)
 }
