@@ -44,24 +44,41 @@ var dialBackend = func() (backend, error) { return ipvs.Dial(nil) }
 // modprobePath is the module loader ipvsadm runs when IPVS is missing.
 var modprobePath = "/sbin/modprobe"
 
-// openBackend connects to IPVS as ipvsadm's init does: on failure it asks
-// modprobe to load ip_vs (modprobe's own messages pass through to stderr)
-// and tries once more.
-func openBackend(stderr io.Writer) (backend, error) {
-	b, err := dialBackend()
+// openBackend connects to IPVS as ipvsadm's init does: it opens the
+// connection and asks for the IPVS version, the first request that needs
+// privilege (finding the netlink family needs none), so that a caller
+// without CAP_NET_ADMIN fails here, once, as with ipvsadm. On failure it
+// asks modprobe to load ip_vs (modprobe's own messages pass through to
+// stderr) and tries once more.
+func openBackend(stderr io.Writer) (backend, rules.Info, error) {
+	b, info, err := initBackend()
 	if err == nil {
-		return b, nil
+		return b, info, nil
 	}
 	if !errors.Is(err, ipvs.ErrNotAvailable) && !errors.Is(err, ipvs.ErrPermission) {
-		return nil, err
+		return nil, info, err
 	}
 	if _, statErr := os.Stat(modprobePath); statErr != nil {
-		return nil, err
+		return nil, info, err
 	}
 	cmd := exec.Command(modprobePath, "--", "ip_vs")
 	cmd.Stdout, cmd.Stderr = stderr, stderr
 	if cmd.Run() != nil {
-		return nil, err
+		return nil, info, err
 	}
-	return dialBackend()
+	return initBackend()
+}
+
+// initBackend is ipvsadm's ipvs_init: connect, then get the IPVS info.
+func initBackend() (backend, rules.Info, error) {
+	b, err := dialBackend()
+	if err != nil {
+		return nil, rules.Info{}, err
+	}
+	info, err := b.Info()
+	if err != nil {
+		b.Close()
+		return nil, rules.Info{}, err
+	}
+	return b, info, nil
 }

@@ -26,6 +26,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -46,6 +47,35 @@ import (
 func init() {
 	testPrograms["udpsend"] = udpSendMain
 	testPrograms["tcpconn"] = tcpConnMain
+	testPrograms["as-nobody"] = asNobodyMain
+}
+
+// nobodyID is the user and group id of unprivileged runs.
+const nobodyID = 65534
+
+// asNobodyMain: as-nobody PROG ARGS... runs PROG (found on PATH) as user
+// and group 65534 with no supplementary groups and no capabilities.
+func asNobodyMain() int {
+	args := os.Args[1:]
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, "usage: as-nobody PROG ARGS...")
+		return 2
+	}
+	path, err := exec.LookPath(args[0])
+	if err == nil {
+		err = syscall.Setgroups(nil)
+	}
+	if err == nil {
+		err = syscall.Setgid(nobodyID)
+	}
+	if err == nil {
+		err = syscall.Setuid(nobodyID)
+	}
+	if err == nil {
+		err = syscall.Exec(path, args, os.Environ())
+	}
+	fmt.Fprintln(os.Stderr, "as-nobody:", err)
+	return 126
 }
 
 // udpSendMain: udpsend [-n COUNT] [-s SRCPORT] [-b BYTES] [-d DATA] ADDR:PORT...
@@ -157,10 +187,22 @@ type confEnv struct {
 	oursEnv  []string // environment of ours
 	setupEnv []string // environment of setup steps
 	oursExt  bool     // ours is an external binary (no script personalities)
+	asNobody string   // the as-nobody program
+}
+
+// runOpts are how a command's standard streams are set up (see confStep).
+type runOpts struct {
+	nobody string // run through this as-nobody program (unprivileged)
+	merged bool   // standard error into the standard output file
+	rest   bool   // seekable standard input; what is left of it is reported
 }
 
 // run runs argv inside the namespace fd through nsenter.
 func (e *confEnv) run(nsfd int, env []string, stdin string, argv []string) (confResult, error) {
+	return e.runWith(nsfd, env, stdin, argv, runOpts{})
+}
+
+func (e *confEnv) runWith(nsfd int, env []string, stdin string, argv []string, o runOpts) (confResult, error) {
 	fd, err := unix.Dup(nsfd)
 	if err != nil {
 		return confResult{}, fmt.Errorf("dup namespace descriptor: %w", err)
@@ -169,14 +211,48 @@ func (e *confEnv) run(nsfd int, env []string, stdin string, argv []string) (conf
 	defer f.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, e.nsenter, append([]string{"--net=/proc/self/fd/3"}, argv...)...)
+	pre := []string{"--net=/proc/self/fd/3"}
+	if o.nobody != "" {
+		pre = append(pre, o.nobody)
+	}
+	cmd := exec.CommandContext(ctx, e.nsenter, append(pre, argv...)...)
 	cmd.Env = env
 	cmd.ExtraFiles = []*os.File{f}
 	cmd.Stdin = strings.NewReader(stdin)
+	var in, merged *os.File
+	if o.rest {
+		if in, err = tempFileWith(stdin); err != nil {
+			return confResult{}, err
+		}
+		defer in.Close()
+		cmd.Stdin = in
+	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
+	if o.merged {
+		if merged, err = tempFileWith(""); err != nil {
+			return confResult{}, err
+		}
+		defer merged.Close()
+		cmd.Stdout, cmd.Stderr = merged, merged
+	}
 	err = cmd.Run()
 	res := confResult{Stdout: out.String(), Stderr: errb.String()}
+	if merged != nil {
+		b, rerr := io.ReadAll(io.NewSectionReader(merged, 0, 1<<40))
+		if rerr != nil {
+			return res, rerr
+		}
+		res.Stdout = string(b)
+	}
+	if in != nil {
+		// The command shared the file's offset: read on from where it left.
+		rest, rerr := io.ReadAll(in)
+		if rerr != nil {
+			return res, rerr
+		}
+		res.Stdout += "<rest of standard input>\n" + string(rest)
+	}
 	if ctx.Err() != nil {
 		return res, fmt.Errorf("%q: %w", argv, errTimeout)
 	}
@@ -194,20 +270,45 @@ func (e *confEnv) run(nsfd int, env []string, stdin string, argv []string) (conf
 	return res, nil
 }
 
-// tool runs one command (argv[0] ipvsadm, ipvsadm-save or ipvsadm-restore)
-// as the reference (ref) or ours. The reference has no runnable
-// ipvsadm-save/-restore (they are bash scripts); they are emulated on top
-// of the reference ipvsadm, and so they are for an external "ours".
-func (e *confEnv) tool(nsfd int, ours bool, argv []string, stdin string) (confResult, error) {
+// tempFileWith returns an unlinked temporary file holding text, open for
+// reading and writing at offset 0.
+func tempFileWith(text string) (*os.File, error) {
+	f, err := os.CreateTemp("", "conformance-")
+	if err != nil {
+		return nil, err
+	}
+	os.Remove(f.Name())
+	if _, err := f.WriteString(text); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// tool runs one command step (argv[0] ipvsadm, ipvsadm-save or
+// ipvsadm-restore) as the reference (ref) or ours. The reference has no
+// runnable ipvsadm-save/-restore (they are bash scripts); they are
+// emulated on top of the reference ipvsadm, and so they are for an
+// external "ours".
+func (e *confEnv) tool(nsfd int, ours bool, st *confStep) (confResult, error) {
 	env := e.refEnv
 	if ours {
 		env = e.oursEnv
 	}
+	env = append(append([]string(nil), env...), st.Env...)
 	plain := func(argv []string, stdin string) (confResult, error) { return e.run(nsfd, env, stdin, argv) }
-	if isScript(argv[0]) && (!ours || e.oursExt) {
-		return emulateScript(argv, stdin, plain)
+	if isScript(st.Argv[0]) && (!ours || e.oursExt) {
+		return emulateScript(st.Argv, st.Stdin, plain)
 	}
-	return plain(argv, stdin)
+	o := runOpts{merged: st.Merged, rest: st.Rest}
+	if st.Nobody {
+		o.nobody = e.asNobody
+	}
+	return e.runWith(nsfd, env, st.Stdin, st.Argv, o)
 }
 
 // emulateScript does what Debian's ipvsadm-save and ipvsadm-restore (bash
@@ -350,13 +451,17 @@ func TestKernelConformance(t *testing.T) {
 		t.Fatal(err)
 	}
 	tmp := t.TempDir()
+	// Unprivileged runs must reach the programs in here.
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	oursDir, toolsDir := filepath.Join(tmp, "ours"), filepath.Join(tmp, "tools")
 	for _, d := range []string{oursDir, toolsDir} {
 		if err := os.Mkdir(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	env := &confEnv{nsenter: nsenter}
+	env := &confEnv{nsenter: nsenter, asNobody: filepath.Join(toolsDir, "as-nobody")}
 	ours := exe
 	if o := os.Getenv("IPVSADM_CONFORMANCE_OURS"); o != "" {
 		if ours, err = filepath.Abs(o); err != nil {
@@ -366,7 +471,8 @@ func TestKernelConformance(t *testing.T) {
 		t.Logf("ours is %s (IPVSADM_CONFORMANCE_OURS)", ours)
 	}
 	links := map[string]string{filepath.Join(oursDir, "ipvsadm"): ours,
-		filepath.Join(toolsDir, "udpsend"): exe, filepath.Join(toolsDir, "tcpconn"): exe}
+		filepath.Join(toolsDir, "udpsend"): exe, filepath.Join(toolsDir, "tcpconn"): exe,
+		filepath.Join(toolsDir, "as-nobody"): exe}
 	if !env.oursExt {
 		links[filepath.Join(oursDir, "ipvsadm-save")] = exe
 		links[filepath.Join(oursDir, "ipvsadm-restore")] = exe
@@ -533,20 +639,20 @@ func runCase(t *testing.T, env *confEnv, c *confCase, anchors map[string]bool) *
 			if st.Kind == stepCommand {
 				var wg sync.WaitGroup
 				wg.Add(2)
-				go func() { defer wg.Done(); ref, rerr = env.tool(refFD, false, st.Argv, st.Stdin) }()
-				go func() { defer wg.Done(); ours, oerr = env.tool(oursFD, true, st.Argv, st.Stdin) }()
+				go func() { defer wg.Done(); ref, rerr = env.tool(refFD, false, st) }()
+				go func() { defer wg.Done(); ours, oerr = env.tool(oursFD, true, st) }()
 				wg.Wait()
 			} else {
 				// Reference, ours, reference again: ours passes when it
 				// equals either reference run (time moved on between).
 				for attempt := 0; attempt <= 3; attempt++ {
 					var ref2 confResult
-					ref, rerr = env.tool(refFD, false, st.Argv, st.Stdin)
+					ref, rerr = env.tool(refFD, false, st)
 					if rerr == nil {
-						ours, oerr = env.tool(refFD, true, st.Argv, st.Stdin)
+						ours, oerr = env.tool(refFD, true, st)
 					}
 					if rerr == nil && oerr == nil && ref != ours {
-						ref2, rerr = env.tool(refFD, false, st.Argv, st.Stdin)
+						ref2, rerr = env.tool(refFD, false, st)
 						if ref2 == ours {
 							ref = ref2
 						}

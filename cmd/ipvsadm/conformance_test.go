@@ -46,6 +46,18 @@ type confStep struct {
 	Shell string   // stepSetup: the sh -c text
 	Argv  []string // commands: argv, Argv[0] is ipvsadm, ipvsadm-save or ipvsadm-restore
 	Stdin string   // commands: standard input ("" when none)
+	// Env holds NAME=value words given before the program name; both
+	// tools run with them added to their environment.
+	Env []string
+	// Merged sends standard error to the same file as standard output
+	// (a trailing "2>&1"); the result's Stdout is that file.
+	Merged bool
+	// Nobody runs the command as user 65534, without privilege (a
+	// trailing "+nobody").
+	Nobody bool
+	// Rest makes standard input a seekable file and appends what the
+	// command left unread of it to the result (a trailing "+rest").
+	Rest bool
 	// Expect is an expected result given in the case file; nil when none.
 	// Required for the script names, whose reference is not runnable.
 	Expect *confExpect
@@ -64,11 +76,23 @@ func (s *confStep) Text() string {
 	if s.Kind == stepSame {
 		b.WriteString("[same namespace] ")
 	}
+	for _, e := range s.Env {
+		b.WriteString(shellQuote(e) + " ")
+	}
 	for i, a := range s.Argv {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
 		b.WriteString(shellQuote(a))
+	}
+	if s.Merged {
+		b.WriteString(" 2>&1")
+	}
+	if s.Rest {
+		b.WriteString(" +rest")
+	}
+	if s.Nobody {
+		b.WriteString(" +nobody")
 	}
 	if s.Stdin != "" {
 		fmt.Fprintf(&b, " <<stdin %s", strconv.Quote(abbrev(s.Stdin, 200)))
@@ -102,6 +126,9 @@ var (
 )
 
 // programs that a command may invoke.
+// envWordRE matches an environment assignment before the program name.
+var envWordRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=`)
+
 var confPrograms = map[string]bool{"ipvsadm": true, "ipvsadm-save": true, "ipvsadm-restore": true}
 
 // isScript reports whether argv[0] names one of Debian's wrapper scripts.
@@ -163,6 +190,9 @@ func parseCaseFile(path string, data string) ([]*confCase, error) {
 				if s.Kind == stepSame {
 					return errf(s.Line, "%s cannot be used with $same", s.Argv[0])
 				}
+				if len(s.Env) > 0 || s.Merged || s.Rest || s.Nobody {
+					return errf(s.Line, "%s cannot take environment words, 2>&1, +rest or +nobody", s.Argv[0])
+				}
 			}
 		}
 		if n == 0 {
@@ -221,6 +251,22 @@ func parseCaseFile(path string, data string) ([]*confCase, error) {
 					step.Stdin = body
 					i = end
 				}
+			}
+			for len(words) > 0 && !quoted[0] && envWordRE.MatchString(words[0]) {
+				step.Env = append(step.Env, words[0])
+				words, quoted = words[1:], quoted[1:]
+			}
+			for n := len(words); n > 0 && !quoted[n-1]; n = len(words) {
+				if words[n-1] == "2>&1" {
+					step.Merged = true
+				} else if words[n-1] == "+rest" {
+					step.Rest = true
+				} else if words[n-1] == "+nobody" {
+					step.Nobody = true
+				} else {
+					break
+				}
+				words, quoted = words[:n-1], quoted[:n-1]
 			}
 			if len(words) == 0 || !confPrograms[words[0]] {
 				return nil, errf(ln, "a command must start with ipvsadm, ipvsadm-save or ipvsadm-restore")

@@ -45,10 +45,7 @@ func (p *program) list(cmd cmdline.Command) int {
 		render.WriteServiceList(p.out, rules.ServiceEntry{Service: s, Dests: dests}, o, p.res)
 		return 0
 	}
-	info, err := p.b.Info()
-	if err != nil {
-		return p.listError(err)
-	}
+	info := p.info
 	// The plain view shows only what /proc/net/ip_vs has of a real server.
 	brief := !o.Stats && !o.Rate && !o.Thresholds && !o.PersistentConn && !o.TunInfo
 	entries, err := p.b.Table(brief)

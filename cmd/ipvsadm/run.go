@@ -12,6 +12,7 @@ import (
 	"github.com/ipvsadm-go/ipvsadm/internal/cmdline"
 	"github.com/ipvsadm-go/ipvsadm/internal/names"
 	"github.com/ipvsadm-go/ipvsadm/internal/render"
+	"github.com/ipvsadm-go/ipvsadm/internal/rules"
 	"github.com/ipvsadm-go/ipvsadm/internal/sched"
 )
 
@@ -55,10 +56,11 @@ type program struct {
 	rawStderr io.Writer
 	res       names.Resolver
 	b         backend
+	info      rules.Info // what init read of IPVS
 }
 
 func (p *program) parser() *cmdline.Parser {
-	return &cmdline.Parser{Argv0: p.argv0, Resolver: p.res, SchedFlags: sched.ParseFlags}
+	return &cmdline.Parser{Argv0: p.argv0, Resolver: p.res, SchedFlags: sched.ParseFlags, PosixlyCorrect: posixlyCorrect()}
 }
 
 // errorf prints one message line to standard error.
@@ -86,13 +88,13 @@ func (p *program) main(args []string) int {
 	}
 	// ipvsadm connects before it looks at the arguments, so without IPVS
 	// every command fails the same way.
-	b, err := openBackend(p.rawStderr)
+	b, info, err := openBackend(p.rawStderr)
 	if err != nil {
 		p.errorf("Can't initialize ipvs: %s", errorMessage(err))
 		p.errorf("Are you sure that IP Virtual Server is built in the kernel or as module?")
 		return 2
 	}
-	p.b = b
+	p.b, p.info = b, info
 	if perr != nil {
 		return p.argError(perr)
 	}
@@ -340,6 +342,17 @@ func echo(text string) string {
 		return "\n"
 	}
 	return text + "\n"
+}
+
+// lookupEnv reads the environment; tests replace it.
+var lookupEnv = os.LookupEnv
+
+// posixlyCorrect reports whether popt would scan options the POSIX way:
+// it does when either variable is set, even to nothing.
+func posixlyCorrect() bool {
+	_, a := lookupEnv("POSIXLY_CORRECT")
+	_, b := lookupEnv("POSIX_ME_HARDER")
+	return a || b
 }
 
 // newResolver is the name service of the system, as ipvsadm sees it.

@@ -22,6 +22,7 @@ type fakeBackend struct {
 	backend // unimplemented methods panic
 	svcs    []rules.Service
 	closed  bool
+	infoErr error // what Info fails with
 }
 
 func (f *fakeBackend) AddService(s rules.Service) error {
@@ -32,6 +33,13 @@ func (f *fakeBackend) AddService(s rules.Service) error {
 	}
 	f.svcs = append(f.svcs, s)
 	return nil
+}
+
+func (f *fakeBackend) Info() (rules.Info, error) {
+	if f.infoErr != nil {
+		return rules.Info{}, f.infoErr
+	}
+	return rules.Info{Version: 0x010201, ConnTableSize: 4096}, nil
 }
 
 func (f *fakeBackend) Services() ([]rules.Service, error) { return f.svcs, nil }
@@ -184,4 +192,21 @@ func TestRestoreReadError(t *testing.T) {
 	status := run([]string{"ipvsadm", "-R"}, d, io.Discard, &errb)
 	require.Equal(t, 1, status)
 	require.Equal(t, "ipvsadm: cannot read the rules from standard input: Is a directory\n", errb.String())
+}
+
+// TestInitWithoutPrivilege checks that a caller without CAP_NET_ADMIN fails
+// at init, once, as with ipvsadm: the family lookup needs no privilege, the
+// info request does.
+func TestInitWithoutPrivilege(t *testing.T) {
+	for _, args := range [][]string{{"-Ln"}, {"-L", "--timeout"}, {"--daemon", "-L"}, {"-A", "-t", "10.0.0.1:80"}, {"-R"}} {
+		f := &fakeBackend{infoErr: &ipvs.Error{Op: ipvs.OpInfo, Err: unix.EPERM}}
+		withBackend(t, f, nil)
+		out, errs, status := runArgs(args, strings.Repeat("-A -t 10.0.0.1:80\n", 100))
+		require.Equal(t, 2, status, "%q", args)
+		require.Empty(t, out)
+		require.Equal(t, "Can't initialize ipvs: Permission denied (you must be root)\n"+
+			"Are you sure that IP Virtual Server is built in the kernel or as module?\n", errs, "%q", args)
+		require.Empty(t, f.svcs)
+		require.True(t, f.closed)
+	}
 }

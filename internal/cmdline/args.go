@@ -253,6 +253,10 @@ type Parser struct {
 	// error whose text is ipvsadm's message (see package sched). Nil
 	// refuses any non-empty -b.
 	SchedFlags func(scheduler, text string) (rules.ServiceFlags, error)
+	// PosixlyCorrect stops option scanning at the first argument that is
+	// not an option, as popt does when POSIXLY_CORRECT or POSIX_ME_HARDER
+	// is set in the environment (the caller decides).
+	PosixlyCorrect bool
 }
 
 // scanner walks argv the way popt does.
@@ -262,6 +266,7 @@ type scanner struct {
 	cluster    string // the short-option cluster being read
 	pos        int    // next character of cluster
 	dashdash   bool
+	posix      bool // the first non-option ends option scanning
 	positional []string
 	dropped    map[int]bool // elements taken by "!#:+", not positional
 }
@@ -294,8 +299,10 @@ func (s *scanner) next() (o occurrence, ok bool, err *ArgError) {
 		s.i++
 		switch {
 		case s.dashdash || e == "-" || !strings.HasPrefix(e, "-"):
+			// An element taken by "!#:+" is skipped altogether.
 			if !s.dropped[s.i-1] {
 				s.positional = append(s.positional, e)
+				s.dashdash = s.dashdash || s.posix
 			}
 		case e == "--":
 			s.dashdash = true
@@ -428,7 +435,7 @@ func (p *Parser) Parse(args []string) (Command, error) {
 	st.cmd.Dest.Forward = rules.Route
 	st.cmd.Daemon.Interface = DefaultMcastInterface
 
-	sc := scanner{args: args}
+	sc := scanner{args: args, posix: p.PosixlyCorrect}
 	first, ok, perr := sc.next()
 	if perr != nil || !ok || first.spec.id != optCommand {
 		return Command{}, &ArgError{Kind: ArgTry, Msg: TryMessage(p.Argv0)}

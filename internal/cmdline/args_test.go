@@ -302,3 +302,39 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestScannerPosixlyCorrect checks popt's POSIX mode: the first argument
+// that is not an option ends option scanning, so later options become
+// positional arguments; "!#:+" words do not count as that argument.
+func TestScannerPosixlyCorrect(t *testing.T) {
+	scan := func(posix bool, args ...string) (opts, positional []string) {
+		sc := scanner{args: args, posix: posix}
+		for {
+			o, ok, err := sc.next()
+			if err != nil {
+				t.Fatalf("%q: %v", args, err)
+			}
+			if !ok {
+				return opts, sc.positional
+			}
+			opts = append(opts, o.elem)
+		}
+	}
+	args := []string{"--set", "1", "-n", "2", "3"}
+	opts, pos := scan(false, args...)
+	require.Equal(t, []string{"--set", "-n"}, opts)
+	require.Equal(t, []string{"1", "2", "3"}, pos)
+	opts, pos = scan(true, args...)
+	require.Equal(t, []string{"--set"}, opts)
+	require.Equal(t, []string{"1", "-n", "2", "3"}, pos)
+
+	// A lone "-" is not an option either.
+	opts, pos = scan(true, "-L", "-", "-n")
+	require.Equal(t, []string{"-L"}, opts)
+	require.Equal(t, []string{"-", "-n"}, pos)
+
+	// The word that "!#:+" takes is skipped, not positional.
+	opts, pos = scan(true, "-A", "-s", "!#:+", "rr", "-p")
+	require.Equal(t, []string{"-A", "-s", "-p"}, opts)
+	require.Empty(t, pos)
+}
