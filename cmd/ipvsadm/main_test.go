@@ -11,9 +11,9 @@ import (
 // to these names to run "ipvsadm" (this command) and helpers inside network
 // namespaces without a separate build.
 var testPrograms = map[string]func() int{
-	"ipvsadm":         func() int { return run(os.Args, os.Stdin, os.Stdout, os.Stderr) },
-	"ipvsadm-save":    func() int { return run(os.Args, os.Stdin, os.Stdout, os.Stderr) },
-	"ipvsadm-restore": func() int { return run(os.Args, os.Stdin, os.Stdout, os.Stderr) },
+	"ipvsadm":         runProcess,
+	"ipvsadm-save":    runProcess,
+	"ipvsadm-restore": runProcess,
 }
 
 func TestMain(m *testing.M) {

@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -92,4 +95,21 @@ func TestOutputWriteError(t *testing.T) {
 	status = run([]string{"ipvsadm", "-h", "--bogus-unused"}, strings.NewReader(""), failingWriter{unix.EIO}, &errb)
 	require.NotZero(t, status)
 	require.Contains(t, errb.String(), "cannot write standard output: Input/output error")
+}
+
+// TestTooFewOpenFiles checks that a limit on open files too low for the Go
+// runtime gives a message, not a runtime crash.
+func TestTooFewOpenFiles(t *testing.T) {
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	link := filepath.Join(t.TempDir(), "ipvsadm")
+	require.NoError(t, os.Symlink(exe, link))
+	cmd := exec.Command("/bin/sh", "-c", `ulimit -n 5 && exec "$0" -Ln`, link)
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	err = cmd.Run()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee, errb.String())
+	require.Equal(t, 2, ee.ExitCode())
+	require.Equal(t, "ipvsadm: the limit on open files is 5, and this ipvsadm needs 8 (raise it with ulimit -n)\n", errb.String())
 }

@@ -374,10 +374,16 @@ func cached[K comparable, V any](mu *sync.Mutex, m *map[K]V, k K, lookup func(K)
 	}
 	v = lookup(k)
 	mu.Lock()
-	if *m == nil {
+	// A listing of a large connection table asks for many distinct
+	// addresses; start over rather than grow without bound.
+	if *m == nil || len(*m) >= cacheMax {
 		*m = make(map[K]V)
 	}
 	(*m)[k] = v
 	mu.Unlock()
 	return v
 }
+
+// cacheMax bounds each cache of a resolver. Listings ask for the same few
+// names again and again; the connection table may name a million clients.
+const cacheMax = 4096

@@ -240,3 +240,25 @@ bogus line
 		}
 	}
 }
+
+// TestCacheBounded checks that the caches stay bounded however many
+// distinct keys are asked for.
+func TestCacheBounded(t *testing.T) {
+	var mu sync.Mutex
+	var m map[int]int
+	calls := 0
+	lookup := func(k int) int { calls++; return k * 2 }
+	for k := 0; k < 3*cacheMax; k++ {
+		if got := cached(&mu, &m, k, lookup); got != 2*k {
+			t.Fatalf("cached(%d) = %d", k, got)
+		}
+		if len(m) > cacheMax {
+			t.Fatalf("cache holds %d entries, more than %d", len(m), cacheMax)
+		}
+	}
+	before := calls
+	cached(&mu, &m, 3*cacheMax-1, lookup)
+	if calls != before {
+		t.Error("a recent key was looked up again")
+	}
+}
