@@ -23,10 +23,8 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -38,8 +36,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/ipvsadm-go/ipvsadm/internal/ipvs/ipvstest"
 )
@@ -182,7 +178,6 @@ var errTimeout = errors.New("timed out after 60 s")
 
 // confEnv is how the suite runs programs.
 type confEnv struct {
-	nsenter  string
 	refEnv   []string // environment of the reference ipvsadm
 	oursEnv  []string // environment of ours
 	setupEnv []string // environment of setup steps
@@ -203,90 +198,27 @@ func (e *confEnv) run(nsfd int, env []string, stdin string, argv []string) (conf
 }
 
 func (e *confEnv) runWith(nsfd int, env []string, stdin string, argv []string, o runOpts) (confResult, error) {
-	fd, err := unix.Dup(nsfd)
-	if err != nil {
-		return confResult{}, fmt.Errorf("dup namespace descriptor: %w", err)
-	}
-	f := os.NewFile(uintptr(fd), "netns")
-	defer f.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	pre := []string{"--net=/proc/self/fd/3"}
 	if o.nobody != "" {
-		pre = append(pre, o.nobody)
+		argv = append([]string{o.nobody}, argv...)
 	}
-	cmd := exec.CommandContext(ctx, e.nsenter, append(pre, argv...)...)
-	cmd.Env = env
-	cmd.ExtraFiles = []*os.File{f}
-	cmd.Stdin = strings.NewReader(stdin)
-	var in, merged *os.File
+	r, err := ipvstest.RunIn(nsfd, ipvstest.Command{Argv: argv, Env: env, Stdin: stdin, SeekableStdin: o.rest, MergeOutput: o.merged})
+	res := confResult{Stdout: r.Stdout, Stderr: r.Stderr, Code: r.Code}
 	if o.rest {
-		if in, err = tempFileWith(stdin); err != nil {
-			return confResult{}, err
-		}
-		defer in.Close()
-		cmd.Stdin = in
+		res.Stdout += "<rest of standard input>\n" + r.Rest
 	}
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if o.merged {
-		if merged, err = tempFileWith(""); err != nil {
-			return confResult{}, err
-		}
-		defer merged.Close()
-		cmd.Stdout, cmd.Stderr = merged, merged
-	}
-	err = cmd.Run()
-	res := confResult{Stdout: out.String(), Stderr: errb.String()}
-	if merged != nil {
-		b, rerr := io.ReadAll(io.NewSectionReader(merged, 0, 1<<40))
-		if rerr != nil {
-			return res, rerr
-		}
-		res.Stdout = string(b)
-	}
-	if in != nil {
-		// The command shared the file's offset: read on from where it left.
-		rest, rerr := io.ReadAll(in)
-		if rerr != nil {
-			return res, rerr
-		}
-		res.Stdout += "<rest of standard input>\n" + string(rest)
-	}
-	if ctx.Err() != nil {
+	if errors.Is(err, ipvstest.ErrTimeout) {
 		return res, fmt.Errorf("%q: %w", argv, errTimeout)
 	}
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			res.Code = 128 + int(ws.Signal())
-		} else {
-			res.Code = ee.ExitCode()
-		}
-	case err != nil:
-		return res, fmt.Errorf("run %q: %w", argv, err)
-	}
-	return res, nil
+	return res, err
 }
 
-// tempFileWith returns an unlinked temporary file holding text, open for
-// reading and writing at offset 0.
-func tempFileWith(text string) (*os.File, error) {
-	f, err := os.CreateTemp("", "conformance-")
+// copyExecutable copies the program at src to dst, mode 0755.
+func copyExecutable(src, dst string) (string, error) {
+	b, err := os.ReadFile(src)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	os.Remove(f.Name())
-	if _, err := f.WriteString(text); err != nil {
-		f.Close()
-		return nil, err
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return f, nil
+	return dst, os.WriteFile(dst, b, 0o755)
 }
 
 // tool runs one command step (argv[0] ipvsadm, ipvsadm-save or
@@ -442,8 +374,7 @@ func TestKernelConformance(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(refDir, "ipvsadm")); err != nil {
 		ipvstest.SkipOrFail(t, "reference ipvsadm not found: "+err.Error())
 	}
-	nsenter, err := exec.LookPath("nsenter")
-	if err != nil {
+	if _, err := exec.LookPath("nsenter"); err != nil {
 		ipvstest.SkipOrFail(t, "nsenter not found on PATH")
 	}
 	exe, err := os.Executable()
@@ -452,8 +383,11 @@ func TestKernelConformance(t *testing.T) {
 	}
 	tmp := t.TempDir()
 	// Unprivileged runs must reach the programs in here.
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		t.Fatal(err)
+	// (t.TempDir makes both levels mode 0700.)
+	for _, d := range []string{filepath.Dir(tmp), tmp} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	oursDir, toolsDir := filepath.Join(tmp, "ours"), filepath.Join(tmp, "tools")
 	for _, d := range []string{oursDir, toolsDir} {
@@ -461,7 +395,12 @@ func TestKernelConformance(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	env := &confEnv{nsenter: nsenter, asNobody: filepath.Join(toolsDir, "as-nobody")}
+	// A copy of this binary that user 65534 may run, wherever the test
+	// binary itself lives.
+	if exe, err = copyExecutable(exe, filepath.Join(tmp, "conformance.test")); err != nil {
+		t.Fatal(err)
+	}
+	env := &confEnv{asNobody: filepath.Join(toolsDir, "as-nobody")}
 	ours := exe
 	if o := os.Getenv("IPVSADM_CONFORMANCE_OURS"); o != "" {
 		if ours, err = filepath.Abs(o); err != nil {

@@ -259,6 +259,9 @@ type Parser struct {
 	PosixlyCorrect bool
 }
 
+// maxPositional is how many positional arguments the scanner keeps.
+const maxPositional = 4
+
 // scanner walks argv the way popt does.
 type scanner struct {
 	args       []string
@@ -301,7 +304,12 @@ func (s *scanner) next() (o occurrence, ok bool, err *ArgError) {
 		case s.dashdash || e == "-" || !strings.HasPrefix(e, "-"):
 			// An element taken by "!#:+" is skipped altogether.
 			if !s.dropped[s.i-1] {
-				s.positional = append(s.positional, e)
+				// Only the first few matter (--set's three, then one to
+				// name in "unexpected argument"); a line of millions of
+				// words must not be held twice.
+				if len(s.positional) < maxPositional {
+					s.positional = append(s.positional, e)
+				}
 				s.dashdash = s.dashdash || s.posix
 			}
 		case e == "--":

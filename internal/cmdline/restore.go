@@ -142,12 +142,31 @@ func splitRestoreLine(line []byte) (args []string, trailingSpace int) {
 		// ipvsadm takes the token as a C string, and drops "ipvsadm".
 		if tok := text[start:end]; tok != "ipvsadm" {
 			if args == nil {
-				args = make([]string, 0, 8)
+				args = make([]string, 0, countRestoreTokens(line))
 			}
 			args = append(args, tok)
 		}
 	}
 	return args, trailingSpace
+}
+
+// countRestoreTokens is at least the number of tokens splitRestoreLine
+// finds in line, so that the argument list is allocated once: a line of
+// millions of words must not be copied over and over as it grows.
+func countRestoreTokens(line []byte) int {
+	n := 0
+	for i := 0; i < len(line); {
+		if restoreSpace[line[i]] {
+			i++
+			continue
+		}
+		start := i
+		for i < len(line) && !restoreSpace[line[i]] && i-start < restoreTokenMax {
+			i++
+		}
+		n++
+	}
+	return n
 }
 
 // restoreSpace marks the bytes that separate restore tokens.

@@ -220,3 +220,28 @@ func TestRestoreScannerOffset(t *testing.T) {
 	require.NoError(t, s.Err())
 	require.Equal(t, []int64{5, int64(8 + len(long) + 2), int64(len(in))}, offsets)
 }
+
+// TestSplitRestoreLineAllocatesOnce checks that a line of many words costs
+// one string and one argument list, however many words it has.
+func TestSplitRestoreLineAllocatesOnce(t *testing.T) {
+	line := []byte(strings.Repeat("x ", 10000) + strings.Repeat("y", 3*restoreTokenMax))
+	var args []string
+	allocs := testing.AllocsPerRun(5, func() { args, _ = splitRestoreLine(line) })
+	require.Len(t, args, 10003)
+	require.LessOrEqual(t, allocs, 2.0)
+}
+
+// TestScannerKeepsFewPositionals checks that the scanner keeps only the
+// positional arguments the grammar can use.
+func TestScannerKeepsFewPositionals(t *testing.T) {
+	args := append([]string{"--set"}, strings.Split(strings.Repeat("7 ", 1000), " ")...)
+	sc := scanner{args: args}
+	for {
+		_, ok, err := sc.next()
+		require.Nil(t, err)
+		if !ok {
+			break
+		}
+	}
+	require.Len(t, sc.positional, maxPositional)
+}

@@ -9,7 +9,6 @@
 package ipvstest
 
 import (
-	"bytes"
 	"errors"
 	"os"
 	"os/exec"
@@ -136,36 +135,12 @@ func (ns *NS) AddDummy(t testing.TB, name string, cidrs ...string) {
 	}
 }
 
-// Result is what a command printed and how it exited.
-type Result struct {
-	Stdout, Stderr string
-	Code           int
-}
-
 // Run runs a program inside the namespace (through nsenter) with the given
 // standard input, and returns its output and exit status.
 func (ns *NS) Run(t testing.TB, stdin string, name string, args ...string) Result {
 	t.Helper()
-	// A duplicate, because an *os.File closes its descriptor when done.
-	fd, err := unix.Dup(int(ns.handle))
+	res, err := RunIn(ns.FD(), Command{Argv: append([]string{name}, args...), Stdin: stdin})
 	if err != nil {
-		t.Fatalf("dup namespace descriptor: %v", err)
-	}
-	f := os.NewFile(uintptr(fd), "netns")
-	defer f.Close()
-	// ExtraFiles[0] is descriptor 3 in the child.
-	cmd := exec.Command("nsenter", append([]string{"--net=/proc/self/fd/3", name}, args...)...)
-	cmd.ExtraFiles = []*os.File{f}
-	cmd.Stdin = bytes.NewBufferString(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err = cmd.Run()
-	res := Result{Stdout: out.String(), Stderr: errb.String()}
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		res.Code = ee.ExitCode()
-	case err != nil:
 		t.Fatalf("run %s in namespace: %v", name, err)
 	}
 	return res
