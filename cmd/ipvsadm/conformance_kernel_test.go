@@ -190,6 +190,7 @@ type runOpts struct {
 	nobody string // run through this as-nobody program (unprivileged)
 	merged bool   // standard error into the standard output file
 	rest   bool   // seekable standard input; what is left of it is reported
+	full   bool   // standard output to /dev/full
 }
 
 // run runs argv inside the namespace fd through nsenter.
@@ -201,7 +202,11 @@ func (e *confEnv) runWith(nsfd int, env []string, stdin string, argv []string, o
 	if o.nobody != "" {
 		argv = append([]string{o.nobody}, argv...)
 	}
-	r, err := ipvstest.RunIn(nsfd, ipvstest.Command{Argv: argv, Env: env, Stdin: stdin, SeekableStdin: o.rest, MergeOutput: o.merged})
+	c := ipvstest.Command{Argv: argv, Env: env, Stdin: stdin, SeekableStdin: o.rest, MergeOutput: o.merged}
+	if o.full {
+		c.StdoutPath = "/dev/full"
+	}
+	r, err := ipvstest.RunIn(nsfd, c)
 	res := confResult{Stdout: r.Stdout, Stderr: r.Stderr, Code: r.Code}
 	if o.rest {
 		res.Stdout += "<rest of standard input>\n" + r.Rest
@@ -236,7 +241,7 @@ func (e *confEnv) tool(nsfd int, ours bool, st *confStep) (confResult, error) {
 	if isScript(st.Argv[0]) && (!ours || e.oursExt) {
 		return emulateScript(st.Argv, st.Stdin, plain)
 	}
-	o := runOpts{merged: st.Merged, rest: st.Rest}
+	o := runOpts{merged: st.Merged, rest: st.Rest, full: st.Full}
 	if st.Nobody {
 		o.nobody = e.asNobody
 	}
@@ -367,6 +372,7 @@ func TestKernelConformance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cases = append(cases, generatedCases()...)
 	refDir := os.Getenv("IPVSADM_CONFORMANCE_REF")
 	if refDir == "" {
 		refDir = "/ref/bin"

@@ -52,6 +52,8 @@ type confStep struct {
 	// Merged sends standard error to the same file as standard output
 	// (a trailing "2>&1"); the result's Stdout is that file.
 	Merged bool
+	// Full sends standard output to /dev/full (a trailing ">/dev/full").
+	Full bool
 	// Nobody runs the command as user 65534, without privilege (a
 	// trailing "+nobody").
 	Nobody bool
@@ -93,6 +95,9 @@ func (s *confStep) Text() string {
 	}
 	if s.Nobody {
 		b.WriteString(" +nobody")
+	}
+	if s.Full {
+		b.WriteString(" >/dev/full")
 	}
 	if s.Stdin != "" {
 		fmt.Fprintf(&b, " <<stdin %s", strconv.Quote(abbrev(s.Stdin, 200)))
@@ -190,7 +195,7 @@ func parseCaseFile(path string, data string) ([]*confCase, error) {
 				if s.Kind == stepSame {
 					return errf(s.Line, "%s cannot be used with $same", s.Argv[0])
 				}
-				if len(s.Env) > 0 || s.Merged || s.Rest || s.Nobody {
+				if len(s.Env) > 0 || s.Merged || s.Rest || s.Nobody || s.Full {
 					return errf(s.Line, "%s cannot take environment words, 2>&1, +rest or +nobody", s.Argv[0])
 				}
 			}
@@ -261,6 +266,8 @@ func parseCaseFile(path string, data string) ([]*confCase, error) {
 					step.Merged = true
 				} else if words[n-1] == "+rest" {
 					step.Rest = true
+				} else if words[n-1] == ">/dev/full" {
+					step.Full = true
 				} else if words[n-1] == "+nobody" {
 					step.Nobody = true
 				} else {

@@ -26,6 +26,9 @@ type Command struct {
 	// MergeOutput sends standard error into the standard output file, as
 	// "2>&1" does; Result.Stdout then holds both.
 	MergeOutput bool
+	// StdoutPath, when set, is a file opened for writing as standard
+	// output instead of a pipe (such as /dev/full).
+	StdoutPath string
 	// Timeout ends the program; zero means DefaultTimeout.
 	Timeout time.Duration
 }
@@ -82,6 +85,14 @@ func RunIn(nsfd int, c Command) (Result, error) {
 		}
 		defer merged.Close()
 		cmd.Stdout, cmd.Stderr = merged, merged
+	}
+	if c.StdoutPath != "" {
+		f, err := os.OpenFile(c.StdoutPath, os.O_WRONLY, 0)
+		if err != nil {
+			return Result{}, err
+		}
+		defer f.Close()
+		cmd.Stdout = f
 	}
 	err = cmd.Run()
 	res := Result{Stdout: out.String(), Stderr: errb.String()}
