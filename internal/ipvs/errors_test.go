@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/mdlayher/genetlink"
-	"github.com/mdlayher/genetlink/genltest"
 	"github.com/mdlayher/netlink"
 	"github.com/mdlayher/netlink/nlenc"
 	"github.com/stretchr/testify/require"
@@ -149,11 +148,12 @@ func TestClientDialErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(unix.ErrnoName(tt.errno), func(t *testing.T) {
-			conn := genltest.Dial(func(genetlink.Message, netlink.Message) ([]genetlink.Message, error) {
-				return nil, genltest.Error(int(tt.errno))
-			})
-			defer conn.Close()
-			c, err := newClient(conn)
+			f := newFakeKernel(t, nil)
+			f.familyErr = tt.errno
+			c := newClient(f, pageReadSize)
+			err := c.resolveFamily()
+			require.Zero(t, c.family)
+			c = nil
 			require.Nil(t, c)
 			var e *Error
 			require.ErrorAs(t, err, &e)
@@ -221,9 +221,7 @@ func TestClientExtendedAck(t *testing.T) {
 	c := dialRaw(t, func(_ genetlink.Message, nreq netlink.Message) []netlink.Message {
 		// struct nlmsgerr: -errno, the whole request (not capped), then
 		// the NLMSGERR_ATTR_* TLVs.
-		req, err := nreq.MarshalBinary()
-		require.NoError(t, err)
-		data := append(nlenc.Int32Bytes(-int32(unix.EINVAL)), req...)
+		data := append(nlenc.Int32Bytes(-int32(unix.EINVAL)), frame(nreq)...)
 		data = append(data, attrs(t, func(ae *netlink.AttributeEncoder) {
 			ae.String(unix.NLMSGERR_ATTR_MSG, text)
 		})...)

@@ -4,8 +4,6 @@ import (
 	"net/netip"
 	"testing"
 
-	"github.com/mdlayher/genetlink"
-	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 
 	"github.com/ipvsadm-go/ipvsadm/internal/rules"
@@ -15,17 +13,13 @@ import (
 // which needs no IPVS: its family is one the kernel does not have, so
 // every request is answered with an ENOENT acknowledgement.
 func hostClient(b *testing.B) *Client {
-	nl, err := netlink.Dial(unix.NETLINK_GENERIC, nil)
+	t, err := openNetlink(0)
 	if err != nil {
 		b.Skip(err)
 	}
-	conn := genetlink.NewConn(nl)
-	rc, err := nl.SyscallConn()
-	if err != nil {
-		b.Fatal(err)
-	}
-	_ = conn.SetOption(netlink.CapAcknowledge, true)
-	c := &Client{conn: conn, family: 0x7ff0, s: newSock(rc, smallReadSize()), window: windowFor(rc)}
+	c := newClient(t, smallReadSize())
+	c.family = 0x7ff0
+	c.window = windowFor(t.readBuffer())
 	b.Cleanup(func() { c.Close() })
 	return c
 }
@@ -57,7 +51,7 @@ func BenchmarkHostDump(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		n := 0
-		err := c.execute(OpInfo, unix.CTRL_CMD_GETFAMILY, netlink.Dump, nil, func(uint8, []byte) error { n++; return nil })
+		err := c.execute(OpInfo, unix.CTRL_CMD_GETFAMILY, nlmFDump, nil, func(uint8, []byte) error { n++; return nil })
 		if err != nil || n == 0 {
 			b.Fatal(err, n)
 		}
