@@ -108,7 +108,7 @@ func plain(t testing.TB, msgs []genetlink.Message) []netlink.Message {
 func nlAck(t testing.TB, nreq netlink.Message, errno unix.Errno) netlink.Message {
 	t.Helper()
 	return netlink.Message{
-		Header: netlink.Header{Type: netlink.Error},
+		Header: netlink.Header{Type: netlink.Error, Sequence: nreq.Header.Sequence},
 		Data:   append(nlenc.Int32Bytes(-int32(errno)), frame(nreq)...),
 	}
 }
@@ -118,7 +118,7 @@ func nlAck(t testing.TB, nreq netlink.Message, errno unix.Errno) netlink.Message
 func cappedAck(t testing.TB, nreq netlink.Message, errno unix.Errno) netlink.Message {
 	t.Helper()
 	return netlink.Message{
-		Header: netlink.Header{Type: netlink.Error, Flags: netlink.Capped},
+		Header: netlink.Header{Type: netlink.Error, Flags: netlink.Capped, Sequence: nreq.Header.Sequence},
 		Data:   append(nlenc.Int32Bytes(-int32(errno)), frame(nreq)[:nlmsgHdrLen]...),
 	}
 }

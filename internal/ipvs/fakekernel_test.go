@@ -3,6 +3,7 @@ package ipvs
 import (
 	"encoding/binary"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -32,6 +33,13 @@ type fakeKernel struct {
 	// datagram.
 	readErr error
 	errAt   int
+	// writeErr fails write number writeErrAt (from 1).
+	writeErr   error
+	writeErrAt int
+	// The answers to IPVS request number drop (from 1) are lost; those to
+	// request number cut come with a first message longer than its
+	// datagram.
+	drop, cut int
 
 	queue    [][]byte          // datagrams not yet read
 	requests []netlink.Message // every IPVS request, in order
@@ -63,7 +71,12 @@ func (f *fakeKernel) client() *Client {
 }
 
 func (f *fakeKernel) write(b []byte) error {
+	if len(f.writes)+1 == f.writeErrAt {
+		f.writes = append(f.writes, fakeWrite{})
+		return f.writeErr
+	}
 	w := fakeWrite{size: len(b), unread: len(f.queue)}
+	b = slices.Clone(b) // the client reuses its buffer
 	for len(b) > 0 {
 		require.GreaterOrEqual(f.t, len(b), nlmsgHdrLen, "request header")
 		l := min((int(binary.NativeEndian.Uint32(b))+3)&^3, len(b))
@@ -80,6 +93,9 @@ func (f *fakeKernel) write(b []byte) error {
 		} else {
 			f.requests = append(f.requests, nreq)
 			out = f.serve(greq, nreq)
+			if len(f.requests) == f.drop {
+				out = nil
+			}
 		}
 		f.enqueue(nreq, out)
 	}
@@ -138,6 +154,10 @@ func (f *fakeKernel) enqueue(nreq netlink.Message, out []netlink.Message) {
 	}
 	if len(dgram) > 0 {
 		f.queue = append(f.queue, dgram)
+	}
+	if len(out) > 0 && nreq.Header.Type != unix.GENL_ID_CTRL && len(f.requests) == f.cut {
+		d := f.queue[len(f.queue)-1]
+		binary.NativeEndian.PutUint32(d, uint32(len(d)+4))
 	}
 }
 

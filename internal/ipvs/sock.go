@@ -91,7 +91,7 @@ func (s *sock) write(b []byte) error { return s.t.write(b) }
 func (s *sock) read() ([]byte, error) {
 	n, truncated, err := s.t.read(s.rbuf, time.Now().Add(s.timeout))
 	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return nil, fmt.Errorf("no reply from the kernel in %v: %w", s.timeout, err)
+		return nil, timeoutError{s.timeout}
 	}
 	if err != nil {
 		return nil, err
