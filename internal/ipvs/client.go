@@ -3,6 +3,7 @@ package ipvs
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"sync"
 
@@ -365,24 +366,64 @@ func (c *Client) DeleteService(key rules.ServiceKey) error {
 // list, not an error. Repeats from an interrupted dump are dropped, as
 // for Services.
 func (c *Client) Destinations(key rules.ServiceKey) ([]rules.Destination, error) {
-	var dests []rules.Destination
+	var set destSet
 	err := c.dump(OpDestinations, cmdGetDest, cmdNewDest, encodeServiceKeyAttr(key), func(b []byte) error {
 		d, err := decodeDestinationMessage(b, key.Family)
 		if err != nil {
 			return err
 		}
-		for _, old := range dests {
-			if old.Family == d.Family && old.Port == d.Port && old.Addr == d.Addr {
-				return nil
-			}
-		}
-		dests = append(dests, d)
+		set.add(d)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return dests, nil
+	return set.dests, nil
+}
+
+// A destSet collects a dump's real servers, dropping repeats of one
+// identity. A short list is searched; from indexFrom entries on, an index
+// keeps the check constant-time, so a service of tens of thousands of real
+// servers lists in linear time.
+type destSet struct {
+	dests []rules.Destination
+	index map[destKey]struct{} // set once dests has indexFrom entries
+}
+
+// A destKey is a real server's identity within its service.
+type destKey struct {
+	family rules.Family
+	addr   netip.Addr
+	port   uint16
+}
+
+const indexFrom = 32
+
+func keyOf(d *rules.Destination) destKey { return destKey{d.Family, d.Addr, d.Port} }
+
+// add appends d unless a real server of its identity is there already.
+func (s *destSet) add(d rules.Destination) {
+	k := keyOf(&d)
+	if s.index == nil {
+		for i := range s.dests {
+			if keyOf(&s.dests[i]) == k {
+				return
+			}
+		}
+		s.dests = append(s.dests, d)
+		if len(s.dests) == indexFrom {
+			s.index = make(map[destKey]struct{}, 2*indexFrom)
+			for i := range s.dests {
+				s.index[keyOf(&s.dests[i])] = struct{}{}
+			}
+		}
+		return
+	}
+	if _, ok := s.index[k]; ok {
+		return
+	}
+	s.index[k] = struct{}{}
+	s.dests = append(s.dests, d)
 }
 
 // AddDestination adds a real server to a service.

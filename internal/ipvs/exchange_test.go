@@ -273,3 +273,75 @@ func TestClientTable(t *testing.T) {
 	_, err := c.Table(false)
 	require.ErrorIs(t, err, ErrPermission)
 }
+
+// TestClientDestinationsLarge: a service of 20,000 real servers, dumped with
+// repeats as an interrupted dump brings them, lists each once, in the
+// kernel's order, and in linear time (the check once compared each real
+// server with every earlier one: 28 s for this listing).
+func TestClientDestinationsLarge(t *testing.T) {
+	const n = 20000
+	addr := func(i int) []byte {
+		return inetAddr(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}).String())
+	}
+	msg := func(i int) genetlink.Message {
+		return reply(t, cmdNewDest, func(ae *netlink.AttributeEncoder) {
+			nest(ae, cmdAttrDest, func(ae *netlink.AttributeEncoder) {
+				ae.Bytes(destAttrAddrFamily, nlenc.Uint16Bytes(2))
+				ae.Bytes(destAttrAddr, addr(i))
+				ae.Bytes(destAttrPort, nbo16(80))
+			})
+		})
+	}
+	var msgs []genetlink.Message
+	for i := range n {
+		msgs = append(msgs, msg(i))
+		if i%1000 == 999 { // a chunk resumed one position early
+			msgs = append(msgs, msg(i))
+		}
+	}
+	for i := range 50 { // and a run of early ones again
+		msgs = append(msgs, msg(i))
+	}
+	f := newFakeKernel(t, func(genetlink.Message, netlink.Message) []netlink.Message { return multipart(t, msgs) })
+	f.datagram = pageReadSize
+	c := f.client()
+	start := time.Now()
+	dests, err := c.Destinations(tcp4)
+	require.NoError(t, err)
+	require.Less(t, time.Since(start), 20*time.Second, "a generous bound: the quadratic check took longer")
+	require.Len(t, dests, n)
+	for i, d := range dests {
+		if d.Addr != netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}) {
+			t.Fatalf("real server %d is %v", i, d.Addr)
+		}
+	}
+}
+
+// Test_destSet: below indexFrom real servers the list is searched; from
+// there on every real server is in the index, so no add scans the list.
+func Test_destSet(t *testing.T) {
+	var s destSet
+	d := func(i int, f rules.Family, port uint16) rules.Destination {
+		a := netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)})
+		if f == rules.IPv6 {
+			a = netip.AddrFrom16(a.As16())
+		}
+		return rules.Destination{Family: f, Addr: a, Port: port, Weight: int32(i)}
+	}
+	for i := range 5000 {
+		s.add(d(i, rules.IPv4, 80))
+		s.add(d(i, rules.IPv4, 80)) // a repeat
+		if i < indexFrom-1 {
+			require.Nil(t, s.index)
+		} else {
+			require.Len(t, s.index, len(s.dests))
+		}
+	}
+	require.Len(t, s.dests, 5000)
+	// Another port or family is another real server.
+	s.add(d(7, rules.IPv4, 81))
+	s.add(d(7, rules.IPv6, 80))
+	require.Len(t, s.dests, 5002)
+	// The first of a repeat is kept.
+	require.Equal(t, int32(7), s.dests[7].Weight)
+}
