@@ -110,7 +110,7 @@ func (c *Client) resolveFamily() error {
 	var ae attrEncoder
 	ae.str(ctrlAttrFamilyName, familyName)
 	var id uint16
-	err := c.exchange(c.s, unix.GENL_ID_CTRL, OpDial, unix.CTRL_CMD_GETFAMILY, 0, ae.b, func(cmd uint8, b []byte) error {
+	err := c.s.exchange(unix.GENL_ID_CTRL, OpDial, unix.CTRL_CMD_GETFAMILY, 0, ae.b, func(cmd uint8, b []byte) error {
 		if cmd != unix.CTRL_CMD_NEWFAMILY {
 			return nil
 		}
@@ -185,11 +185,11 @@ func (c *Client) executeOn(large bool, op Op, cmd uint8, flags uint16, enc encod
 			s = b
 		}
 	}
-	return c.exchange(s, c.family, op, cmd, flags, data, each)
+	return s.exchange(c.family, op, cmd, flags, data, each)
 }
 
-// exchange sends one request of family on s and reads its replies.
-func (c *Client) exchange(s *sock, family uint16, op Op, cmd uint8, flags uint16, data []byte, each replyFunc) error {
+// exchange sends one request of family and reads its replies.
+func (s *sock) exchange(family uint16, op Op, cmd uint8, flags uint16, data []byte, each replyFunc) error {
 	seq := s.nextSeq()
 	// NLM_F_REQUEST must be set: the kernel silently skips a message
 	// without it.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/mdlayher/genetlink"
 	"github.com/mdlayher/netlink"
@@ -69,6 +70,7 @@ var sentinels = []struct {
 	{"ErrSchedulerNotFound", ErrSchedulerNotFound},
 	{"ErrDaemonRunning", ErrDaemonRunning},
 	{"ErrNoDaemon", ErrNoDaemon},
+	{"ErrTimeout", ErrTimeout},
 }
 
 // TestClientErrors is the cross product of methods and errnos. The same
@@ -153,8 +155,6 @@ func TestClientDialErrors(t *testing.T) {
 			c := newClient(f, pageReadSize)
 			err := c.resolveFamily()
 			require.Zero(t, c.family)
-			c = nil
-			require.Nil(t, c)
 			var e *Error
 			require.ErrorAs(t, err, &e)
 			require.Equal(t, OpDial, e.Op)
@@ -187,6 +187,10 @@ func Test_errorIs(t *testing.T) {
 		{"wrapped errno", &Error{Op: OpAddService, Err: fmt.Errorf("x: %w", unix.EEXIST)},
 			[]error{ErrServiceExists, unix.EEXIST}, []error{ErrDestinationExists}},
 		{"missing family", &Error{Op: OpDial, Err: errFamilyMissing}, []error{ErrNotAvailable}, []error{ErrPermission}},
+		{"timeout", &Error{Op: OpFlush, Err: timeoutError{time.Second}},
+			[]error{ErrTimeout, os.ErrDeadlineExceeded}, []error{ErrNotAvailable, ErrPermission}},
+		{"wrapped timeout", &Error{Op: OpAddService, Err: fmt.Errorf("x: %w", timeoutError{time.Second})},
+			[]error{ErrTimeout}, []error{ErrServiceExists}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -200,11 +204,28 @@ func Test_errorIs(t *testing.T) {
 	}
 }
 
+// TestClientFamilyWithoutID: a controller answer without the family id is
+// malformed.
+func TestClientFamilyWithoutID(t *testing.T) {
+	f := newFakeKernel(t, nil)
+	c := newClient(f, pageReadSize)
+	c.s.timeout = 50 * time.Millisecond
+	f.familyErr = 0
+	f.noFamilyID = true
+	err := c.resolveFamily()
+	require.ErrorIs(t, err, errMalformed)
+	var e *Error
+	require.ErrorAs(t, err, &e)
+	require.Equal(t, OpDial, e.Op)
+}
+
 func Test_errorString(t *testing.T) {
 	require.Equal(t, "ipvs: add service: file exists",
 		(&Error{Op: OpAddService, Err: unix.EEXIST}).Error())
 	require.Equal(t, "ipvs: start daemon: invalid argument: bad group",
 		(&Error{Op: OpStartDaemon, Err: unix.EINVAL, Message: "bad group"}).Error())
+	require.Equal(t, "ipvs: flush: no reply from the kernel in 30s",
+		(&Error{Op: OpFlush, Err: timeoutError{readTimeout}}).Error())
 }
 
 func TestErrno(t *testing.T) {

@@ -23,8 +23,10 @@ type fakeKernel struct {
 	// serve answers one IPVS request with whole netlink messages; a
 	// message's sequence number, if zero, becomes the request's.
 	serve func(greq genetlink.Message, nreq netlink.Message) []netlink.Message
-	// familyErr, if set, is the controller's answer to the family lookup.
-	familyErr unix.Errno
+	// familyErr, if set, is the controller's answer to the family lookup;
+	// noFamilyID leaves the id out of it.
+	familyErr  unix.Errno
+	noFamilyID bool
 	// datagram is the most bytes of answers to one request packed into
 	// one datagram (a message never spans two); the kernel packs a dump's
 	// messages up to the reader's buffer size.
@@ -48,7 +50,7 @@ type fakeKernel struct {
 	closed   int
 }
 
-// A fakeWrite is one write: its bytes, its requests, and how many
+// A fakeWrite is one write: its size, its requests, and how many
 // datagrams of earlier answers were still unread when it came.
 type fakeWrite struct {
 	size, requests, unread int
@@ -115,7 +117,9 @@ func (f *fakeKernel) family(greq genetlink.Message, nreq netlink.Message) []netl
 	}
 	m := reply(f.t, unix.CTRL_CMD_NEWFAMILY, func(ae *netlink.AttributeEncoder) {
 		ae.String(unix.CTRL_ATTR_FAMILY_NAME, "IPVS")
-		ae.Uint16(unix.CTRL_ATTR_FAMILY_ID, uint16(testFamily.ID))
+		if !f.noFamilyID {
+			ae.Uint16(unix.CTRL_ATTR_FAMILY_ID, uint16(testFamily.ID))
+		}
 		ae.Uint32(unix.CTRL_ATTR_VERSION, 1)
 	})
 	b, err := m.MarshalBinary()
