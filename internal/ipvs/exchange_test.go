@@ -52,6 +52,8 @@ func TestClientDumpAcrossDatagrams(t *testing.T) {
 	_, err = c.Services()
 	require.NoError(t, err)
 	require.Same(t, big, c.big, "opened once")
+	require.NoError(t, c.Close())
+	require.Equal(t, 2, f.closed, "Close closes both sockets")
 }
 
 func netipv4(a, b, c, d byte) netip.Addr { return netip.AddrFrom4([4]byte{a, b, c, d}) }
