@@ -4,10 +4,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"syscall"
-
-	"github.com/mdlayher/netlink"
-	"golang.org/x/sys/unix"
 
 	"github.com/ipvsadm-go/ipvsadm/internal/rules"
 )
@@ -169,19 +165,9 @@ const (
 	wantReadBuffer = 8 << 20
 )
 
-// windowFor sizes the window from the socket's receive buffer, raising the
-// buffer first where the caller may (SO_RCVBUFFORCE needs CAP_NET_ADMIN,
-// which IPVS requires anyway).
-func windowFor(rc syscall.RawConn) int {
-	size := 0
-	rc.Control(func(fd uintptr) {
-		if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, wantReadBuffer) != nil {
-			_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, wantReadBuffer)
-		}
-		size, _ = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF)
-	})
-	w := size / ackCost
-	return min(max(w, minWindow), maxWindow)
+// windowFor sizes the window to a receive buffer of size bytes.
+func windowFor(size int) int {
+	return min(max(size/ackCost, minWindow), maxWindow)
 }
 
 // sendWindow sends up to one window of reqs (attributes in buf), gathers
@@ -195,9 +181,6 @@ func (c *Client) sendWindow(reqs []batchRequest, buf []byte, results []error) (i
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := min(len(reqs), c.window)
-	if c.s == nil {
-		return n, c.sendWindowLibrary(reqs[:n], buf, results)
-	}
 	last := -1
 	for i := n - 1; i >= 0; i-- {
 		if reqs[i].err == nil {
@@ -278,19 +261,4 @@ func (c *Client) sendWindow(reqs []batchRequest, buf []byte, results []error) (i
 			}
 		}
 	}
-}
-
-// sendWindowLibrary is sendWindow through the netlink library, for clients
-// made on a library connection (the tests' fakes): one request at a time.
-func (c *Client) sendWindowLibrary(reqs []batchRequest, buf []byte, results []error) error {
-	for i, r := range reqs {
-		results[i] = r.err
-		if r.err == nil {
-			err := c.executeLibrary(r.op, r.cmd, netlink.Acknowledge, buf[r.from:r.to], func(uint8, []byte) error { return nil })
-			if err != nil {
-				results[i] = err
-			}
-		}
-	}
-	return nil
 }

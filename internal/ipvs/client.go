@@ -3,11 +3,10 @@ package ipvs
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"sync"
 
-	"github.com/mdlayher/genetlink"
-	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 
 	"github.com/ipvsadm-go/ipvsadm/internal/rules"
@@ -28,15 +27,14 @@ type Config struct {
 // Client.bigSock). The family is resolved once. A Client is safe for
 // concurrent use; requests are serialised.
 type Client struct {
-	mu     sync.Mutex // serialises exchanges on the socket
-	conn   *genetlink.Conn
-	s      *sock // direct I/O on conn's socket; nil on library fakes
+	mu     sync.Mutex // serialises exchanges on the sockets
+	s      *sock
 	family uint16
-	netns  int // Config.NetNS, for the socket of large dumps
 	// big is a second socket for the services dump, read in large
-	// chunks (see bigSock); nil until needed.
+	// chunks (see bigSock); nil until needed. openBig opens its
+	// transport; nil if there is none to open.
 	big     *sock
-	bigConn *netlink.Conn
+	openBig func() (transport, error)
 	ns      nsID // the socket's network namespace, if known
 	// window is how many requests a batch may have in flight: as many
 	// failure replies as the receive buffer holds with a wide margin.
@@ -46,33 +44,28 @@ type Client struct {
 // Dial opens a client. The error matches ErrNotAvailable when the kernel
 // has no IPVS family and ErrPermission when the caller may not use it.
 func Dial(cfg *Config) (*Client, error) {
-	// No fixed read buffer for the library's own reads (the family
-	// lookup): a large one would make the kernel size all later dump
-	// chunks of the socket to it.
-	var ncfg netlink.Config
+	netns := 0
 	if cfg != nil {
-		ncfg.NetNS = cfg.NetNS
+		netns = cfg.NetNS
 	}
-	nl, err := netlink.Dial(unix.NETLINK_GENERIC, &ncfg)
+	t, err := openNetlink(netns)
 	if err != nil {
 		return nil, newError(OpDial, err)
 	}
-	conn := genetlink.NewConn(nl)
-	c, err := newClient(conn)
-	if err != nil {
-		conn.Close()
+	c := newClient(t, smallReadSize())
+	c.window = windowFor(t.readBuffer())
+	c.ns = socketNamespace(t.rc)
+	c.openBig = func() (transport, error) { return openNetlink(netns) }
+	if err := c.resolveFamily(); err != nil {
+		c.Close()
 		return nil, err
 	}
-	rc, err := nl.SyscallConn()
-	if err != nil {
-		conn.Close()
-		return nil, newError(OpDial, err)
-	}
-	c.s = newSock(rc, smallReadSize())
-	c.ns = socketNamespace(rc)
-	c.netns = ncfg.NetNS
-	c.window = windowFor(rc)
 	return c, nil
+}
+
+// newClient makes a client on t, its family not yet resolved.
+func newClient(t transport, readSize int) *Client {
+	return &Client{s: newSock(t, readSize), window: minWindow}
 }
 
 // Read sizes. The kernel sizes every later dump chunk of a socket to the
@@ -94,48 +87,61 @@ func smallReadSize() int { return max(os.Getpagesize(), pageReadSize) }
 // the client's namespace; nil if it cannot (the caller uses the client's
 // socket).
 func (c *Client) bigSock() *sock {
-	if c.big != nil || c.s == nil {
+	if c.big != nil || c.openBig == nil {
 		return c.big
 	}
-	nl, err := netlink.Dial(unix.NETLINK_GENERIC, &netlink.Config{NetNS: c.netns})
+	t, err := c.openBig()
 	if err != nil {
 		return nil
 	}
-	rc, err := nl.SyscallConn()
-	if err != nil {
-		nl.Close()
-		return nil
-	}
-	_ = nl.SetOption(netlink.ExtendedAcknowledge, true)
-	c.big, c.bigConn = newSock(rc, largeReadSize), nl
+	c.big = newSock(t, largeReadSize)
 	return c.big
 }
 
-// newClient resolves the IPVS family on an open connection; tests hand it
-// a genltest connection.
-func newClient(conn *genetlink.Conn) (*Client, error) {
-	f, err := conn.GetFamily(familyName)
-	if err != nil {
-		if errors.Is(err, unix.ENOENT) {
-			return nil, &Error{Op: OpDial, Err: errFamilyMissing}
+// Generic-netlink controller attributes (linux/genetlink.h).
+const (
+	ctrlAttrFamilyID   = 1
+	ctrlAttrFamilyName = 2
+)
+
+// resolveFamily looks the IPVS family's id up with the generic-netlink
+// controller, on the client's own socket.
+func (c *Client) resolveFamily() error {
+	var ae attrEncoder
+	ae.str(ctrlAttrFamilyName, familyName)
+	var id uint16
+	err := c.s.exchange(unix.GENL_ID_CTRL, OpDial, unix.CTRL_CMD_GETFAMILY, 0, ae.b, func(cmd uint8, b []byte) error {
+		if cmd != unix.CTRL_CMD_NEWFAMILY {
+			return nil
 		}
-		return nil, newError(OpDial, err)
+		a := walker{b: b}
+		for a.next() {
+			if a.typ == ctrlAttrFamilyID {
+				id = a.u16()
+			}
+		}
+		return a.err
+	})
+	var e *Error
+	if errors.As(err, &e) && e.Err == unix.ENOENT {
+		return &Error{Op: OpDial, Err: errFamilyMissing}
 	}
-	// Extended acks add the kernel's reason to policy failures. Older
-	// kernels lack the option; the client works without it.
-	_ = conn.SetOption(netlink.ExtendedAcknowledge, true)
-	// Error acknowledgements without a copy of the request keep batches'
-	// acknowledgements small.
-	_ = conn.SetOption(netlink.CapAcknowledge, true)
-	return &Client{conn: conn, family: f.ID, window: minWindow}, nil
+	if err != nil {
+		return err
+	}
+	if id == 0 {
+		return &Error{Op: OpDial, Err: fmt.Errorf("%w: no family id", errMalformed)}
+	}
+	c.family = id
+	return nil
 }
 
 // Close releases the client's sockets.
 func (c *Client) Close() error {
-	if c.bigConn != nil {
-		c.bigConn.Close()
+	if c.big != nil {
+		c.big.t.close()
 	}
-	return c.conn.Close()
+	return c.s.t.close()
 }
 
 // An encoder writes a request's attributes.
@@ -159,37 +165,39 @@ type replyFunc func(cmd uint8, attrs []byte) error
 
 // execute is the one place where requests meet the kernel: it frames the
 // request, sends it, hands each reply to each, and turns failures into
-// *Error. flags is 0 for a request answered by one message, Acknowledge
-// for a change, Dump for a list.
-func (c *Client) execute(op Op, cmd uint8, flags netlink.HeaderFlags, enc encoder, each replyFunc) error {
+// *Error. flags is 0 for a request answered by one message, nlmFAck for
+// a change, nlmFDump for a list.
+func (c *Client) execute(op Op, cmd uint8, flags uint16, enc encoder, each replyFunc) error {
 	return c.executeOn(false, op, cmd, flags, enc, each)
 }
 
 // executeOn is execute on the socket for large dumps when large is set.
-func (c *Client) executeOn(large bool, op Op, cmd uint8, flags netlink.HeaderFlags, enc encoder, each replyFunc) error {
+func (c *Client) executeOn(large bool, op Op, cmd uint8, flags uint16, enc encoder, each replyFunc) error {
 	data, err := encodeAttrs(enc)
 	if err != nil {
 		return &Error{Op: op, Err: err}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.s == nil {
-		return c.executeLibrary(op, cmd, flags, data, each)
-	}
 	s := c.s
 	if large {
 		if b := c.bigSock(); b != nil {
 			s = b
 		}
 	}
+	return s.exchange(c.family, op, cmd, flags, data, each)
+}
+
+// exchange sends one request of family and reads its replies.
+func (s *sock) exchange(family uint16, op Op, cmd uint8, flags uint16, data []byte, each replyFunc) error {
 	seq := s.nextSeq()
 	// NLM_F_REQUEST must be set: the kernel silently skips a message
 	// without it.
-	s.wbuf = appendRequest(s.wbuf[:0], c.family, nlmFRequest|uint16(flags), seq, cmd, data)
+	s.wbuf = appendRequest(s.wbuf[:0], family, nlmFRequest|flags, seq, cmd, data)
 	if err := s.write(s.wbuf); err != nil {
 		return newError(op, err)
 	}
-	dump := flags&netlink.Dump != 0
+	dump := flags&nlmFDump != 0
 	var replyErr error // a reply each refused; the dump is still drained
 	for {
 		b, err := s.read()
@@ -228,7 +236,7 @@ func (c *Client) executeOn(large bool, op Op, cmd uint8, flags netlink.HeaderFla
 			if replyErr == nil {
 				replyErr = each(m.data[0], m.data[genlHdrLen:])
 			}
-			if !dump && flags&netlink.Acknowledge == 0 {
+			if !dump && flags&nlmFAck == 0 {
 				if replyErr != nil {
 					return &Error{Op: op, Err: replyErr}
 				}
@@ -238,25 +246,9 @@ func (c *Client) executeOn(large bool, op Op, cmd uint8, flags netlink.HeaderFla
 	}
 }
 
-// executeLibrary is execute through the netlink library's own I/O, for
-// clients made on a library connection (the tests' fakes).
-func (c *Client) executeLibrary(op Op, cmd uint8, flags netlink.HeaderFlags, data []byte, each replyFunc) error {
-	msg := genetlink.Message{Header: genetlink.Header{Command: cmd, Version: familyVersion}, Data: data}
-	msgs, err := c.conn.Execute(msg, c.family, netlink.Request|flags)
-	if err != nil {
-		return newError(op, err)
-	}
-	for _, m := range msgs {
-		if err := each(m.Header.Command, m.Data); err != nil {
-			return &Error{Op: op, Err: err}
-		}
-	}
-	return nil
-}
-
 // set runs a command that changes state and answers only with an ack.
 func (c *Client) set(op Op, cmd uint8, enc encoder) error {
-	return c.execute(op, cmd, netlink.Acknowledge, enc, func(uint8, []byte) error { return nil })
+	return c.execute(op, cmd, nlmFAck, enc, func(uint8, []byte) error { return nil })
 }
 
 // get runs a command that answers with exactly one message of type reply,
@@ -281,7 +273,7 @@ func (c *Client) get(op Op, cmd, reply uint8, enc encoder, decode func([]byte) e
 
 // dump runs a dump command; decode receives each message of type reply.
 func (c *Client) dump(op Op, cmd, reply uint8, enc encoder, decode func([]byte) error) error {
-	return c.execute(op, cmd, netlink.Dump, enc, func(rc uint8, b []byte) error {
+	return c.execute(op, cmd, nlmFDump, enc, func(rc uint8, b []byte) error {
 		if rc != reply {
 			return nil
 		}
@@ -289,14 +281,10 @@ func (c *Client) dump(op Op, cmd, reply uint8, enc encoder, decode func([]byte) 
 	})
 }
 
-// newError wraps a netlink failure, keeping the bare errno as the cause
-// and the kernel's extended-ack text, if any.
+// newError wraps a failure of the exchange, keeping the bare errno as the
+// cause.
 func newError(op Op, err error) *Error {
 	e := &Error{Op: op, Err: err}
-	var oe *netlink.OpError
-	if errors.As(err, &oe) {
-		e.Message = oe.Message
-	}
 	var errno unix.Errno
 	if errors.As(err, &errno) {
 		e.Err = errno
@@ -322,7 +310,7 @@ func (c *Client) Info() (rules.Info, error) {
 func (c *Client) Services() ([]rules.Service, error) {
 	var svcs []rules.Service
 	var seen map[rules.ServiceKey]bool
-	err := c.executeOn(true, OpServices, cmdGetService, netlink.Dump, nil, func(rc uint8, b []byte) error {
+	err := c.executeOn(true, OpServices, cmdGetService, nlmFDump, nil, func(rc uint8, b []byte) error {
 		if rc != cmdNewService {
 			return nil
 		}
@@ -378,24 +366,64 @@ func (c *Client) DeleteService(key rules.ServiceKey) error {
 // list, not an error. Repeats from an interrupted dump are dropped, as
 // for Services.
 func (c *Client) Destinations(key rules.ServiceKey) ([]rules.Destination, error) {
-	var dests []rules.Destination
+	var set destSet
 	err := c.dump(OpDestinations, cmdGetDest, cmdNewDest, encodeServiceKeyAttr(key), func(b []byte) error {
 		d, err := decodeDestinationMessage(b, key.Family)
 		if err != nil {
 			return err
 		}
-		for _, old := range dests {
-			if old.Family == d.Family && old.Port == d.Port && old.Addr == d.Addr {
-				return nil
-			}
-		}
-		dests = append(dests, d)
+		set.add(d)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return dests, nil
+	return set.dests, nil
+}
+
+// A destSet collects a dump's real servers, dropping repeats of one
+// identity. A short list is searched; from indexFrom entries on, an index
+// keeps the check constant-time, so a service of tens of thousands of real
+// servers lists in linear time.
+type destSet struct {
+	dests []rules.Destination
+	index map[destKey]struct{} // set once dests has indexFrom entries
+}
+
+// A destKey is a real server's identity within its service.
+type destKey struct {
+	family rules.Family
+	addr   netip.Addr
+	port   uint16
+}
+
+const indexFrom = 32
+
+func keyOf(d *rules.Destination) destKey { return destKey{d.Family, d.Addr, d.Port} }
+
+// add appends d unless a real server of its identity is there already.
+func (s *destSet) add(d rules.Destination) {
+	k := keyOf(&d)
+	if s.index == nil {
+		for i := range s.dests {
+			if keyOf(&s.dests[i]) == k {
+				return
+			}
+		}
+		s.dests = append(s.dests, d)
+		if len(s.dests) == indexFrom {
+			s.index = make(map[destKey]struct{}, 2*indexFrom)
+			for i := range s.dests {
+				s.index[keyOf(&s.dests[i])] = struct{}{}
+			}
+		}
+		return
+	}
+	if _, ok := s.index[k]; ok {
+		return
+	}
+	s.index[k] = struct{}{}
+	s.dests = append(s.dests, d)
 }
 
 // AddDestination adds a real server to a service.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -56,6 +57,9 @@ var (
 	ErrSchedulerNotFound = errors.New("ipvs: scheduler or persistence engine not found")
 	ErrDaemonRunning     = errors.New("ipvs: sync daemon already running")
 	ErrNoDaemon          = errors.New("ipvs: no sync daemon running")
+	// ErrTimeout: the kernel did not answer in time (a reply was lost);
+	// os.ErrDeadlineExceeded matches too.
+	ErrTimeout = errors.New("ipvs: no reply from the kernel")
 )
 
 // An Error is a failed client operation.
@@ -111,6 +115,15 @@ func Errno(err error) unix.Errno {
 		return errno
 	}
 	return 0
+}
+
+// A timeoutError is a wait for a reply that ran out.
+type timeoutError struct{ after time.Duration }
+
+func (e timeoutError) Error() string { return fmt.Sprintf("no reply from the kernel in %v", e.after) }
+
+func (e timeoutError) Is(target error) bool {
+	return target == ErrTimeout || target == os.ErrDeadlineExceeded
 }
 
 // errFamilyMissing marks a failed family lookup.

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/mdlayher/genetlink"
-	"github.com/mdlayher/genetlink/genltest"
 	"github.com/mdlayher/netlink"
 	"github.com/mdlayher/netlink/nlenc"
 	"github.com/stretchr/testify/require"
@@ -70,6 +70,7 @@ var sentinels = []struct {
 	{"ErrSchedulerNotFound", ErrSchedulerNotFound},
 	{"ErrDaemonRunning", ErrDaemonRunning},
 	{"ErrNoDaemon", ErrNoDaemon},
+	{"ErrTimeout", ErrTimeout},
 }
 
 // TestClientErrors is the cross product of methods and errnos. The same
@@ -149,12 +150,11 @@ func TestClientDialErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(unix.ErrnoName(tt.errno), func(t *testing.T) {
-			conn := genltest.Dial(func(genetlink.Message, netlink.Message) ([]genetlink.Message, error) {
-				return nil, genltest.Error(int(tt.errno))
-			})
-			defer conn.Close()
-			c, err := newClient(conn)
-			require.Nil(t, c)
+			f := newFakeKernel(t, nil)
+			f.familyErr = tt.errno
+			c := newClient(f, pageReadSize)
+			err := c.resolveFamily()
+			require.Zero(t, c.family)
 			var e *Error
 			require.ErrorAs(t, err, &e)
 			require.Equal(t, OpDial, e.Op)
@@ -187,6 +187,10 @@ func Test_errorIs(t *testing.T) {
 		{"wrapped errno", &Error{Op: OpAddService, Err: fmt.Errorf("x: %w", unix.EEXIST)},
 			[]error{ErrServiceExists, unix.EEXIST}, []error{ErrDestinationExists}},
 		{"missing family", &Error{Op: OpDial, Err: errFamilyMissing}, []error{ErrNotAvailable}, []error{ErrPermission}},
+		{"timeout", &Error{Op: OpFlush, Err: timeoutError{time.Second}},
+			[]error{ErrTimeout, os.ErrDeadlineExceeded}, []error{ErrNotAvailable, ErrPermission}},
+		{"wrapped timeout", &Error{Op: OpAddService, Err: fmt.Errorf("x: %w", timeoutError{time.Second})},
+			[]error{ErrTimeout}, []error{ErrServiceExists}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -200,11 +204,28 @@ func Test_errorIs(t *testing.T) {
 	}
 }
 
+// TestClientFamilyWithoutID: a controller answer without the family id is
+// malformed.
+func TestClientFamilyWithoutID(t *testing.T) {
+	f := newFakeKernel(t, nil)
+	c := newClient(f, pageReadSize)
+	c.s.timeout = 50 * time.Millisecond
+	f.familyErr = 0
+	f.noFamilyID = true
+	err := c.resolveFamily()
+	require.ErrorIs(t, err, errMalformed)
+	var e *Error
+	require.ErrorAs(t, err, &e)
+	require.Equal(t, OpDial, e.Op)
+}
+
 func Test_errorString(t *testing.T) {
 	require.Equal(t, "ipvs: add service: file exists",
 		(&Error{Op: OpAddService, Err: unix.EEXIST}).Error())
 	require.Equal(t, "ipvs: start daemon: invalid argument: bad group",
 		(&Error{Op: OpStartDaemon, Err: unix.EINVAL, Message: "bad group"}).Error())
+	require.Equal(t, "ipvs: flush: no reply from the kernel in 30s",
+		(&Error{Op: OpFlush, Err: timeoutError{readTimeout}}).Error())
 }
 
 func TestErrno(t *testing.T) {
@@ -221,9 +242,7 @@ func TestClientExtendedAck(t *testing.T) {
 	c := dialRaw(t, func(_ genetlink.Message, nreq netlink.Message) []netlink.Message {
 		// struct nlmsgerr: -errno, the whole request (not capped), then
 		// the NLMSGERR_ATTR_* TLVs.
-		req, err := nreq.MarshalBinary()
-		require.NoError(t, err)
-		data := append(nlenc.Int32Bytes(-int32(unix.EINVAL)), req...)
+		data := append(nlenc.Int32Bytes(-int32(unix.EINVAL)), frame(nreq)...)
 		data = append(data, attrs(t, func(ae *netlink.AttributeEncoder) {
 			ae.String(unix.NLMSGERR_ATTR_MSG, text)
 		})...)

@@ -4,29 +4,36 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"syscall"
+	"os"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// sock is the client's I/O on its netlink socket: requests are framed
-// into one reusable buffer and replies are parsed in place in another,
-// and reads and writes go through the runtime poller directly. (The
-// netlink library starts a goroutine for every read and write to watch
-// for context cancellation; on a listing of thousands of services that
-// doubled the command's run time.) The netlink library still opens the
-// socket, in the right namespace, and resolves the family.
+// sock is the client's I/O on one netlink socket: requests are framed
+// into one reusable buffer and replies are parsed in place in another.
+// The datagrams themselves go through a transport: the socket in
+// production, a fake kernel in tests.
 type sock struct {
-	rc   syscall.RawConn
+	t    transport
 	seq  uint32
 	rbuf []byte
 	wbuf []byte
 	sent []int // a batch window's request indexes, by sequence offset
+	// timeout bounds each wait for a reply, so that a lost reply fails
+	// the exchange instead of blocking it forever. It is per read: a dump
+	// that keeps delivering never times out.
+	timeout time.Duration
 }
 
+// readTimeout is how long a client waits for the next reply: far longer
+// than the kernel takes for any IPVS request, even a flush of a large
+// table.
+const readTimeout = 30 * time.Second
+
 // newSock reads at most readSize bytes at a time.
-func newSock(rc syscall.RawConn, readSize int) *sock {
-	return &sock{rc: rc, rbuf: make([]byte, readSize)}
+func newSock(t transport, readSize int) *sock {
+	return &sock{t: t, rbuf: make([]byte, readSize), timeout: readTimeout}
 }
 
 // Netlink message types and flags used here (linux/netlink.h).
@@ -36,10 +43,13 @@ const (
 	nlmsgDone    = 0x3
 	nlmsgOverrun = 0x4
 
-	nlmFRequest = 0x1
-	nlmFAck     = 0x4
-	nlmFCapped  = 0x100 // in an error: the request was not echoed
-	nlmFAckTLVs = 0x200 // in an error: extended-ack attributes follow
+	nlmFRequest  = 0x1
+	nlmFMulti    = 0x2
+	nlmFAck      = 0x4
+	nlmFDumpIntr = 0x10
+	nlmFDump     = 0x300
+	nlmFCapped   = 0x100 // in an error: the request was not echoed
+	nlmFAckTLVs  = 0x200 // in an error: extended-ack attributes follow
 
 	nlmsgHdrLen     = 16
 	nlmsgerrAttrMsg = 1
@@ -73,40 +83,20 @@ func appendRequest(dst []byte, family, flags uint16, seq uint32, cmd uint8, attr
 	return dst
 }
 
-// write sends b, one or more framed requests, in one system call.
-func (s *sock) write(b []byte) error {
-	var err error
-	werr := s.rc.Write(func(fd uintptr) bool {
-		err = unix.Sendto(int(fd), b, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
-		return err != unix.EAGAIN
-	})
-	if werr != nil {
-		return werr
-	}
-	if err != nil {
-		return fmt.Errorf("sendto: %w", err)
-	}
-	return nil
-}
+// write sends b, one or more framed requests, in one datagram.
+func (s *sock) write(b []byte) error { return s.t.write(b) }
 
 // read receives one datagram into the receive buffer; the result is valid
 // until the next read.
 func (s *sock) read() ([]byte, error) {
-	var (
-		n, flags int
-		err      error
-	)
-	rerr := s.rc.Read(func(fd uintptr) bool {
-		n, _, flags, _, err = unix.Recvmsg(int(fd), s.rbuf, nil, 0)
-		return err != unix.EAGAIN && err != unix.EINTR
-	})
-	if rerr != nil {
-		return nil, rerr
+	n, truncated, err := s.t.read(s.rbuf, time.Now().Add(s.timeout))
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return nil, timeoutError{s.timeout}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("recvmsg: %w", err)
+		return nil, err
 	}
-	if flags&unix.MSG_TRUNC != 0 {
+	if truncated {
 		return nil, fmt.Errorf("%w: datagram larger than %d bytes", errMalformed, len(s.rbuf))
 	}
 	return s.rbuf[:n], nil
