@@ -62,6 +62,10 @@ func errorMessage(err error) string {
 		// answers ENOPROTOOPT on a kernel without IPVS.
 		return genericMessages[unix.ENOPROTOOPT]
 	}
+	if errors.Is(err, ipvs.ErrTimeout) {
+		// ipvsadm 1.31 would wait forever; see COMPATIBILITY.md.
+		return "No reply from the kernel in time: the outcome is unknown (check with ipvsadm -L)"
+	}
 	errno := ipvs.Errno(err)
 	if errno == 0 {
 		// A failure without a kernel errno (a broken reply, a refused

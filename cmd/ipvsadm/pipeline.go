@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+
 	"github.com/ipvsadm-go/ipvsadm/internal/cmdline"
 	"github.com/ipvsadm-go/ipvsadm/internal/ipvs"
 	"github.com/ipvsadm-go/ipvsadm/internal/rules"
@@ -76,11 +78,21 @@ func (s *serialBatch) Len() int { return len(s.ops) }
 
 func (s *serialBatch) Send() ([]error, error) {
 	res := make([]error, len(s.ops))
+	var fatal error
 	for i, op := range s.ops {
+		if fatal != nil {
+			// As with the kernel batch: after a lost reply the rest is
+			// not sent, and shares its fate.
+			res[i] = fatal
+			continue
+		}
 		res[i] = op()
+		if errors.Is(res[i], ipvs.ErrTimeout) {
+			fatal = res[i]
+		}
 	}
 	s.ops = nil
-	return res, nil
+	return res, fatal
 }
 
 // queueChange adds a modifying command to a batch; it reports false for
@@ -137,6 +149,9 @@ type restorePipeline struct {
 	batch  changeBatch
 	lines  []string // "" for a queued change, else a popt message
 	status int      // exit status of the last line settled
+	// lost is set when the kernel stopped answering: the outcome of the
+	// rest is unknown, and the restore ends.
+	lost bool
 }
 
 // maxQueued bounds the lines held before they are sent.
@@ -174,6 +189,11 @@ func (pl *restorePipeline) settle() {
 			continue
 		}
 		pl.status = pl.p.kernelError(results[i])
+		if errors.Is(results[i], ipvs.ErrTimeout) {
+			// One message: every later change shares this fate.
+			pl.lost = true
+			break
+		}
 		i++
 	}
 	pl.lines = pl.lines[:0]

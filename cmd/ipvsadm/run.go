@@ -182,12 +182,18 @@ func (p *program) restore() int {
 		return status
 	}
 	for {
+		if pl.lost {
+			return pl.status
+		}
 		if len(chunk.lines) == 0 {
 			var ok bool
 			select {
 			case chunk, ok = <-chunks:
 			default:
 				pl.settle()
+				if pl.lost {
+					return pl.status
+				}
 				chunk, ok = <-chunks
 			}
 			if !ok {
@@ -211,6 +217,9 @@ func (p *program) restore() int {
 			continue
 		}
 		pl.settle()
+		if pl.lost {
+			return pl.status
+		}
 		switch cmd.Kind {
 		case cmdline.CmdRestore:
 			p.errorf("%s", cmdline.TryMessage(p.argv0))

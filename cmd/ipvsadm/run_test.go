@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -209,4 +210,40 @@ func TestInitWithoutPrivilege(t *testing.T) {
 		require.Empty(t, f.svcs)
 		require.True(t, f.closed)
 	}
+}
+
+// timingOutBackend stops answering after a number of changes.
+type timingOutBackend struct {
+	fakeBackend
+	answers int
+}
+
+func (b *timingOutBackend) AddService(s rules.Service) error {
+	if b.answers == 0 {
+		return &ipvs.Error{Op: ipvs.OpAddService, Err: ipvs.ErrTimeout}
+	}
+	b.answers--
+	return b.fakeBackend.AddService(s)
+}
+
+// TestKernelStopsAnswering checks that a kernel that stops answering ends
+// a command with one clear message, never a hang or a message per line.
+func TestKernelStopsAnswering(t *testing.T) {
+	b := &timingOutBackend{answers: 2}
+	withBackend(t, b, nil)
+	var in strings.Builder
+	for i := 1; i <= 50; i++ {
+		fmt.Fprintf(&in, "-A -t 10.0.0.%d:80\n", i)
+	}
+	out, errs, status := runArgs([]string{"-R"}, in.String())
+	require.Equal(t, 255, status)
+	require.Empty(t, out)
+	require.Equal(t, "No reply from the kernel in time: the outcome is unknown (check with ipvsadm -L)\n", errs)
+	require.Len(t, b.svcs, 2)
+
+	b = &timingOutBackend{}
+	withBackend(t, b, nil)
+	_, errs, status = runArgs([]string{"-A", "-t", "10.0.0.1:80"}, "")
+	require.Equal(t, 255, status)
+	require.Equal(t, "No reply from the kernel in time: the outcome is unknown (check with ipvsadm -L)\n", errs)
 }

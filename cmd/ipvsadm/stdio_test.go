@@ -113,3 +113,19 @@ func TestTooFewOpenFiles(t *testing.T) {
 	require.Equal(t, 2, ee.ExitCode())
 	require.Equal(t, "ipvsadm: the limit on open files is 5, and this ipvsadm needs 8 (raise it with ulimit -n)\n", errb.String())
 }
+
+// TestNLDEBUGIgnored checks that a malformed NLDEBUG, which once made the
+// netlink library panic, changes nothing.
+func TestNLDEBUGIgnored(t *testing.T) {
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	link := filepath.Join(t.TempDir(), "ipvsadm")
+	require.NoError(t, os.Symlink(exe, link))
+	for _, v := range []string{"level=x", "format=bogus", "1"} {
+		cmd := exec.Command(link, "-Ln")
+		cmd.Env = append(os.Environ(), "NLDEBUG="+v)
+		out, _ := cmd.CombinedOutput()
+		require.NotContains(t, string(out), "panic", "NLDEBUG=%s", v)
+		require.NotContains(t, string(out), "goroutine", "NLDEBUG=%s", v)
+	}
+}

@@ -2,11 +2,12 @@ package ipvs
 
 import (
 	"fmt"
+	"os"
+	"runtime"
 	"syscall"
 	"time"
 	"unsafe"
 
-	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -26,10 +27,10 @@ type transport interface {
 // netlinkTransport is a generic-netlink socket, read and written through
 // the runtime poller directly. (The netlink library starts a goroutine for
 // every read and write to watch for context cancellation; on a listing of
-// thousands of services that doubled the command's run time.) The library
-// still opens the socket, in the right namespace, and keeps its deadline.
+// thousands of services that doubled the command's run time. It also
+// panics on a malformed NLDEBUG variable, so it is not used at all.)
 type netlinkTransport struct {
-	conn *netlink.Conn
+	file *os.File // the socket, pollable, for deadlines and closing
 	rc   syscall.RawConn
 	// The poller callbacks, bound once: a closure made per call would be
 	// allocated per call. buf and the results pass through the fields.
@@ -43,24 +44,62 @@ type netlinkTransport struct {
 // openNetlink opens a generic-netlink socket in the namespace of the
 // descriptor netns (0: the calling thread's).
 func openNetlink(netns int) (*netlinkTransport, error) {
-	conn, err := netlink.Dial(unix.NETLINK_GENERIC, &netlink.Config{NetNS: netns})
+	fd, err := socketIn(netns)
 	if err != nil {
 		return nil, err
 	}
-	rc, err := conn.SyscallConn()
-	if err != nil {
-		conn.Close()
-		return nil, err
+	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		unix.Close(fd)
+		return nil, os.NewSyscallError("bind", err)
 	}
-	t := &netlinkTransport{conn: conn, rc: rc, to: unix.SockaddrNetlink{Family: unix.AF_NETLINK}}
-	t.readFn, t.writeFn = t.recv, t.send
 	// Extended acks add the kernel's reason to policy failures. Older
 	// kernels lack the option; the client works without it.
-	_ = conn.SetOption(netlink.ExtendedAcknowledge, true)
+	_ = unix.SetsockoptInt(fd, unix.SOL_NETLINK, unix.NETLINK_EXT_ACK, 1)
 	// Error acknowledgements without a copy of the request keep batches'
 	// acknowledgements small.
-	_ = conn.SetOption(netlink.CapAcknowledge, true)
+	_ = unix.SetsockoptInt(fd, unix.SOL_NETLINK, unix.NETLINK_CAP_ACK, 1)
+	// A non-blocking descriptor makes a pollable file, with deadlines.
+	file := os.NewFile(uintptr(fd), "netlink")
+	rc, err := file.SyscallConn()
+	if err != nil {
+		file.Close()
+		return nil, err
+	}
+	t := &netlinkTransport{file: file, rc: rc, to: unix.SockaddrNetlink{Family: unix.AF_NETLINK}}
+	t.readFn, t.writeFn = t.recv, t.send
 	return t, nil
+}
+
+// socketIn creates a non-blocking generic-netlink socket in the namespace
+// of the descriptor netns (0: the calling thread's). A socket belongs to
+// the namespace it was created in, so the thread enters netns for the
+// call and goes back.
+func socketIn(netns int) (int, error) {
+	open := func() (int, error) {
+		fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, unix.NETLINK_GENERIC)
+		return fd, os.NewSyscallError("socket", err)
+	}
+	if netns == 0 {
+		return open()
+	}
+	runtime.LockOSThread()
+	home, err := unix.Open(threadNetNSPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		runtime.UnlockOSThread()
+		return -1, &os.PathError{Op: "open", Path: threadNetNSPath, Err: err}
+	}
+	defer unix.Close(home)
+	if err := unix.Setns(netns, unix.CLONE_NEWNET); err != nil {
+		runtime.UnlockOSThread()
+		return -1, os.NewSyscallError("setns", err)
+	}
+	fd, err := open()
+	if unix.Setns(home, unix.CLONE_NEWNET) == nil {
+		// Only a thread back home may serve other goroutines; otherwise
+		// it stays locked and ends with this goroutine.
+		runtime.UnlockOSThread()
+	}
+	return fd, err
 }
 
 func (t *netlinkTransport) write(b []byte) error {
@@ -82,7 +121,7 @@ func (t *netlinkTransport) send(fd uintptr) bool {
 }
 
 func (t *netlinkTransport) read(b []byte, deadline time.Time) (int, bool, error) {
-	if err := t.conn.SetReadDeadline(deadline); err != nil {
+	if err := t.file.SetReadDeadline(deadline); err != nil {
 		return 0, false, err
 	}
 	t.buf = b
@@ -110,7 +149,7 @@ func (t *netlinkTransport) recv(fd uintptr) bool {
 	return errno != unix.EAGAIN && errno != unix.EINTR
 }
 
-func (t *netlinkTransport) close() error { return t.conn.Close() }
+func (t *netlinkTransport) close() error { return t.file.Close() }
 
 // readBuffer raises the socket's receive buffer where the caller may
 // (SO_RCVBUFFORCE needs CAP_NET_ADMIN, which IPVS requires anyway) and
