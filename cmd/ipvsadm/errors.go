@@ -62,6 +62,10 @@ func errorMessage(err error) string {
 		// answers ENOPROTOOPT on a kernel without IPVS.
 		return genericMessages[unix.ENOPROTOOPT]
 	}
+	if errors.Is(err, ipvs.ErrInconsistent) {
+		// ipvsadm 1.31 would print what it got; see COMPATIBILITY.md.
+		return "The table changed while it was being read; nothing was listed (try again)"
+	}
 	if errors.Is(err, ipvs.ErrTimeout) {
 		// ipvsadm 1.31 would wait forever; see COMPATIBILITY.md.
 		return "No reply from the kernel in time: the outcome is unknown (check with ipvsadm -L)"

@@ -60,6 +60,9 @@ var (
 	// ErrTimeout: the kernel did not answer in time (a reply was lost);
 	// os.ErrDeadlineExceeded matches too.
 	ErrTimeout = errors.New("ipvs: no reply from the kernel")
+	// ErrInconsistent: the services could not be read consistently, as
+	// the table kept changing while it was read.
+	ErrInconsistent = errors.New("ipvs: the table changed while it was being read")
 )
 
 // An Error is a failed client operation.

@@ -347,3 +347,38 @@ func Test_destSet(t *testing.T) {
 	// The first of a repeat is kept.
 	require.Equal(t, int32(7), s.dests[7].Weight)
 }
+
+// TestClientTableInconsistentDumps: a services dump that a second view
+// does not confirm (another namespace changed the shared table during it)
+// is read again, and a table that never reads the same twice is an error,
+// not a silently partial listing.
+func TestClientTableInconsistentDumps(t *testing.T) {
+	dumps := 0
+	var sets [][]int
+	f := newFakeKernel(t, func(greq genetlink.Message, nreq netlink.Message) []netlink.Message {
+		if greq.Header.Command == cmdGetDest {
+			return multipart(t, nil)
+		}
+		set := sets[min(dumps, len(sets)-1)]
+		dumps++
+		var msgs []genetlink.Message
+		for _, i := range set {
+			msgs = append(msgs, dumpedSvc(t, byte(i)))
+		}
+		return multipart(t, msgs)
+	})
+	c := f.client()
+
+	// The first dump skipped a service; the next two agree.
+	sets, dumps = [][]int{{1, 3}, {1, 2, 3}, {1, 2, 3}}, 0
+	entries, err := c.Table(false)
+	require.NoError(t, err)
+	require.Len(t, entries, 3)
+	require.Equal(t, 4, dumps) // two pairs
+
+	// Every dump differs from the one before.
+	sets, dumps = [][]int{{1}, {1, 2}, {1}, {1, 2}, {1}, {1, 2}, {1}, {1, 2}, {1}, {1, 2}, {1}, {1, 2}}, 0
+	_, err = c.Table(true)
+	require.ErrorIs(t, err, ErrInconsistent)
+	require.Equal(t, 2*tableAttempts, dumps)
+}

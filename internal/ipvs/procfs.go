@@ -368,27 +368,14 @@ func parseProcDest(f [][]byte) (rules.Destination, error) {
 // netlink dumps, so tunnel settings are always complete. Without brief,
 // every real server is complete.
 func (c *Client) Table(brief bool) ([]rules.ServiceEntry, error) {
-	svcs, err := c.Services()
+	svcs, proc, err := c.consistentServices(brief)
 	if err != nil {
 		return nil, err
-	}
-	proc := &procTable{}
-	if brief && len(svcs) > 0 {
-		if f := openProcIPVS(c.ns); f != nil {
-			if t, err := parseProcIPVS(f); err == nil {
-				proc = t
-			}
-			f.Close()
-		}
 	}
 	entries := make([]rules.ServiceEntry, len(svcs))
 	for i, s := range svcs {
 		entries[i].Service = s
-		k := procKey{fwmark: s.FWMark, proto: s.Protocol, addr: s.Addr, port: s.Port}
-		if s.IsFWMark() {
-			k = procKey{fwmark: s.FWMark}
-		}
-		dests, ok := proc.lookup(k)
+		dests, ok := proc.lookup(procKeyOf(s.ServiceKey))
 		for _, d := range dests {
 			ok = ok && d.Forward != rules.Tunnel
 		}
@@ -401,4 +388,91 @@ func (c *Client) Table(brief bool) ([]rules.ServiceEntry, error) {
 		}
 	}
 	return entries, nil
+}
+
+// tableAttempts bounds how often Table reads the services again when two
+// views of them disagree.
+const tableAttempts = 5
+
+// consistentServices dumps the services and checks the dump against a
+// second view: the kernel resumes a services dump by position in a table
+// shared by every network namespace, so a change in any namespace during a
+// dump can make it skip services of this one (repeats are dropped as they
+// come). The second view is /proc/net/ip_vs, whose position counts only
+// this namespace's services (read anyway for a brief table), or else a
+// second dump. When the views disagree, both are read again; when they
+// never agree, the error matches ErrInconsistent rather than a table that
+// silently misses services.
+//
+// proc is the /proc table when it was read with brief set (else empty).
+func (c *Client) consistentServices(brief bool) (svcs []rules.Service, proc *procTable, err error) {
+	proc = &procTable{}
+	for range tableAttempts {
+		if svcs, err = c.Services(); err != nil {
+			return nil, nil, err
+		}
+		var view *procTable
+		if f := openProcIPVS(c.ns); f != nil {
+			if t, perr := parseProcIPVS(f); perr == nil {
+				view = t
+			}
+			f.Close()
+		}
+		if view != nil {
+			if view.sameServices(svcs) {
+				if brief {
+					proc = view
+				}
+				return svcs, proc, nil
+			}
+			continue
+		}
+		again, err := c.Services()
+		if err != nil {
+			return nil, nil, err
+		}
+		if sameServiceKeys(svcs, again) {
+			return svcs, proc, nil
+		}
+	}
+	return nil, nil, &Error{Op: OpServices, Err: ErrInconsistent}
+}
+
+// procKeyOf is the /proc key of a service.
+func procKeyOf(k rules.ServiceKey) procKey {
+	if k.IsFWMark() {
+		return procKey{fwmark: k.FWMark}
+	}
+	return procKey{proto: k.Protocol, addr: k.Addr, port: k.Port}
+}
+
+// sameServices reports whether t shows exactly the services svcs.
+func (t *procTable) sameServices(svcs []rules.Service) bool {
+	if len(t.spans) != len(svcs) {
+		return false
+	}
+	for _, s := range svcs {
+		if _, ok := t.index[procKeyOf(s.ServiceKey)]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// sameServiceKeys reports whether a and b hold the same services, in any
+// order (each dump holds a service once).
+func sameServiceKeys(a, b []rules.Service) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	keys := make(map[rules.ServiceKey]bool, len(a))
+	for _, s := range a {
+		keys[s.ServiceKey] = true
+	}
+	for _, s := range b {
+		if !keys[s.ServiceKey] {
+			return false
+		}
+	}
+	return true
 }

@@ -31,6 +31,9 @@ type Command struct {
 	StdoutPath string
 	// Timeout ends the program; zero means DefaultTimeout.
 	Timeout time.Duration
+	// Started, if set, is called with the process id once the program
+	// (nsenter, which runs it as a child in its own process group) runs.
+	Started func(pid int)
 }
 
 // DefaultTimeout bounds a Command without a Timeout of its own.
@@ -94,7 +97,13 @@ func RunIn(nsfd int, c Command) (Result, error) {
 		defer f.Close()
 		cmd.Stdout = f
 	}
-	err = cmd.Run()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err = cmd.Start(); err == nil {
+		if c.Started != nil {
+			c.Started(cmd.Process.Pid)
+		}
+		err = cmd.Wait()
+	}
 	res := Result{Stdout: out.String(), Stderr: errb.String()}
 	if merged != nil {
 		b, rerr := io.ReadAll(io.NewSectionReader(merged, 0, 1<<40))
