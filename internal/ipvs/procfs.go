@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"slices"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -89,6 +90,7 @@ var errProcFormat = errors.New("unexpected /proc/net/ip_vs format")
 // old copies left to the collector, at every growth.
 type procTable struct {
 	index map[procKey]int32 // into spans; -1 for an ambiguous key
+	keys  []procKey         // every service, in the kernel's order
 	spans [][]rules.Destination
 	block []rules.Destination // the block being filled
 	from  int                 // where the current service starts in block
@@ -184,6 +186,7 @@ func parseProcIPVS(r io.Reader) (*procTable, error) {
 		if err != nil {
 			return nil, err
 		}
+		t.keys = append(t.keys, k)
 		if i, dup := t.index[k]; dup {
 			if i >= 0 {
 				t.index[k] = -1
@@ -379,11 +382,12 @@ func (c *Client) Table(brief bool) ([]rules.ServiceEntry, error) {
 		for _, d := range dests {
 			ok = ok && d.Forward != rules.Tunnel
 		}
-		if ok {
+		if ok && brief {
 			entries[i].Dests = dests
 			continue
 		}
-		if entries[i].Dests, err = c.Destinations(s.ServiceKey); err != nil {
+		// /proc tells how many real servers to expect, where it was read.
+		if entries[i].Dests, err = c.destinations(s.ServiceKey, len(dests) >= largeDestDump); err != nil {
 			return nil, err
 		}
 	}
@@ -404,7 +408,8 @@ const tableAttempts = 5
 // never agree, the error matches ErrInconsistent rather than a table that
 // silently misses services.
 //
-// proc is the /proc table when it was read with brief set (else empty).
+// proc is the /proc table where it could be read (else empty): its real
+// servers serve a brief table, and its counts choose the dump socket.
 func (c *Client) consistentServices(brief bool) (svcs []rules.Service, proc *procTable, err error) {
 	proc = &procTable{}
 	for range tableAttempts {
@@ -419,13 +424,15 @@ func (c *Client) consistentServices(brief bool) (svcs []rules.Service, proc *pro
 			f.Close()
 		}
 		if view != nil {
-			if view.sameServices(svcs) {
-				if brief {
-					proc = view
+			if !view.sameServices(svcs) {
+				// Changes in other namespaces move the dump's positions
+				// but not /proc's: fetch what the dump skipped.
+				var ok bool
+				if svcs, ok = c.completeServices(svcs, view); !ok {
+					continue
 				}
-				return svcs, proc, nil
 			}
-			continue
+			return svcs, view, nil
 		}
 		again, err := c.Services()
 		if err != nil {
@@ -446,9 +453,74 @@ func procKeyOf(k rules.ServiceKey) procKey {
 	return procKey{proto: k.Protocol, addr: k.Addr, port: k.Port}
 }
 
+// maxFetched bounds the services completeServices fetches one by one;
+// a dump that missed more than that is read again instead.
+const maxFetched = 256
+
+// completeServices adds to svcs, a dump, the services of view (/proc) that
+// the dump skipped, fetched one by one (a single get is not positional),
+// in view's order. ok is false when that cannot make the two agree: the
+// dump has a service view lacks, too many are missing, or one is gone.
+func (c *Client) completeServices(svcs []rules.Service, view *procTable) (_ []rules.Service, ok bool) {
+	have := make(map[procKey]int, len(svcs))
+	for _, s := range svcs {
+		k := procKeyOf(s.ServiceKey)
+		if _, in := view.index[k]; !in {
+			return nil, false
+		}
+		have[k]++
+	}
+	if len(view.keys)-len(svcs) > maxFetched {
+		return nil, false
+	}
+	for _, k := range view.keys {
+		if have[k] > 0 {
+			have[k]--
+			continue
+		}
+		s, err := c.serviceAt(k, svcs)
+		if err != nil {
+			return nil, false
+		}
+		svcs = append(svcs, s)
+	}
+	if !view.sameServices(svcs) {
+		return nil, false
+	}
+	// The kernel's order, as /proc shows it, for listings with --nosort.
+	order := make(map[procKey]int, len(view.keys))
+	for i, k := range view.keys {
+		if _, seen := order[k]; !seen {
+			order[k] = i
+		}
+	}
+	slices.SortStableFunc(svcs, func(a, b rules.Service) int {
+		return order[procKeyOf(a.ServiceKey)] - order[procKeyOf(b.ServiceKey)]
+	})
+	return svcs, true
+}
+
+// serviceAt gets the service of a /proc key, which lacks a fwmark
+// service's family: the family that svcs does not have yet is asked for.
+func (c *Client) serviceAt(k procKey, svcs []rules.Service) (rules.Service, error) {
+	if k.fwmark == 0 {
+		return c.Service(rules.ServiceKey{Family: rules.FamilyOf(k.addr), Protocol: k.proto, Addr: k.addr, Port: k.port})
+	}
+	for _, f := range []rules.Family{rules.IPv4, rules.IPv6} {
+		key := rules.ServiceKey{Family: f, FWMark: k.fwmark}
+		if slices.ContainsFunc(svcs, func(s rules.Service) bool { return s.ServiceKey == key }) {
+			continue
+		}
+		if s, err := c.Service(key); err == nil {
+			return s, nil
+		}
+	}
+	return rules.Service{}, &Error{Op: OpService, Err: unix.ESRCH}
+}
+
 // sameServices reports whether t shows exactly the services svcs.
 func (t *procTable) sameServices(svcs []rules.Service) bool {
-	if len(t.spans) != len(svcs) {
+	if len(t.keys) != len(svcs) {
 		return false
 	}
 	for _, s := range svcs {
