@@ -43,9 +43,9 @@ var (
 		{Family: rules.IPv6, FWMark: 0x100},
 	}
 	// Real server addresses the kernel accepts, and some it refuses.
-	genDests4   = []string{"192.168.1.1", "192.168.1.2", "192.168.1.3", "10.1.1.1", "127.0.0.1", "240.0.0.1"}
+	genDests4   = []string{"192.168.1.1", "192.168.1.2", "192.168.1.3", "10.1.1.1", "127.0.0.1", "240.0.0.1", "0.1.2.3"}
 	genDests6   = []string{"2001:db8:1::1", "2001:db8:1::2", "2001:db8:1::3", "::1", "fec0::1"}
-	genRefused4 = []string{"0.0.0.0", "0.1.2.3", "224.0.0.5", "239.255.255.255", "255.255.255.255"}
+	genRefused4 = []string{"0.0.0.0", "224.0.0.5", "239.255.255.255", "255.255.255.255"}
 	genRefused6 = []string{"fe80::1", "ff02::1", "::ffff:192.168.1.1", "::"}
 	genScheds   = append(append([]string{}, rules.KernelSchedulers...), "none", "rr", "wlc")
 )

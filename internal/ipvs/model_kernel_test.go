@@ -33,7 +33,7 @@ func TestKernelModelDifferential(t *testing.T) {
 		require.NoError(t, err, "IPVS_MODEL_SEED")
 		seed = v
 	}
-	steps := 2500
+	steps := 10000
 	if s := os.Getenv("IPVS_MODEL_STEPS"); s != "" {
 		v, err := strconv.Atoi(s)
 		require.NoError(t, err, "IPVS_MODEL_STEPS")
@@ -77,8 +77,7 @@ func TestKernelModelDifferential(t *testing.T) {
 			}
 			merr := model.Apply(c)
 			run, merrs = append(run, c), append(merrs, merr)
-			stats[c.Op.String()]++
-			stats[outcome(merr)]++
+			stats[c.Op.String()+" "+outcome(merr)]++
 			if daemon {
 				break
 			}
@@ -100,9 +99,9 @@ func TestKernelModelDifferential(t *testing.T) {
 	k.close()
 	var b strings.Builder
 	for _, name := range slices.Sorted(maps.Keys(stats)) {
-		fmt.Fprintf(&b, " %s=%d", name, stats[name])
+		fmt.Fprintf(&b, "\n  %s: %d", name, stats[name])
 	}
-	t.Logf("seed %d: %d changes agree in %v;%s", seed, steps, time.Since(start).Round(time.Millisecond), b.String())
+	t.Logf("seed %d: %d changes agree in %v; results:%s", seed, steps, time.Since(start).Round(time.Millisecond), b.String())
 }
 
 // outcome names an error by its errno, for the run's statistics.

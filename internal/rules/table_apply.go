@@ -350,15 +350,15 @@ func (ts *tableService) editDest(d Destination) error {
 }
 
 // destAddrAcceptable is ip_vs_new_dest's address check for what does not
-// depend on the namespace's addresses and routes: IPv4 this-network
-// (0/8), limited broadcast and multicast are refused, IPv6 anything not
-// unicast, link-local and IPv4-mapped addresses. Not modelled: subnet
-// broadcast addresses of configured interfaces (refused) and IPv6
-// link-local addresses of the host itself (accepted).
+// depend on the namespace's addresses and routes: IPv4 0.0.0.0 (but not
+// the rest of 0/8, unicast since Linux 5.3), limited broadcast and
+// multicast are refused, IPv6 anything not unicast, link-local and
+// IPv4-mapped addresses. Not modelled: subnet broadcast addresses of
+// configured interfaces (refused) and IPv6 link-local addresses of the
+// host itself (accepted).
 func destAddrAcceptable(f Family, a netip.Addr) bool {
 	if f == IPv4 {
-		b := a.As4()
-		return b[0] != 0 && !a.IsMulticast() && b != [4]byte{255, 255, 255, 255}
+		return !a.IsUnspecified() && !a.IsMulticast() && a != netip.AddrFrom4([4]byte{255, 255, 255, 255})
 	}
 	b := a.As16()
 	switch {
