@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"net/netip"
 	"os"
 	"slices"
 	"strconv"
@@ -380,4 +381,48 @@ func shrink(t *testing.T, changes []rules.Change, maxReplays int, budget time.Du
 		}
 	}
 	return cur
+}
+
+// TestKernelModelMHLimit: mh's lookup table has 4093 slots. A service
+// with more real servers can still grow, but cannot switch to mh; the
+// failed switch changes nothing.
+func TestKernelModelMHLimit(t *testing.T) {
+	k := newKernelRun(t)
+	m := k.newModel()
+	rr := svc4(rules.TCP, v4a, 80, "rr")
+	mh := with(rr, func(s *rules.Service) { s.Scheduler = "mh" })
+	mhOther := with(rr, func(s *rules.Service) {
+		s.Scheduler, s.Flags, s.Timeout, s.PE = "mh", rules.FlagPersistent|rules.FlagSched1, 600, "sip"
+	})
+	dest := func(i int) rules.Destination {
+		return rules.Destination{Addr: netip.AddrFrom4([4]byte{10, 100, byte(i >> 8), byte(i)}), Port: 80, Forward: rules.Route, Weight: 1}
+	}
+	var changes []rules.Change
+	add := func(c rules.Change) { changes = append(changes, c) }
+	add(rules.Change{Op: rules.OpAddService, Service: rr})
+	for i := 1; i <= 4094; i++ {
+		add(rules.Change{Op: rules.OpAddDest, Service: rr, Dest: dest(i)})
+	}
+	add(rules.Change{Op: rules.OpEditService, Service: mhOther}) // EINVAL
+	add(rules.Change{Op: rules.OpDelDest, Service: rr, Dest: dest(1)})
+	add(rules.Change{Op: rules.OpEditService, Service: mh})            // fits now
+	add(rules.Change{Op: rules.OpAddDest, Service: rr, Dest: dest(1)}) // growing past the table is fine
+	add(rules.Change{Op: rules.OpEditService, Service: mh})            // same scheduler: no rebuild, no error
+	add(rules.Change{Op: rules.OpEditService, Service: rr})
+	add(rules.Change{Op: rules.OpEditService, Service: mhOther}) // EINVAL again
+
+	var merrs []error
+	for _, c := range changes {
+		merrs = append(merrs, m.Apply(c))
+	}
+	kerrs := k.apply(changes, true)
+	for i, c := range changes {
+		require.Empty(t, compareErr(kerrs[i], merrs[i]), "change %d: %s", i, c)
+	}
+	require.ErrorIs(t, merrs[4095], unix.EINVAL)
+	require.ErrorIs(t, merrs[len(merrs)-1], unix.EINVAL)
+	require.Empty(t, k.compare(m))
+	s, ok := m.Service(rr.ServiceKey)
+	require.True(t, ok)
+	require.Equal(t, rr, s)
 }

@@ -27,7 +27,7 @@ type Table struct {
 
 type tableService struct {
 	svc   Service       // settings only, key in kernel form
-	dests []Destination // newest first, Family always set
+	dests []Destination // oldest first (appending is cheap), Family always set
 	rank  uint16        // hash table (normal, then fwmark) and bucket
 }
 
@@ -102,7 +102,7 @@ func (t *Table) Clone() *Table {
 func (t *Table) Entries() []ServiceEntry {
 	out := make([]ServiceEntry, len(t.order))
 	for i, ts := range t.order {
-		out[i] = ServiceEntry{Service: ts.svc, Dests: slices.Clone(ts.dests)}
+		out[i] = ServiceEntry{Service: ts.svc, Dests: ts.listed()}
 	}
 	return out
 }
@@ -132,7 +132,14 @@ func (t *Table) Destinations(k ServiceKey) []Destination {
 	if ts == nil {
 		return nil
 	}
-	return slices.Clone(ts.dests)
+	return ts.listed()
+}
+
+// listed returns the real servers in the kernel's order, newest first.
+func (ts *tableService) listed() []Destination {
+	out := slices.Clone(ts.dests)
+	slices.Reverse(out)
+	return out
 }
 
 // Len is the number of services.

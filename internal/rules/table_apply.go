@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"syscall"
 )
 
@@ -119,8 +120,7 @@ const (
 
 // Apply makes the change the kernel would make and returns the error the
 // kernel (through the client) would return, wrapped in a *ChangeError; on
-// error nothing changes, except where the kernel too leaves a half-done
-// change (an edit to mh that cannot build its table leaves no scheduler).
+// error nothing changes.
 func (t *Table) Apply(c Change) error {
 	if err := t.apply(c); err != nil {
 		return &ChangeError{Op: c.Op, Err: err}
@@ -191,7 +191,7 @@ func (t *Table) applyToService(c Change) error {
 		if i < 0 {
 			return syscall.ENOENT
 		}
-		ts.dests = append(ts.dests[:i], ts.dests[i+1:]...)
+		ts.dests = slices.Delete(ts.dests, i, i+1)
 	}
 	return nil
 }
@@ -290,18 +290,15 @@ func (t *Table) addService(k ServiceKey, s Service) error {
 }
 
 // editService follows ip_vs_edit_service: the identity stays, everything
-// else is replaced. A new scheduler is bound after the old one is
-// unbound, so a failed bind (mh with more real servers than table slots)
-// leaves the service with none, and the other settings unchanged.
+// else is replaced. A new scheduler that cannot take the service (mh with
+// more real servers than table slots) fails the edit and changes nothing,
+// as seen on 6.1: the old scheduler stays bound.
 func (t *Table) editService(ts *tableService, s Service) error {
 	if err := t.loadable(s); err != nil {
 		return err
 	}
-	if s.Scheduler != ts.svc.Scheduler {
-		ts.svc.Scheduler = "none"
-		if s.Scheduler == "mh" && len(ts.dests) > mhTableSize {
-			return syscall.EINVAL
-		}
+	if s.Scheduler != ts.svc.Scheduler && s.Scheduler == "mh" && len(ts.dests) > mhTableSize {
+		return syscall.EINVAL
 	}
 	ts.svc = stored(ts.svc.ServiceKey, s)
 	return nil
@@ -333,7 +330,7 @@ func (ts *tableService) addDest(d Destination) error {
 		return syscall.EINVAL
 	}
 	// mh's table is not rebuilt beyond its size, but the add succeeds.
-	ts.dests = append([]Destination{d}, ts.dests...)
+	ts.dests = append(ts.dests, d)
 	return nil
 }
 
