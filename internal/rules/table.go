@@ -75,8 +75,10 @@ func (t *Table) Clone() *Table {
 	c := &Table{
 		Env:      t.Env,
 		byKey:    make(map[ServiceKey]*tableService, len(t.byKey)),
-		order:    make([]*tableService, len(t.order)),
 		timeouts: t.timeouts,
+	}
+	if len(t.order) > 0 {
+		c.order = make([]*tableService, len(t.order))
 	}
 	c.Env.Links = maps.Clone(t.Env.Links)
 	c.Env.Schedulers = slices.Clone(t.Env.Schedulers)
@@ -137,6 +139,9 @@ func (t *Table) Destinations(k ServiceKey) []Destination {
 
 // listed returns the real servers in the kernel's order, newest first.
 func (ts *tableService) listed() []Destination {
+	if len(ts.dests) == 0 {
+		return nil
+	}
 	out := slices.Clone(ts.dests)
 	slices.Reverse(out)
 	return out
