@@ -33,11 +33,15 @@ var (
 		{Family: rules.IPv4, Protocol: rules.SCTP, Addr: genAddr("10.0.0.2"), Port: 5000},
 		{Family: rules.IPv4, Protocol: rules.TCP, Addr: genAddr("10.0.0.2"), Port: 0},
 		{Family: rules.IPv4, Protocol: 50, Addr: genAddr("10.0.0.3"), Port: 1}, // any protocol number goes
+		// In the same hash bucket as TCP 10.0.0.1:80 (0x151 folds to 0x50).
+		{Family: rules.IPv4, Protocol: rules.TCP, Addr: genAddr("10.0.0.1"), Port: 0x151},
+		{Family: rules.IPv6, Protocol: rules.TCP, Addr: genAddr("::ffff:10.0.0.1"), Port: 80},
 		{Family: rules.IPv6, Protocol: rules.TCP, Addr: genAddr("2001:db8::1"), Port: 80},
 		{Family: rules.IPv6, Protocol: rules.UDP, Addr: genAddr("2001:db8::1"), Port: 53},
 		{Family: rules.IPv6, Protocol: rules.TCP, Addr: genAddr("2001:db8::2"), Port: 0},
 		{Family: rules.IPv4, FWMark: 1},
 		{Family: rules.IPv4, FWMark: 2},
+		{Family: rules.IPv4, FWMark: 257}, // in mark 1's bucket
 		{Family: rules.IPv4, FWMark: 0xffffffff},
 		{Family: rules.IPv6, FWMark: 1},
 		{Family: rules.IPv6, FWMark: 0x100},
