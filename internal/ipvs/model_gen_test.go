@@ -20,7 +20,7 @@ var genWeights = []struct {
 	{rules.OpAddService, 110}, {rules.OpEditService, 90}, {rules.OpDelService, 30},
 	{rules.OpAddDest, 280}, {rules.OpEditDest, 140}, {rules.OpDelDest, 80},
 	{rules.OpFlush, 4}, {rules.OpZeroAll, 10}, {rules.OpZeroService, 20},
-	{rules.OpSetTimeouts, 30}, {rules.OpStartDaemon, 14}, {rules.OpStopDaemon, 12},
+	{rules.OpSetTimeouts, 30}, {rules.OpStartDaemon, 30}, {rules.OpStopDaemon, 20},
 }
 
 var (
@@ -96,7 +96,7 @@ func (g *changeGen) next(m *rules.Table) rules.Change {
 	case rules.OpStartDaemon:
 		c.Daemon = rules.Daemon{
 			State:      pickOf(g, rules.Master, rules.Master, rules.Backup, rules.Backup, 0, 3),
-			Interface:  pickOf(g, "sync0", "sync0", "sync0", "sync0", "sync0", "nosuch0", ""),
+			Interface:  pickOf(g, "sync0", "sync0", "sync0", "sync0", "sync0", "lo", "nosuch0", ""),
 			SyncID:     uint32(g.pick(256)),
 			SyncMaxLen: pickOf[uint16](g, 0, 0, 0, 1400, 100, 1100, 65535),
 			Port:       pickOf[uint16](g, 0, 0, 8900),

@@ -78,7 +78,11 @@ func TestKernelModelDifferential(t *testing.T) {
 			}
 			merr := model.Apply(c)
 			run, merrs = append(run, c), append(merrs, merr)
-			stats[c.Op.String()+" "+outcome(merr)]++
+			what := c.Op.String() + " " + outcome(merr)
+			if c.Op == rules.OpStartDaemon && merr == nil {
+				what += fmt.Sprintf(" (%s on %s)", c.Daemon.State, c.Daemon.Interface)
+			}
+			stats[what]++
 			if daemon {
 				break
 			}

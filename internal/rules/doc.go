@@ -6,4 +6,9 @@
 // save/restore text format, the command line and the kernel client all share
 // one vocabulary. Values keep the kernel's units (seconds, raw flag bits) and
 // leave presentation to the callers.
+//
+// Table is an in-memory IPVS table with the Linux 6.1 kernel's semantics:
+// Apply gives the kernel's result and errno for each change, and the
+// listing order the kernel dumps (a differential test in internal/ipvs
+// holds it to the real kernel).
 package rules
