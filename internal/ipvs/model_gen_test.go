@@ -32,7 +32,9 @@ var (
 		{Family: rules.IPv4, Protocol: rules.UDP, Addr: genAddr("10.0.0.1"), Port: 80},
 		{Family: rules.IPv4, Protocol: rules.SCTP, Addr: genAddr("10.0.0.2"), Port: 5000},
 		{Family: rules.IPv4, Protocol: rules.TCP, Addr: genAddr("10.0.0.2"), Port: 0},
-		{Family: rules.IPv4, Protocol: 50, Addr: genAddr("10.0.0.3"), Port: 1}, // any protocol number goes
+		// Any protocol number goes.
+		{Family: rules.IPv4, Protocol: 50, Addr: genAddr("10.0.0.3"), Port: 1},
+		{Family: rules.IPv4, Protocol: 0, Addr: genAddr("10.0.0.3"), Port: 1},
 		// In the same hash bucket as TCP 10.0.0.1:80 (0x151 folds to 0x50).
 		{Family: rules.IPv4, Protocol: rules.TCP, Addr: genAddr("10.0.0.1"), Port: 0x151},
 		{Family: rules.IPv6, Protocol: rules.TCP, Addr: genAddr("::ffff:10.0.0.1"), Port: 80},
@@ -97,7 +99,7 @@ func (g *changeGen) next(m *rules.Table) rules.Change {
 		c.Daemon = rules.Daemon{
 			State:      pickOf(g, rules.Master, rules.Master, rules.Backup, rules.Backup, 0, 3),
 			Interface:  pickOf(g, "sync0", "sync0", "sync0", "sync0", "sync0", "lo", "nosuch0", ""),
-			SyncID:     uint32(g.pick(256)),
+			SyncID:     pickOf(g, uint32(g.pick(256)), uint32(g.pick(256)), 1000, 0xffffffff),
 			SyncMaxLen: pickOf[uint16](g, 0, 0, 0, 1400, 100, 1100, 65535),
 			Port:       pickOf[uint16](g, 0, 0, 8900),
 			TTL:        pickOf[uint8](g, 0, 0, 3),

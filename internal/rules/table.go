@@ -39,14 +39,22 @@ type Env struct {
 	// (ip_vs_svc_hashkey). It decides the listing order only; a test
 	// learns it from the kernel (see ServiceBucket).
 	BucketSalt uint8
-	// Links are the namespace's network interfaces by name, with their
-	// MTU: a sync daemon needs one and sizes its messages from it.
-	Links map[string]int
+	// Links are the namespace's network interfaces by name: a sync
+	// daemon needs one.
+	Links map[string]Link
 	// Schedulers and PersistenceEngines are the names the kernel can
 	// load (ip_vs_<name>, ip_vs_pe_<name>); others are refused with
 	// ENOENT. "none" (no scheduler) is always accepted.
 	Schedulers         []string
 	PersistenceEngines []string
+}
+
+// A Link is what a sync daemon needs to know of a network interface.
+type Link struct {
+	MTU int // a backup daemon sizes its messages from it
+	// Loopback: IPv6 gives a loopback interface no multicast route, so a
+	// master daemon cannot send to an IPv6 group there.
+	Loopback bool
 }
 
 // KernelSchedulers are the scheduler modules of Debian's 6.1 kernel.
@@ -56,7 +64,7 @@ var KernelSchedulers = []string{"rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh",
 // KernelSchedulers and the sip persistence engine.
 func DefaultEnv() Env {
 	return Env{
-		Links:              map[string]int{"lo": 65536},
+		Links:              map[string]Link{"lo": {MTU: 65536, Loopback: true}},
 		Schedulers:         slices.Clone(KernelSchedulers),
 		PersistenceEngines: []string{"sip"},
 	}

@@ -391,7 +391,9 @@ const defaultSyncPort = 8848
 
 // startDaemon follows ip_vs_genl_new_daemon and start_sync_thread, in
 // their order of checks: the group, mixed-family real servers, the
-// interface, then whether the role already runs.
+// interface, whether the role already runs, then the sockets. Of socket
+// failures only the one a fresh namespace shows is modelled: a master
+// cannot reach an IPv6 group over a loopback interface.
 func (t *Table) startDaemon(d Daemon) error {
 	if err := checkName("interface", d.Interface); err != nil {
 		return err
@@ -410,11 +412,11 @@ func (t *Table) startDaemon(d Daemon) error {
 	if t.mixedDests() > 0 {
 		return syscall.EINVAL
 	}
-	mtu, ok := t.Env.Links[d.Interface]
+	link, ok := t.Env.Links[d.Interface]
 	if !ok {
 		return syscall.ENODEV
 	}
-	d.SyncMaxLen = syncMaxLen(d, mtu, v6)
+	d.SyncMaxLen = syncMaxLen(d, link.MTU, v6)
 	if d.Port == 0 {
 		d.Port = defaultSyncPort
 	}
@@ -432,6 +434,10 @@ func (t *Table) startDaemon(d Daemon) error {
 	}
 	if *slot != nil {
 		return syscall.EEXIST
+	}
+	// The master's socket connects to the group (make_send_sock).
+	if d.State == Master && v6 && link.Loopback {
+		return syscall.ENETUNREACH
 	}
 	*slot = &d
 	return nil

@@ -57,7 +57,7 @@ func withDst(d Destination, fn func(*Destination)) Destination { fn(&d); return 
 func modelTable(t *testing.T, setup ...Change) *Table {
 	t.Helper()
 	tb := NewTable()
-	tb.Env.Links[syncIf] = 1500
+	tb.Env.Links[syncIf] = Link{MTU: 1500}
 	for _, c := range setup {
 		require.NoError(t, tb.Apply(c), "setup: %s", c)
 	}
@@ -201,6 +201,7 @@ func TestTableApply(t *testing.T) {
 			check: func(t *testing.T, tb *Table) { require.Equal(t, uint16(1024), tb.Daemons()[0].SyncMaxLen) }},
 		{name: "master maxlen clamped", change: startD(Daemon{State: Master, Interface: syncIf, SyncMaxLen: 65535}),
 			check: func(t *testing.T, tb *Table) { require.Equal(t, uint16(65507), tb.Daemons()[0].SyncMaxLen) }},
+		{name: "master to an ipv6 group over lo", change: startD(Daemon{State: Master, Interface: "lo", Group: netip.MustParseAddr("ff02::1:2")}), err: syscall.ENETUNREACH},
 		{name: "master running", setup: []Change{startD(master)}, change: startD(master), err: syscall.EEXIST},
 		{name: "no such interface", change: startD(Daemon{State: Master, Interface: "nosuch0"}), err: syscall.ENODEV},
 		{name: "interface beats running", setup: []Change{startD(master)}, change: startD(Daemon{State: Master, Interface: "nosuch0"}), err: syscall.ENODEV},
@@ -325,7 +326,7 @@ func TestTableClone(t *testing.T) {
 	require.NoError(t, c.Apply(editDst(tcp80, destOf(rs1, 80, Masquerade))))
 	require.NoError(t, c.Apply(addSvc(svcOf(udp53, "rr"))))
 	require.NoError(t, c.Apply(stopD(Master)))
-	c.Env.Links["eth0"] = 9000
+	c.Env.Links["eth0"] = Link{MTU: 9000}
 	require.Equal(t, []Destination{destOf(rs1, 80, Route)}, tb.Destinations(tcp80))
 	require.Equal(t, 1, tb.Len())
 	require.Len(t, tb.Daemons(), 1)
