@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"syscall"
 )
 
@@ -239,10 +240,8 @@ func checkName(what, s string) error {
 	if len(s) >= nameMax {
 		return fmt.Errorf("%w: %s %q too long", ErrNotSendable, what, s)
 	}
-	for i := 0; i < len(s); i++ {
-		if s[i] == 0 {
-			return fmt.Errorf("%w: %s %q holds a NUL", ErrNotSendable, what, s)
-		}
+	if strings.IndexByte(s, 0) >= 0 {
+		return fmt.Errorf("%w: %s %q holds a NUL", ErrNotSendable, what, s)
 	}
 	return nil
 }
@@ -250,10 +249,10 @@ func checkName(what, s string) error {
 // loadable checks a scheduler and persistence engine as
 // ip_vs_add_service and ip_vs_edit_service do, scheduler first.
 func (t *Table) loadable(s Service) error {
-	if s.Scheduler != "none" && !contains(t.Env.Schedulers, s.Scheduler) {
+	if s.Scheduler != "none" && !slices.Contains(t.Env.Schedulers, s.Scheduler) {
 		return syscall.ENOENT
 	}
-	if s.PE != "" && !contains(t.Env.PersistenceEngines, s.PE) {
+	if s.PE != "" && !slices.Contains(t.Env.PersistenceEngines, s.PE) {
 		return syscall.ENOENT
 	}
 	// IPv6 persistence granularity is a prefix length.
@@ -261,15 +260,6 @@ func (t *Table) loadable(s Service) error {
 		return syscall.EINVAL
 	}
 	return nil
-}
-
-func contains(names []string, name string) bool {
-	for _, n := range names {
-		if n == name {
-			return true
-		}
-	}
-	return false
 }
 
 // stored is s as the kernel keeps and reports it: without the internal
