@@ -64,6 +64,18 @@ func modelTable(t *testing.T, setup ...Change) *Table {
 	return tb
 }
 
+// tableState is everything a Table lists, for comparisons that do not
+// care how it is kept.
+type tableState struct {
+	Entries  []ServiceEntry
+	Timeouts Timeouts
+	Daemons  []Daemon
+}
+
+func stateOf(tb *Table) tableState {
+	return tableState{tb.Entries(), tb.Timeouts(), tb.Daemons()}
+}
+
 func TestTableApply(t *testing.T) {
 	rr80 := svcOf(tcp80, "rr")
 	d1 := destOf(rs1, 80, Masquerade)
@@ -219,7 +231,7 @@ func TestTableApply(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tb := modelTable(t, tc.setup...)
-			before := tb.Clone()
+			before := stateOf(tb)
 			err := tb.Apply(tc.change)
 			if tc.err == nil {
 				require.NoError(t, err)
@@ -228,7 +240,7 @@ func TestTableApply(t *testing.T) {
 				var ce *ChangeError
 				require.ErrorAs(t, err, &ce)
 				require.Equal(t, tc.change.Op, ce.Op)
-				require.Equal(t, before, tb, "a refused change changes nothing")
+				require.Equal(t, before, stateOf(tb), "a refused change changes nothing")
 			}
 			if tc.want != nil {
 				got := tb.Entries()
@@ -322,7 +334,8 @@ func TestTableMHLimit(t *testing.T) {
 func TestTableClone(t *testing.T) {
 	tb := modelTable(t, addSvc(svcOf(tcp80, "rr")), addDst(tcp80, destOf(rs1, 80, Route)), startD(Daemon{State: Master, Interface: syncIf}))
 	c := tb.Clone()
-	require.Equal(t, tb, c)
+	require.Equal(t, stateOf(tb), stateOf(c))
+	require.Equal(t, tb.Env, c.Env)
 	require.NoError(t, c.Apply(editDst(tcp80, destOf(rs1, 80, Masquerade))))
 	require.NoError(t, c.Apply(addSvc(svcOf(udp53, "rr"))))
 	require.NoError(t, c.Apply(stopD(Master)))
