@@ -146,6 +146,8 @@ func newKernelRun(t *testing.T) *kernelRun {
 	c, ns := kernelClient(t)
 	ns.AddDummy(t, "sync0", "172.16.0.1/24")
 	k := &kernelRun{t: t, c: c, started: map[rules.SyncState]time.Time{}}
+	// Before the client and namespace go, also when the test failed.
+	t.Cleanup(k.close)
 	k.salt = learnSalt(t, c)
 	return k
 }
@@ -277,6 +279,7 @@ func (k *kernelRun) close() {
 	for s := range k.started {
 		_ = k.one(rules.Change{Op: rules.OpStopDaemon, Daemon: rules.Daemon{State: s}})
 	}
+	clear(k.started)
 }
 
 // compare lists the kernel's whole state (settings only) and returns how
