@@ -533,8 +533,9 @@ func svcReplyTCP4(t testing.TB) genetlink.Message {
 
 func TestClientServiceReads(t *testing.T) {
 	want := rules.Service{ServiceKey: tcp4, Scheduler: "wlc", Flags: rules.FlagPersistent, Timeout: 300, Netmask: 0xffffff00,
-		Stats:   rules.Stats{Conns: 1, InPkts: 2, OutPkts: 3, InBytes: 1 << 40, OutBytes: 5},
-		Stats64: rules.Stats{Conns: 1 << 33, InPkts: 2, OutPkts: 3, InBytes: 1 << 40, OutBytes: 5}}
+		ServiceCounters: rules.ServiceCounters{
+			Stats:   rules.Stats{Conns: 1, InPkts: 2, OutPkts: 3, InBytes: 1 << 40, OutBytes: 5},
+			Stats64: rules.Stats{Conns: 1 << 33, InPkts: 2, OutPkts: 3, InBytes: 1 << 40, OutBytes: 5}}}
 	runClientTests(t, []clientTest{
 		{
 			name:    "service v4",
@@ -979,10 +980,11 @@ func TestClientDumps(t *testing.T) {
 			},
 			want: []rules.Service{
 				{ServiceKey: tcp4, Scheduler: "wlc", Netmask: 0xffffffff,
-					Stats: rules.Stats{Conns: 10, InPkts: 20, OutPkts: 30,
-						InBytes: 5 << 32, OutBytes: 6 << 32, CPS: 1, InPPS: 2, OutPPS: 3, InBPS: 4, OutBPS: 5},
-					Stats64: rules.Stats{Conns: 10 << 32, InPkts: 20 << 32, OutPkts: 30 << 32,
-						InBytes: 5 << 32, OutBytes: 6 << 32, CPS: 1 << 32, InPPS: 2, OutPPS: 3, InBPS: 4, OutBPS: 5 << 32}},
+					ServiceCounters: rules.ServiceCounters{
+						Stats: rules.Stats{Conns: 10, InPkts: 20, OutPkts: 30,
+							InBytes: 5 << 32, OutBytes: 6 << 32, CPS: 1, InPPS: 2, OutPPS: 3, InBPS: 4, OutBPS: 5},
+						Stats64: rules.Stats{Conns: 10 << 32, InPkts: 20 << 32, OutPkts: 30 << 32,
+							InBytes: 5 << 32, OutBytes: 6 << 32, CPS: 1 << 32, InPPS: 2, OutPPS: 3, InBPS: 4, OutBPS: 5 << 32}}},
 				{ServiceKey: udp6, Scheduler: "sh", Flags: rules.FlagPersistent | rules.FlagSched1 | rules.FlagSched2,
 					Timeout: 600, Netmask: 48, PE: "sip"},
 				{ServiceKey: rules.ServiceKey{Family: rules.IPv4, FWMark: 7}, Scheduler: "none", Netmask: 0xffffffff},
@@ -1036,8 +1038,8 @@ func TestClientDumps(t *testing.T) {
 			},
 			want: []rules.Destination{
 				{Family: rules.IPv4, Addr: a("192.168.1.10"), Port: 8080, Forward: rules.Masquerade, Weight: 1,
-					ActiveConns: 12, InactiveConns: 34, PersistentConns: 56,
-					Stats: rules.Stats{Conns: 1, InBytes: 1 << 35}, Stats64: rules.Stats{Conns: 1, InBytes: 1 << 35}},
+					DestinationCounters: rules.DestinationCounters{ActiveConns: 12, InactiveConns: 34, PersistentConns: 56,
+						Stats: rules.Stats{Conns: 1, InBytes: 1 << 35}, Stats64: rules.Stats{Conns: 1, InBytes: 1 << 35}}},
 				{Family: rules.IPv6, Addr: a("2001:db8::30"), Port: 80, Forward: rules.Tunnel, Weight: 3,
 					TunnelType: rules.TunnelGUE, TunnelPort: 6080, TunnelFlags: rules.TunnelRemoteChecksum},
 				{Family: rules.IPv4, Addr: a("192.168.1.11"), Port: 80, Forward: rules.Route,

@@ -261,9 +261,9 @@ func Test_decodeDestinationMessage(t *testing.T) {
 			want: rules.Destination{Family: rules.IPv4, Addr: a("10.1.2.3"), Port: 443, Forward: rules.Tunnel,
 				Weight: 0x7fffffff, UpperThreshold: 1000, LowerThreshold: 900,
 				TunnelType: rules.TunnelGRE, TunnelPort: 0x1234, TunnelFlags: rules.TunnelChecksum,
-				ActiveConns: 1, InactiveConns: 2, PersistentConns: 3,
-				Stats:   rules.Stats{InPkts: 4, OutBytes: 1 << 50},
-				Stats64: rules.Stats{InPkts: 1 << 36, OutBytes: 1 << 50}},
+				DestinationCounters: rules.DestinationCounters{ActiveConns: 1, InactiveConns: 2, PersistentConns: 3,
+					Stats:   rules.Stats{InPkts: 4, OutBytes: 1 << 50},
+					Stats64: rules.Stats{InPkts: 1 << 36, OutBytes: 1 << 50}}},
 		},
 		{
 			// Before 3.18 there is no ADDR_FAMILY: the service's applies.

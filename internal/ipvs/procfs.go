@@ -453,14 +453,10 @@ func procKeyOf(k rules.ServiceKey) procKey {
 	return procKey{proto: k.Protocol, addr: k.Addr, port: k.Port}
 }
 
-// maxFetched bounds the services completeServices fetches one by one;
-// a dump that missed more than that is read again instead.
-const maxFetched = 256
-
 // completeServices adds to svcs, a dump, the services of view (/proc) that
 // the dump skipped, fetched one by one (a single get is not positional),
 // in view's order. ok is false when that cannot make the two agree: the
-// dump has a service view lacks, too many are missing, or one is gone.
+// dump has a service view lacks, or one is gone.
 func (c *Client) completeServices(svcs []rules.Service, view *procTable) (_ []rules.Service, ok bool) {
 	have := make(map[procKey]int, len(svcs))
 	for _, s := range svcs {
@@ -469,9 +465,6 @@ func (c *Client) completeServices(svcs []rules.Service, view *procTable) (_ []ru
 			return nil, false
 		}
 		have[k]++
-	}
-	if len(view.keys)-len(svcs) > maxFetched {
-		return nil, false
 	}
 	for _, k := range view.keys {
 		if have[k] > 0 {

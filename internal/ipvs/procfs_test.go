@@ -40,11 +40,11 @@ SCTP 0A000002:1388 sh
 	}
 	v4 := func(s string) netip.Addr { return netip.MustParseAddr(s) }
 	require.Equal(t, []rules.Destination{
-		{Family: rules.IPv4, Addr: v4("192.168.1.2"), Port: 8080, Forward: rules.Masquerade, Weight: 3, ActiveConns: 1, InactiveConns: 2},
+		{Family: rules.IPv4, Addr: v4("192.168.1.2"), Port: 8080, Forward: rules.Masquerade, Weight: 3, DestinationCounters: rules.DestinationCounters{ActiveConns: 1, InactiveConns: 2}},
 		{Family: rules.IPv4, Addr: v4("192.168.1.1"), Port: 80, Forward: rules.Route},
 	}, dests(procKey{proto: rules.TCP, addr: v4("10.0.0.1"), port: 80}))
 	require.Equal(t, []rules.Destination{
-		{Family: rules.IPv6, Addr: v4("2001:db8:1::10"), Port: 53, Forward: rules.Tunnel, Weight: 1, InactiveConns: 7},
+		{Family: rules.IPv6, Addr: v4("2001:db8:1::10"), Port: 53, Forward: rules.Tunnel, Weight: 1, DestinationCounters: rules.DestinationCounters{InactiveConns: 7}},
 	}, dests(procKey{proto: rules.UDP, addr: v4("2001:db8::1"), port: 53}))
 	require.Equal(t, []rules.Destination{
 		{Family: rules.IPv4, Addr: v4("192.168.1.5"), Forward: rules.Local, Weight: -1},

@@ -56,7 +56,7 @@ func TestKernelTableBrief(t *testing.T) {
 				continue
 			}
 			require.Equal(t, rules.Destination{Family: fd.Family, Addr: fd.Addr, Port: fd.Port, Forward: fd.Forward,
-				Weight: fd.Weight, ActiveConns: fd.ActiveConns, InactiveConns: fd.InactiveConns}, bd)
+				Weight: fd.Weight, DestinationCounters: rules.DestinationCounters{ActiveConns: fd.ActiveConns, InactiveConns: fd.InactiveConns}}, bd)
 		}
 	}
 }

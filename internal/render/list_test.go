@@ -385,7 +385,7 @@ func TestListLinesNoAllocs(t *testing.T) {
 		Flags: rules.FlagPersistent | rules.FlagSched1 | rules.FlagOnePacket, Timeout: 300, Netmask: 64, PE: "sip"}
 	d := rules.Destination{Family: rules.IPv4, Addr: netip.MustParseAddr("192.168.0.1"), Port: 80,
 		Forward: rules.Tunnel, TunnelType: rules.TunnelGUE, TunnelPort: 6080, Weight: -1,
-		Stats64: rules.Stats{Conns: 1 << 40, InBytes: 1 << 50, CPS: 12345}}
+		DestinationCounters: rules.DestinationCounters{Stats64: rules.Stats{Conns: 1 << 40, InBytes: 1 << 50, CPS: 12345}}}
 	buf := make([]byte, 0, 4096)
 	r := testdataResolver(t) // not asked: the options are numeric
 	for _, o := range []ListOptions{{Numeric: true}, {Numeric: true, Stats: true}, {Numeric: true, Rate: true},

@@ -95,8 +95,8 @@ const (
 	FlagsSched = FlagSched1 | FlagSched2 | FlagSched3
 )
 
-// A Service is a virtual service and its scheduling options. Counters are
-// filled in by the kernel on reads and ignored on writes.
+// A Service is a virtual service: its identity, its settings (what a
+// request sets) and its counters (what only the kernel writes).
 type Service struct {
 	ServiceKey
 
@@ -108,9 +108,25 @@ type Service struct {
 	Netmask uint32
 	PE      string // persistence engine ("sip"), empty for none
 
+	ServiceCounters
+}
+
+// ServiceCounters are a service's traffic counters: filled in by the
+// kernel on reads, ignored on writes, and no part of its settings.
+type ServiceCounters struct {
 	Stats   Stats // the kernel's 32-bit STATS set (bytes are 64-bit there too)
 	Stats64 Stats // the kernel's 64-bit STATS64 set
 }
+
+// Settings returns s without its counters: what a request sets.
+func (s Service) Settings() Service {
+	s.ServiceCounters = ServiceCounters{}
+	return s
+}
+
+// SameSettings reports whether s and o have the same identity and
+// settings, whatever their counters.
+func (s Service) SameSettings(o Service) bool { return s.Settings() == o.Settings() }
 
 // Persistent reports whether the service has persistence enabled.
 func (s Service) Persistent() bool { return s.Flags&FlagPersistent != 0 }
@@ -191,12 +207,55 @@ type Destination struct {
 	TunnelPort  uint16
 	TunnelFlags TunnelFlags
 
-	// Counters, read-only.
+	DestinationCounters
+}
+
+// DestinationCounters are a real server's connection and traffic
+// counters: filled in by the kernel on reads, ignored on writes, and no
+// part of its settings.
+type DestinationCounters struct {
 	ActiveConns     uint32
 	InactiveConns   uint32
-	PersistentConns uint32
+	PersistentConns uint32 // persistence templates pointing at it
 	Stats           Stats
 	Stats64         Stats
+}
+
+// Settings returns d without its counters: what a request sets.
+func (d Destination) Settings() Destination {
+	d.DestinationCounters = DestinationCounters{}
+	return d
+}
+
+// SameSettings reports whether d and o have the same identity and
+// settings, whatever their counters.
+func (d Destination) SameSettings(o Destination) bool { return d.Settings() == o.Settings() }
+
+// A DestinationKey identifies a real server within its service the way the
+// kernel looks it up (ip_vs_lookup_dest): by family, address and port. The
+// port counts for fwmark services too, and the family for mixed-family
+// (tunnelled) real servers: 10.0.0.1 and ::ffff:10.0.0.1 are two real
+// servers.
+type DestinationKey struct {
+	Family Family
+	Addr   netip.Addr
+	Port   uint16
+}
+
+// Key returns d's identity within its service. A zero Family means the
+// service's, which for any request the kernel can receive is the family of
+// the address.
+func (d Destination) Key() DestinationKey {
+	f := d.Family
+	if f == 0 {
+		f = FamilyOf(d.Addr)
+	}
+	return DestinationKey{Family: f, Addr: d.Addr, Port: d.Port}
+}
+
+// String gives a short, unambiguous rendering for messages and tests.
+func (k DestinationKey) String() string {
+	return fmt.Sprintf("%s %s", k.Family, netip.AddrPortFrom(k.Addr, k.Port))
 }
 
 // Stats are a service's or real server's traffic counters and rates.
