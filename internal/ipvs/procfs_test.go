@@ -7,10 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mdlayher/genetlink"
-	"github.com/mdlayher/netlink"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/sys/unix"
 
 	"github.com/ipvsadm-go/ipvsadm/internal/rules"
 )
@@ -132,43 +129,4 @@ func FuzzParseProcIPVS(f *testing.F) {
 			t.Errorf("parseDec(%q) = %d, %v; strconv %d, %v", num, gotU, okU, wantU, errU)
 		}
 	})
-}
-
-// Test_completeServices: services that a positional dump skipped (changes
-// in other namespaces) are fetched one by one, in /proc's order; a dump
-// that /proc does not confirm is not completed.
-func Test_completeServices(t *testing.T) {
-	view, err := parseProcIPVS(strings.NewReader(`IP Virtual Server version 1.2.1 (size=4096)
-Prot LocalAddress:Port Scheduler Flags
-  -> RemoteAddress:Port Forward Weight ActiveConn InActConn
-TCP  0A000001:0050 rr
-TCP  0A000002:0050 rr
-TCP  0A000003:0050 rr
-`))
-	require.NoError(t, err)
-	gets := 0
-	f := newFakeKernel(t, func(greq genetlink.Message, nreq netlink.Message) []netlink.Message {
-		gets++
-		return plain(t, []genetlink.Message{dumpedSvc(t, 2)})
-	})
-	c := f.client()
-	svc := func(n byte) rules.Service {
-		k := tcp4
-		k.Addr = netipv4(10, 0, 0, n)
-		return rules.Service{ServiceKey: k, Scheduler: "rr", Netmask: 0xffffffff}
-	}
-	got, ok := c.completeServices([]rules.Service{svc(3), svc(1)}, view)
-	require.True(t, ok)
-	require.Equal(t, 1, gets)
-	require.Equal(t, []rules.Service{svc(1), svc(2), svc(3)}, got)
-
-	// A service /proc does not show: the dump is read again instead.
-	_, ok = c.completeServices([]rules.Service{svc(1), svc(4)}, view)
-	require.False(t, ok)
-	// A service gone by the time it is fetched.
-	f.serve = func(_ genetlink.Message, nreq netlink.Message) []netlink.Message {
-		return []netlink.Message{nlAck(t, nreq, unix.ESRCH)}
-	}
-	_, ok = c.completeServices([]rules.Service{svc(1)}, view)
-	require.False(t, ok)
 }
