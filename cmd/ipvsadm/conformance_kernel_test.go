@@ -23,6 +23,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -543,10 +544,18 @@ func runCase(t *testing.T, env *confEnv, c *confCase, anchors map[string]bool) *
 	mismatch := false
 	cmdNo := 0
 	var rec strings.Builder
+	var recorded confRecording
 	if d := os.Getenv("IPVSADM_CONFORMANCE_RECORD"); d != "" {
 		defer func() {
 			name := filepath.Join(d, c.File+"."+c.Name+".txt")
 			if err := os.WriteFile(name, []byte(rec.String()), 0o644); err != nil {
+				t.Errorf("record: %v", err)
+			}
+			b, err := json.Marshal(recorded)
+			if err == nil {
+				err = os.WriteFile(strings.TrimSuffix(name, ".txt")+".json", b, 0o644)
+			}
+			if err != nil {
 				t.Errorf("record: %v", err)
 			}
 		}()
@@ -615,6 +624,7 @@ func runCase(t *testing.T, env *confEnv, c *confCase, anchors map[string]bool) *
 				fmt.Fprintf(&rec, "ERR %s\n", showLine(l))
 			}
 			fmt.Fprintf(&rec, "EXIT %d\n", ref.Code)
+			recorded.Results = append(recorded.Results, ref)
 			if rerr != nil || oerr != nil {
 				fail("  command %d (line %d): %s\n    harness error: ref %v, ours %v", cmdNo, st.Line, st.Text(), rerr, oerr)
 				if errors.Is(rerr, errTimeout) || errors.Is(oerr, errTimeout) {
@@ -664,6 +674,7 @@ func runCase(t *testing.T, env *confEnv, c *confCase, anchors map[string]bool) *
 		r[k], e[k] = env.run(fd, env.refEnv, "", save)
 	}
 	fmt.Fprintf(&rec, "FINAL -Sn\n")
+	recorded.Final = r[0].Stdout
 	for _, l := range linesOf(r[0].Stdout) {
 		fmt.Fprintf(&rec, "OUT %s\n", showLine(l))
 	}

@@ -65,6 +65,15 @@ type confStep struct {
 	Expect *confExpect
 }
 
+// A confRecording is what the reference did in one case, recorded in the
+// VM (IPVSADM_CONFORMANCE_RECORD): the result of every command, in order,
+// and the final table as its -Sn prints it. TestConformanceReplay runs the
+// cases on the host against these.
+type confRecording struct {
+	Results []confResult `json:"results"`
+	Final   string       `json:"final"`
+}
+
 // confExpect is a literally expected result.
 type confExpect struct {
 	Stdout, Stderr string
