@@ -17,46 +17,6 @@ import (
 	"github.com/ipvsadm-go/ipvsadm/internal/rules"
 )
 
-// fakeBackend is an in-memory IPVS table for tests of the command's own
-// logic; the kernel's behaviour is proven by the kernel tests.
-type fakeBackend struct {
-	backend // unimplemented methods panic
-	svcs    []rules.Service
-	closed  bool
-	infoErr error // what Info fails with
-}
-
-func (f *fakeBackend) AddService(s rules.Service) error {
-	for _, old := range f.svcs {
-		if old.ServiceKey == s.ServiceKey {
-			return &ipvs.Error{Op: ipvs.OpAddService, Err: unix.EEXIST}
-		}
-	}
-	f.svcs = append(f.svcs, s)
-	return nil
-}
-
-func (f *fakeBackend) Info() (rules.Info, error) {
-	if f.infoErr != nil {
-		return rules.Info{}, f.infoErr
-	}
-	return rules.Info{Version: 0x010201, ConnTableSize: 4096}, nil
-}
-
-func (f *fakeBackend) Services() ([]rules.Service, error) { return f.svcs, nil }
-func (f *fakeBackend) Destinations(rules.ServiceKey) ([]rules.Destination, error) {
-	return nil, nil
-}
-func (f *fakeBackend) Close() error { f.closed = true; return nil }
-
-func (f *fakeBackend) Table(bool) ([]rules.ServiceEntry, error) {
-	var entries []rules.ServiceEntry
-	for _, s := range f.svcs {
-		entries = append(entries, rules.ServiceEntry{Service: s})
-	}
-	return entries, nil
-}
-
 // withBackend makes run use b (or fail to dial with err) for one test.
 func withBackend(t *testing.T, b backend, err error) {
 	t.Helper()
@@ -109,30 +69,30 @@ func TestInitFailure(t *testing.T) {
 func TestSchedFlagsComma(t *testing.T) {
 	// ipvsadm 1.31 crashes on these; we read them as no flags.
 	for _, flags := range []string{",", ",,"} {
-		f := &fakeBackend{}
+		f := newModelBackend()
 		withBackend(t, f, nil)
 		out, errs, status := runArgs([]string{"-A", "-t", "10.0.0.1:80", "-s", "sh", "-b", flags}, "")
 		require.Equal(t, 0, status, errs)
 		require.Empty(t, out+errs)
-		require.Len(t, f.svcs, 1)
-		require.Zero(t, f.svcs[0].Flags)
+		require.Equal(t, 1, f.table.Len())
+		require.Zero(t, f.table.Services()[0].Flags)
 		require.True(t, f.closed)
 	}
-	f := &fakeBackend{}
+	f := newModelBackend()
 	withBackend(t, f, nil)
 	_, errs, status := runArgs([]string{"-R"}, "-A -t 10.0.0.1:80 -s sh -b ,\n-A -t 10.0.0.2:80\n")
 	require.Equal(t, 0, status, errs)
-	require.Len(t, f.svcs, 2)
+	require.Equal(t, 2, f.table.Len())
 }
 
 // notifyingBackend reports every service it adds.
 type notifyingBackend struct {
-	fakeBackend
+	*modelBackend
 	added chan rules.ServiceKey
 }
 
 func (n *notifyingBackend) AddService(s rules.Service) error {
-	err := n.fakeBackend.AddService(s)
+	err := n.modelBackend.AddService(s)
 	n.added <- s.ServiceKey
 	return err
 }
@@ -141,7 +101,7 @@ func (n *notifyingBackend) AddService(s rules.Service) error {
 // chunks still takes effect line by line when the producer is slow: a
 // line is applied before the next one is written.
 func TestRestoreAppliesLinesAsWritten(t *testing.T) {
-	f := &notifyingBackend{added: make(chan rules.ServiceKey)}
+	f := &notifyingBackend{modelBackend: newModelBackend(), added: make(chan rules.ServiceKey)}
 	withBackend(t, f, nil)
 	pr, pw := io.Pipe()
 	done := make(chan int)
@@ -171,12 +131,12 @@ func TestRestoreLeavesInputAfterStop(t *testing.T) {
 	require.NoError(t, err)
 	defer f.Close()
 
-	fb := &fakeBackend{}
+	fb := newModelBackend()
 	withBackend(t, fb, nil)
 	var errb bytes.Buffer
 	status := run([]string{"ipvsadm", "-R"}, f, io.Discard, &errb)
 	require.NotZero(t, status, errb.String())
-	require.Len(t, fb.svcs, 1)
+	require.Equal(t, 1, fb.table.Len())
 	rest, err := io.ReadAll(f)
 	require.NoError(t, err)
 	require.Equal(t, "-A -t 10.0.0.3:80\nrest\n", string(rest))
@@ -188,7 +148,7 @@ func TestRestoreReadError(t *testing.T) {
 	d, err := os.Open(t.TempDir())
 	require.NoError(t, err)
 	defer d.Close()
-	withBackend(t, &fakeBackend{}, nil)
+	withBackend(t, newModelBackend(), nil)
 	var errb bytes.Buffer
 	status := run([]string{"ipvsadm", "-R"}, d, io.Discard, &errb)
 	require.Equal(t, 1, status)
@@ -200,21 +160,21 @@ func TestRestoreReadError(t *testing.T) {
 // info request does.
 func TestInitWithoutPrivilege(t *testing.T) {
 	for _, args := range [][]string{{"-Ln"}, {"-L", "--timeout"}, {"--daemon", "-L"}, {"-A", "-t", "10.0.0.1:80"}, {"-R"}} {
-		f := &fakeBackend{infoErr: &ipvs.Error{Op: ipvs.OpInfo, Err: unix.EPERM}}
-		withBackend(t, f, nil)
+		m := newModelBackend()
+		withBackend(t, deniedBackend{m}, nil)
 		out, errs, status := runArgs(args, strings.Repeat("-A -t 10.0.0.1:80\n", 100))
 		require.Equal(t, 2, status, "%q", args)
 		require.Empty(t, out)
 		require.Equal(t, "Can't initialize ipvs: Permission denied (you must be root)\n"+
 			"Are you sure that IP Virtual Server is built in the kernel or as module?\n", errs, "%q", args)
-		require.Empty(t, f.svcs)
-		require.True(t, f.closed)
+		require.Zero(t, m.table.Len())
+		require.True(t, m.closed)
 	}
 }
 
 // timingOutBackend stops answering after a number of changes.
 type timingOutBackend struct {
-	fakeBackend
+	*modelBackend
 	answers int
 }
 
@@ -223,13 +183,13 @@ func (b *timingOutBackend) AddService(s rules.Service) error {
 		return &ipvs.Error{Op: ipvs.OpAddService, Err: ipvs.ErrTimeout}
 	}
 	b.answers--
-	return b.fakeBackend.AddService(s)
+	return b.modelBackend.AddService(s)
 }
 
 // TestKernelStopsAnswering checks that a kernel that stops answering ends
 // a command with one clear message, never a hang or a message per line.
 func TestKernelStopsAnswering(t *testing.T) {
-	b := &timingOutBackend{answers: 2}
+	b := &timingOutBackend{modelBackend: newModelBackend(), answers: 2}
 	withBackend(t, b, nil)
 	var in strings.Builder
 	for i := 1; i <= 50; i++ {
@@ -239,9 +199,9 @@ func TestKernelStopsAnswering(t *testing.T) {
 	require.Equal(t, 255, status)
 	require.Empty(t, out)
 	require.Equal(t, "No reply from the kernel in time: the outcome is unknown (check with ipvsadm -L)\n", errs)
-	require.Len(t, b.svcs, 2)
+	require.Equal(t, 2, b.table.Len())
 
-	b = &timingOutBackend{}
+	b = &timingOutBackend{modelBackend: newModelBackend()}
 	withBackend(t, b, nil)
 	_, errs, status = runArgs([]string{"-A", "-t", "10.0.0.1:80"}, "")
 	require.Equal(t, 255, status)

@@ -11,30 +11,16 @@ import (
 	"github.com/ipvsadm-go/ipvsadm/internal/sched"
 )
 
-// table is an in-memory IPVS table that applies -A and -a lines the way
-// the kernel would accept them, enough to check the save format.
-type table struct {
-	entries []rules.ServiceEntry
-}
-
-func (tb *table) find(k rules.ServiceKey) *rules.ServiceEntry {
-	for i := range tb.entries {
-		if tb.entries[i].Service.ServiceKey == k {
-			return &tb.entries[i]
-		}
-	}
-	return nil
-}
-
-// restore parses text as ipvsadm -R would and applies its -A and -a lines.
-func restore(t *testing.T, text string) *table {
+// restore parses text as ipvsadm -R would and applies its -A and -a lines
+// to the table model (which refuses what the kernel refuses).
+func restore(t *testing.T, text string) []rules.ServiceEntry {
 	t.Helper()
 	lines, err := cmdline.ReadRestoreLines(strings.NewReader(text))
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := &cmdline.Parser{Argv0: "ipvsadm", Resolver: nil, SchedFlags: sched.ParseFlags}
-	tb := &table{}
+	tb := rules.NewTable()
 	for _, args := range lines {
 		cmd, err := p.Parse(args)
 		if err != nil {
@@ -42,34 +28,21 @@ func restore(t *testing.T, text string) *table {
 		}
 		switch cmd.Kind {
 		case cmdline.CmdAddService:
-			if tb.find(cmd.Service.ServiceKey) == nil {
-				tb.entries = append(tb.entries, rules.ServiceEntry{Service: cmd.Service})
-			}
+			tb.Apply(rules.Change{Op: rules.OpAddService, Service: cmd.Service})
 		case cmdline.CmdAddServer:
-			e := tb.find(cmd.Service.ServiceKey)
-			if e == nil {
-				continue
-			}
-			d := cmd.Dest
-			dup := false
-			for _, old := range e.Dests {
-				dup = dup || (old.Addr == d.Addr && old.Port == d.Port)
-			}
-			if !dup {
-				e.Dests = append(e.Dests, d)
-			}
+			tb.Apply(rules.Change{Op: rules.OpAddDest, Service: cmd.Service, Dest: cmd.Dest})
 		}
 	}
-	return tb
+	return tb.Entries()
 }
 
 // restorable drops what ipvsadm 1.31 saves in a form it cannot read back
 // (a quirk we keep for byte compatibility): fwmarks of 2^31 and more,
 // which are printed negative, and scheduler flags without a name for the
 // scheduler, printed as an empty "-b ".
-func restorable(tb *table) *table {
-	out := &table{}
-	for _, e := range tb.entries {
+func restorable(entries []rules.ServiceEntry) []rules.ServiceEntry {
+	var out []rules.ServiceEntry
+	for _, e := range entries {
 		s := e.Service
 		if s.FWMark >= 1<<31 {
 			continue
@@ -77,15 +50,15 @@ func restorable(tb *table) *table {
 		if s.Flags&rules.FlagsSched != 0 && len(sched.AppendFlags(nil, s.Scheduler, s.Flags)) == 0 {
 			continue
 		}
-		out.entries = append(out.entries, e)
+		out = append(out, e)
 	}
 	return out
 }
 
-func save(t *testing.T, tb *table) string {
+func save(t *testing.T, entries []rules.ServiceEntry) string {
 	t.Helper()
 	var b bytes.Buffer
-	if err := render.WriteSave(&b, tb.entries, true, nil); err != nil {
+	if err := render.WriteSave(&b, entries, true, nil); err != nil {
 		t.Fatal(err)
 	}
 	return b.String()
@@ -112,7 +85,7 @@ func FuzzRulesRoundTrip(f *testing.F) {
 		if again := save(t, second); again != saved {
 			t.Fatalf("save is not stable:\ninput:\n%s\nfirst save:\n%s\nsecond save:\n%s", text, saved, again)
 		}
-		if len(second.entries) != len(first.entries) {
+		if len(second) != len(first) {
 			t.Fatalf("restore of the save lost services:\n%s", saved)
 		}
 	})
