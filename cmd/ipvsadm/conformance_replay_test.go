@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ipvsadm-go/ipvsadm/internal/ipvs"
+	"github.com/ipvsadm-go/ipvsadm/internal/names"
 	"github.com/ipvsadm-go/ipvsadm/internal/rules"
 )
 
@@ -102,6 +103,7 @@ func TestConformanceReplay(t *testing.T) {
 func replayCase(t *testing.T, c *confCase, rec confRecording) {
 	m := newModelBackend()
 	withBackend(t, m, nil)
+	withVMNames(t)
 	k := 0
 	for i := range c.Steps {
 		st := &c.Steps[i]
@@ -188,4 +190,23 @@ type deniedBackend struct{ *modelBackend }
 
 func (deniedBackend) Info() (rules.Info, error) {
 	return rules.Info{}, &ipvs.Error{Op: ipvs.OpInfo, Err: unix.EPERM}
+}
+
+// withVMNames makes the command resolve names as in the VM: the files of
+// testdata/conformance/names (the VM's /etc/hosts, services, nsswitch).
+func withVMNames(t *testing.T) {
+	dir, err := confDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir = filepath.Join(dir, "names")
+	old := newResolver
+	newResolver = func() names.Resolver {
+		return &names.SystemResolver{
+			HostsPath:    filepath.Join(dir, "hosts"),
+			ServicesPath: filepath.Join(dir, "services"),
+			NSSwitchPath: filepath.Join(dir, "nsswitch.conf"),
+		}
+	}
+	t.Cleanup(func() { newResolver = old })
 }

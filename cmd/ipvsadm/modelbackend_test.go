@@ -25,7 +25,13 @@ type modelBackend struct {
 
 var _ backend = (*modelBackend)(nil)
 
-func newModelBackend() *modelBackend { return &modelBackend{table: rules.NewTable()} }
+func newModelBackend() *modelBackend {
+	return &modelBackend{table: rules.NewTable(), conns: procConnHeader}
+}
+
+// procConnHeader is the first line of /proc/net/ip_vs_conn, which the
+// kernel writes even when there are no connections.
+const procConnHeader = "Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData\n"
 
 // clientOps are the client's names of the model's operations.
 var clientOps = map[rules.Op]ipvs.Op{

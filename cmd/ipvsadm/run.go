@@ -365,4 +365,5 @@ func posixlyCorrect() bool {
 }
 
 // newResolver is the name service of the system, as ipvsadm sees it.
-func newResolver() names.Resolver { return names.NewSystemResolver() }
+// Tests replace it with the name data of the VM.
+var newResolver = func() names.Resolver { return names.NewSystemResolver() }

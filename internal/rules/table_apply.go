@@ -115,8 +115,11 @@ const (
 	mhTableSize = 4093 // CONFIG_IP_VS_MH_TAB_INDEX=12: mh's lookup table
 	// maxTimeout is the largest connection timeout, INT_MAX/HZ seconds.
 	maxTimeout = (1<<31 - 1) / hz
-	nameMax    = 16 // IP_VS_SCHEDNAME_MAXLEN, _PENAME_, _IFNAME_, with the NUL
-	fwdMask    = 7  // IP_VS_CONN_F_FWD_MASK
+	nameMax    = 16 // IP_VS_SCHEDNAME_MAXLEN, IP_VS_IFNAME_MAXLEN, with the NUL
+	// peNameMax: the kernel's policy lets a persistence engine's name use
+	// all of IP_VS_PENAME_MAXLEN's 16 bytes (ipvsadm sends 16 when cut).
+	peNameMax = 17
+	fwdMask   = 7 // IP_VS_CONN_F_FWD_MASK
 )
 
 // Apply makes the change the kernel would make and returns the error the
@@ -201,10 +204,10 @@ func (t *Table) applyToService(c Change) error {
 func checkSendable(c Change) error {
 	k := c.Service.ServiceKey
 	if c.Op == OpAddService || c.Op == OpEditService {
-		if err := checkName("scheduler", c.Service.Scheduler); err != nil {
+		if err := checkName("scheduler", c.Service.Scheduler, nameMax); err != nil {
 			return err
 		}
-		if err := checkName("persistence engine", c.Service.PE); err != nil {
+		if err := checkName("persistence engine", c.Service.PE, peNameMax); err != nil {
 			return err
 		}
 	}
@@ -236,8 +239,8 @@ func checkAddr(f Family, a netip.Addr) error {
 	return nil
 }
 
-func checkName(what, s string) error {
-	if len(s) >= nameMax {
+func checkName(what, s string, max int) error {
+	if len(s) >= max {
 		return fmt.Errorf("%w: %s %q too long", ErrNotSendable, what, s)
 	}
 	if strings.IndexByte(s, 0) >= 0 {
@@ -385,7 +388,7 @@ const defaultSyncPort = 8848
 // failures only the one a fresh namespace shows is modelled: a master
 // cannot reach an IPv6 group over a loopback interface.
 func (t *Table) startDaemon(d Daemon) error {
-	if err := checkName("interface", d.Interface); err != nil {
+	if err := checkName("interface", d.Interface, nameMax); err != nil {
 		return err
 	}
 	v6 := false
