@@ -408,7 +408,6 @@ type parseState struct {
 	proto   Protocol // protocol for service-name lookups: TCP for -f
 	bflags  string
 	tunType TunnelType
-	tunCsum map[optID]bool
 }
 
 // Parse parses the arguments after the program name. An empty argument
