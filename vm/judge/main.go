@@ -5,9 +5,10 @@
 //	judge [-vm-status N] [-kernel VERSION] DIR NAME...
 //
 // DIR holds what the guest's run-kernel-tests brought back, converted on
-// the host: for every NAME, NAME.json (go tool test2json of the binary's
-// -test.v=test2json output) and NAME.status (the binary's exit status), and
-// the file "done" that the guest writes after the last binary. -vm-status
+// the host: for every NAME, NAME.json (go tool test2json -t of the
+// binary's -test.v=test2json output; -t also gives the elapsed times) and
+// NAME.status (the binary's exit status), and the file "done" that the
+// guest writes after the last binary. -vm-status
 // is vm/vm.sh run's exit status (125: the VM never reported one).
 //
 // The run passes only when the guest reported, every binary ran and exited

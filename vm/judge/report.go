@@ -111,7 +111,7 @@ func (p *pkgResult) summarize(w io.Writer) {
 	slices.SortStableFunc(slow, func(a, b *testResult) int { return cmp.Compare(b.elapsed, a.elapsed) })
 	var parts []string
 	for _, t := range slow[:min(slowestShown, len(slow))] {
-		parts = append(parts, fmt.Sprintf("%s %.1fs", t.name, t.elapsed))
+		parts = append(parts, fmt.Sprintf("%s %.2fs", t.name, t.elapsed))
 	}
 	fmt.Fprintf(w, "  slowest: %s\n", strings.Join(parts, ", "))
 }
