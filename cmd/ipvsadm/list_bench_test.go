@@ -7,13 +7,14 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/ipvsadm-go/ipvsadm/internal/benchrules"
 	"github.com/ipvsadm-go/ipvsadm/internal/rules"
 )
 
-// benchListTable is the table of benchRules (the VM benchmark's rule
-// file), in a shuffled order as a kernel dump has it.
+// benchListTable is the table of benchrules.Rules (the VM benchmark's
+// rule file), in a shuffled order as a kernel dump has it.
 func benchListTable(services, reals int) []rules.ServiceEntry {
-	lines, err := rules.ReadRestoreLines(bytes.NewReader(benchRules(services, reals)))
+	lines, err := rules.ReadRestoreLines(bytes.NewReader(benchrules.Rules(services, reals)))
 	if err != nil {
 		panic(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/ipvsadm-go/ipvsadm/internal/benchrules"
 	"github.com/ipvsadm-go/ipvsadm/internal/rules"
 	"github.com/ipvsadm-go/ipvsadm/internal/sched"
 )
@@ -11,7 +12,7 @@ import (
 // BenchmarkRestoreParse is the reading and parsing of a 12,000-line
 // restore (internal/ipvs's BenchmarkBatchQueue is its encoding).
 func BenchmarkRestoreParse(b *testing.B) {
-	text := benchRules(2000, 5)
+	text := benchrules.Rules(2000, 5)
 	parser := &rules.Parser{Argv0: "ipvsadm", SchedFlags: sched.ParseFlags}
 	b.ReportAllocs()
 	for b.Loop() {
