@@ -6,12 +6,13 @@
 # driver, ipvsadm-bench (./vm/bench, whose package comment details the
 # method), and boots the VM once. For each table size the driver
 # generates a rule file in `ipvsadm -Sn` form (TCP services on distinct
-# VIPs, wlc/rr, NAT real servers with weights), checks correctness (restores by either tool give
-# the same `ipvsadm -Sn`, equal to the file; -Ln, -Sn, -Ln --stats
-# byte-identical), then times both tools, alternating: -R into an empty
-# table (a new network namespace each time), -Ln, -Sn, -Ln --stats, a
-# single -A and a single -a on the loaded table, -C of it; wall time,
-# user/system CPU (rusage) and peak RSS (ru_maxrss, through busybox time).
+# VIPs, wlc/rr, NAT real servers with weights), checks correctness
+# (restores by either tool give the same `ipvsadm -Sn`, equal to the file;
+# -Ln, -Sn, -Ln --stats byte-identical), then times both tools,
+# alternating: -R into an empty table (a new network namespace each time),
+# -Ln, -Sn, -Ln --stats, a single -A and a single -a on the loaded table,
+# -C of it; wall time, user/system CPU (rusage) and peak RSS (ru_maxrss,
+# through busybox time).
 #
 # Prints the table of medians, ratios (ipvsadm/ours) and targets (PASS/MISS,
 # informational) and writes it to bin/bench-results.txt, every run to
