@@ -155,7 +155,11 @@ func (p *pkgResult) problems() []string {
 	listed("test(s) skipped (in the VM a skip is a failure)", p.withAction("skip"))
 	listed("test(s) never finished (the binary crashed or was killed)", p.withAction(""))
 	if p.stream && p.count(func(t *testResult) bool { return t.topLevelKernel() && t.action == "pass" }) == 0 {
-		add("no top-level TestKernel* test passed (none ran?)")
+		if len(p.tests) == 0 {
+			add("no top-level TestKernel* test passed: none ran")
+		} else {
+			add("no top-level TestKernel* test passed")
+		}
 	}
 	return out
 }
