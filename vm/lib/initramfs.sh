@@ -59,7 +59,7 @@ base_key() {
 	local kver=$1
 	{
 		cat "$VM_DIR/vm.sh" "$VM_DIR/lib/initramfs.sh" "$VM_DIR/modules.awk"
-		find "$VM_DIR/guest" -type f | LC_ALL=C sort | xargs sha256sum
+		(cd "$VM_DIR" && find guest -type f | LC_ALL=C sort | xargs sha256sum)
 		cat "$CACHE/kernel/$kver/.complete"
 		sha256sum /bin/busybox "$REF_IPVSADM" /etc/services /etc/protocols
 		ldd_paths "$REF_IPVSADM" | xargs -r readlink -f | xargs -r sha256sum
