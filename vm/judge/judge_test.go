@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"flag"
 	"os"
 	"path/filepath"
@@ -15,7 +16,8 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 // compares the report with testdata/CASE/judge.golden.
 func TestJudge(t *testing.T) {
 	tests := []struct {
-		name     string
+		name     string // the directory under testdata
+		golden   string // default judge.golden
 		names    []string
 		vmStatus int
 		pass     bool
@@ -30,15 +32,12 @@ func TestJudge(t *testing.T) {
 		{name: "deadline", names: []string{"alpha", "beta"}, vmStatus: 1},
 		// Everything passed, but the run is judged against its packages:
 		// one that never came back fails it.
-		{name: "pass", names: []string{"alpha", "beta", "gamma"}},
+		{name: "pass", golden: "judge-missing.golden", names: []string{"alpha", "beta", "gamma"}},
 	}
 	for _, tt := range tests {
 		dir := filepath.Join("testdata", tt.name)
-		golden := filepath.Join(dir, "judge.golden")
-		if len(tt.names) == 3 {
-			golden = filepath.Join(dir, "judge-missing.golden")
-		}
-		t.Run(filepath.Base(golden), func(t *testing.T) {
+		golden := filepath.Join(dir, cmp.Or(tt.golden, "judge.golden"))
+		t.Run(tt.name+"/"+filepath.Base(golden), func(t *testing.T) {
 			var out bytes.Buffer
 			passed := readRun(dir, tt.names, tt.vmStatus).report(&out, "6.1.0-test")
 			if passed != tt.pass {
