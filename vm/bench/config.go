@@ -8,6 +8,7 @@ import (
 	"time"
 )
 
+// config reads the BENCH_* environment (see the package comment).
 func config() (sizes []tableSize, single int, settle time.Duration, err error) {
 	sizeSpec, roundSpec, single := "2000x5,10000x5", "7,5", 15
 	if os.Getenv("BENCH_QUICK") == "1" {

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// row adds a workload, the next row of the report.
 func (b *runner) row(name, kind string) *workload {
 	r := &workload{name: name, kind: kind}
 	b.rows = append(b.rows, r)
