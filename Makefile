@@ -2,15 +2,38 @@
 GO ?= go
 KERNEL_TEST_ARGS ?=
 
-.PHONY: build lint test vm-setup vm-test bench ci clean
+# Lint tools. staticcheck is pinned (v0.8.2 is staticcheck 2026.2.2, checked
+# with Go 1.26) and installed into bin/tools under a versioned name, so that
+# bumping the pin reinstalls it; shellcheck comes from Debian.
+STATICCHECK_VERSION := v0.8.2
+TOOLS := $(CURDIR)/bin/tools
+STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)
+SHELL_SCRIPTS := $(wildcard vm/*.sh vm/lib/*.sh) vm/guest/init vm/guest/run-kernel-tests .ci/run
+
+.PHONY: build lint shellcheck-installed test vm-setup vm-test bench ci clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -o bin/ipvsadm ./cmd/ipvsadm
 
-lint:
+lint: $(STATICCHECK) shellcheck-installed
 	@out="$$(gofmt -l .)"; \
 	if [ -n "$$out" ]; then echo "gofmt -l: these files need gofmt:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(STATICCHECK) ./...
+	shellcheck -x $(SHELL_SCRIPTS)
+
+$(STATICCHECK):
+	mkdir -p $(TOOLS)
+	GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	mv $(TOOLS)/staticcheck $@
+
+shellcheck-installed:
+	@command -v shellcheck >/dev/null || { \
+		echo "installing shellcheck (Debian package)"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -q --no-install-recommends shellcheck </dev/null || \
+		{ apt-get update -q </dev/null && apt-get install -y -q --no-install-recommends shellcheck </dev/null; }; \
+	}
 
 test:
 	$(GO) test -race ./...

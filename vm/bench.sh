@@ -2,17 +2,17 @@
 # vm/bench.sh - `make bench`: the reference ipvsadm 1.31 against ours on a
 # real IPVS kernel (the VM of vm/vm.sh, booted once).
 #
-# Builds ours for real (CGO_ENABLED=0 go build ./cmd/ipvsadm) and the test
-# binary of ./cmd/ipvsadm, which acts as the driver when named ipvsadm-bench
-# (cmd/ipvsadm/bench_test.go, whose header details the method), and boots
-# the VM once. For each table size the driver generates a rule file in
-# `ipvsadm -Sn` form (TCP services on distinct VIPs, wlc/rr, NAT real
-# servers with weights), checks correctness (restores by either tool give
-# the same `ipvsadm -Sn`, equal to the file; -Ln, -Sn, -Ln --stats
-# byte-identical), then times both tools, alternating: -R into an empty
-# table (a new network namespace each time), -Ln, -Sn, -Ln --stats, a
-# single -A and a single -a on the loaded table, -C of it; wall time,
-# user/system CPU (rusage) and peak RSS (ru_maxrss, through busybox time).
+# Builds ours for real (CGO_ENABLED=0 go build ./cmd/ipvsadm) and the
+# driver, ipvsadm-bench (./vm/bench, whose package comment details the
+# method), and boots the VM once. For each table size the driver
+# generates a rule file in `ipvsadm -Sn` form (TCP services on distinct
+# VIPs, wlc/rr, NAT real servers with weights), checks correctness
+# (restores by either tool give the same `ipvsadm -Sn`, equal to the file;
+# -Ln, -Sn, -Ln --stats byte-identical), then times both tools,
+# alternating: -R into an empty table (a new network namespace each time),
+# -Ln, -Sn, -Ln --stats, a single -A and a single -a on the loaded table,
+# -C of it; wall time, user/system CPU (rusage) and peak RSS (ru_maxrss,
+# through busybox time).
 #
 # Prints the table of medians, ratios (ipvsadm/ours) and targets (PASS/MISS,
 # informational) and writes it to bin/bench-results.txt, every run to
@@ -48,10 +48,10 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/ipvsadm-bench.XXXXXX")
 # shellcheck disable=SC2064
 trap "rm -rf '$tmp'" EXIT
 
-echo "bench: building ours (CGO_ENABLED=0 go build) and the driver (go test -c)" >&2
+echo "bench: building ours and the driver (CGO_ENABLED=0 go build)" >&2
 mkdir -p "$tmp/ours" "$tmp/out"
 CGO_ENABLED=0 "$GO" build -o "$tmp/ours/ipvsadm" ./cmd/ipvsadm
-CGO_ENABLED=0 "$GO" test -c -o "$tmp/ipvsadm-bench" ./cmd/ipvsadm
+CGO_ENABLED=0 "$GO" build -o "$tmp/ipvsadm-bench" ./vm/bench
 
 envs=()
 for v in BENCH_QUICK BENCH_SIZES BENCH_ROUNDS BENCH_SINGLE_ROUNDS BENCH_SETTLE_MS; do

@@ -192,14 +192,14 @@ func (deniedBackend) Info() (rules.Info, error) {
 	return rules.Info{}, &ipvs.Error{Op: ipvs.OpInfo, Err: unix.EPERM}
 }
 
-// withVMNames makes the command resolve names as in the VM: the files of
-// testdata/conformance/names (the VM's /etc/hosts, services, nsswitch).
+// withVMNames makes the command resolve names as in the VM: with the files
+// of vm/guest/etc (the VM's /etc/hosts, services, nsswitch.conf).
 func withVMNames(t *testing.T) {
 	dir, err := confDir()
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir = filepath.Join(dir, "names")
+	dir = filepath.Join(dir, "..", "..", "vm", "guest", "etc")
 	old := newResolver
 	newResolver = func() names.Resolver {
 		return &names.SystemResolver{

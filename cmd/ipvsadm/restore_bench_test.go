@@ -6,12 +6,13 @@ import (
 
 	"github.com/ipvsadm-go/ipvsadm/internal/cmdline"
 	"github.com/ipvsadm-go/ipvsadm/internal/sched"
+	"github.com/ipvsadm-go/ipvsadm/internal/testkit"
 )
 
 // BenchmarkRestoreParse is the reading and parsing of a 12,000-line
 // restore (internal/ipvs's BenchmarkBatchQueue is its encoding).
 func BenchmarkRestoreParse(b *testing.B) {
-	text := benchRules(2000, 5)
+	text := testkit.BenchRules(2000, 5)
 	parser := &cmdline.Parser{Argv0: "ipvsadm", SchedFlags: sched.ParseFlags}
 	b.ReportAllocs()
 	for b.Loop() {

@@ -427,7 +427,6 @@ type parseState struct {
 	proto   rules.Protocol // protocol for service-name lookups: TCP for -f
 	bflags  string
 	tunType rules.TunnelType
-	tunCsum map[optID]bool
 }
 
 // Parse parses the arguments after the program name. An empty argument

@@ -13,8 +13,8 @@ import (
 	"github.com/ipvsadm-go/ipvsadm/internal/testkit"
 )
 
-// benchListTable is the table of benchRules (the VM benchmark's rule
-// file), in a shuffled order as a kernel dump has it.
+// benchListTable is the table of testkit.BenchRules (the VM benchmark's
+// rule file), in a shuffled order as a kernel dump has it.
 func benchListTable(services, reals int) []rules.ServiceEntry {
 	lines, err := cmdline.ReadRestoreLines(bytes.NewReader(testkit.BenchRules(services, reals)))
 	if err != nil {

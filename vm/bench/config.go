@@ -1,0 +1,58 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config reads the BENCH_* environment (see the package comment).
+func config() (sizes []tableSize, single int, settle time.Duration, err error) {
+	sizeSpec, roundSpec, single := "2000x5,10000x5", "7,5", 15
+	if os.Getenv("BENCH_QUICK") == "1" {
+		sizeSpec, roundSpec, single = "200x5,1000x5", "3", 5
+	}
+	if v := os.Getenv("BENCH_SIZES"); v != "" {
+		sizeSpec = v
+	}
+	if v := os.Getenv("BENCH_ROUNDS"); v != "" {
+		roundSpec = v
+	}
+	if v := os.Getenv("BENCH_SINGLE_ROUNDS"); v != "" {
+		if single, err = strconv.Atoi(v); err != nil || single < 1 {
+			return nil, 0, 0, fmt.Errorf("bad BENCH_SINGLE_ROUNDS %q", v)
+		}
+	}
+	settle = 500 * time.Millisecond
+	if v := os.Getenv("BENCH_SETTLE_MS"); v != "" {
+		ms, err := strconv.Atoi(v)
+		if err != nil || ms < 0 {
+			return nil, 0, 0, fmt.Errorf("bad BENCH_SETTLE_MS %q", v)
+		}
+		settle = time.Duration(ms) * time.Millisecond
+	}
+	var rounds []int
+	for _, r := range strings.Split(roundSpec, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(r))
+		if err != nil || n < 1 {
+			return nil, 0, 0, fmt.Errorf("bad BENCH_ROUNDS %q", roundSpec)
+		}
+		rounds = append(rounds, n)
+	}
+	for i, sp := range strings.Split(sizeSpec, ",") {
+		var s tableSize
+		svc, rs, ok := strings.Cut(strings.TrimSpace(sp), "x")
+		s.services, err = strconv.Atoi(svc)
+		if err == nil {
+			s.reals, err = strconv.Atoi(rs)
+		}
+		if !ok || err != nil || s.services < 2 || s.services > 60000 || s.reals < 1 || s.services*s.reals > 1000000 {
+			return nil, 0, 0, fmt.Errorf("bad BENCH_SIZES entry %q (SERVICESxREALS, 2..60000 services, at most 1000000 real servers)", sp)
+		}
+		s.rounds = rounds[min(i, len(rounds)-1)]
+		sizes = append(sizes, s)
+	}
+	return sizes, single, settle, nil
+}

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func median(ss []sample, f func(sample) time.Duration) float64 {
+	v := make([]float64, len(ss))
+	for i, s := range ss {
+		v[i] = f(s).Seconds()
+	}
+	sort.Float64s(v)
+	n := len(v)
+	if n == 0 {
+		return 0
+	}
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
+}
+
+const memTargetMiB = 64
+
+func (b *runner) report() string {
+	var w strings.Builder
+	hdr := []string{"workload", "ipvsadm median s", "ours median s", "ratio", "ipvsadm sys s", "ours sys s",
+		"ipvsadm maxRSS MiB", "ours maxRSS MiB", "target (ratio; ours mem < 64 MiB)"}
+	rows := [][]string{hdr}
+	detail := [][]string{{"workload", "ipvsadm user s", "ipvsadm sys s", "ours user s", "ours sys s", "rounds"}}
+	pass, miss := 0, 0
+	for _, r := range b.rows {
+		wall := func(s sample) time.Duration { return s.wall }
+		user := func(s sample) time.Duration { return s.user }
+		sys := func(s sample) time.Duration { return s.sys }
+		rw, ow := median(r.samples[0], wall), median(r.samples[1], wall)
+		ratio := rw / ow
+		var want float64
+		switch r.kind {
+		case "restore":
+			want = 10
+		case "list":
+			want = 3
+		default:
+			want = 1
+		}
+		verdict := func(ok bool) string {
+			if ok {
+				pass++
+				return "PASS"
+			}
+			miss++
+			return "MISS"
+		}
+		oursMem := float64(r.maxRSS[1]) / 1024
+		target := fmt.Sprintf(">=%gx %s, mem %s", want, verdict(ratio >= want), verdict(oursMem < memTargetMiB))
+		rows = append(rows, []string{r.name,
+			fmt.Sprintf("%.3f", rw), fmt.Sprintf("%.3f", ow), fmt.Sprintf("%.2fx", ratio),
+			fmt.Sprintf("%.3f", median(r.samples[0], sys)), fmt.Sprintf("%.3f", median(r.samples[1], sys)),
+			fmt.Sprintf("%.1f", float64(r.maxRSS[0])/1024), fmt.Sprintf("%.1f", oursMem), target})
+		detail = append(detail, []string{r.name,
+			fmt.Sprintf("%.3f", median(r.samples[0], user)), fmt.Sprintf("%.3f", median(r.samples[0], sys)),
+			fmt.Sprintf("%.3f", median(r.samples[1], user)), fmt.Sprintf("%.3f", median(r.samples[1], sys)),
+			strconv.Itoa(len(r.samples[0]))})
+	}
+	fmt.Fprintln(&w, "ipvsadm 1.31 (reference) vs ours: medians of wall time (process start to exit) over alternating rounds;")
+	fmt.Fprintln(&w, "ratio = ipvsadm/ours (higher is better for ours); sys = median system CPU (rusage);")
+	fmt.Fprintln(&w, "maxRSS = ru_maxrss of one extra (warm-up) run of each tool under busybox time, not polluted by the driver.")
+	fmt.Fprintln(&w, "restore = into an empty table in a new network namespace (no IPVS dest trash: see vm/bench).")
+	fmt.Fprintln(&w)
+	writeTable(&w, rows)
+	fmt.Fprintln(&w)
+	fmt.Fprintf(&w, "targets: %d PASS, %d MISS (restore >=10x, -Ln/-Sn/--stats >=3x, single commands and -C >=1x, ours peak memory < %d MiB; informational)\n", pass, miss, memTargetMiB)
+	fmt.Fprintln(&w)
+	fmt.Fprintln(&w, "CPU time split (medians, seconds):")
+	writeTable(&w, detail)
+	fmt.Fprintln(&w)
+	for _, n := range b.notes {
+		fmt.Fprintln(&w, "note: "+n)
+	}
+	return w.String()
+}
+
+func writeTable(w io.Writer, rows [][]string) {
+	width := make([]int, len(rows[0]))
+	for _, r := range rows {
+		for i, c := range r {
+			width[i] = max(width[i], len(c))
+		}
+	}
+	for k, r := range rows {
+		var line []string
+		for i, c := range r {
+			if i == 0 || i == len(r)-1 {
+				line = append(line, fmt.Sprintf("%-*s", width[i], c))
+			} else {
+				line = append(line, fmt.Sprintf("%*s", width[i], c))
+			}
+		}
+		fmt.Fprintln(w, strings.TrimRight("| "+strings.Join(line, " | ")+" |", " "))
+		if k == 0 {
+			var sep []string
+			for i := range r {
+				sep = append(sep, strings.Repeat("-", width[i]))
+			}
+			fmt.Fprintln(w, "|-"+strings.Join(sep, "-|-")+"-|")
+		}
+	}
+}
