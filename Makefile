@@ -10,7 +10,10 @@ TOOLS := $(CURDIR)/bin/tools
 STATICCHECK := $(TOOLS)/staticcheck-$(STATICCHECK_VERSION)
 SHELL_SCRIPTS := $(wildcard vm/*.sh vm/lib/*.sh) vm/guest/init vm/guest/run-kernel-tests .ci/run
 
-.PHONY: build lint shellcheck-installed test vm-setup vm-test bench ci clean
+# How long each fuzzer runs in `make fuzz` (CI runs every one briefly).
+FUZZTIME ?= 5s
+
+.PHONY: build lint shellcheck-installed test fuzz vm-setup vm-test bench conformance-record ci clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -o bin/ipvsadm ./cmd/ipvsadm
@@ -38,6 +41,22 @@ shellcheck-installed:
 test:
 	$(GO) test -race ./...
 
+# Every fuzz test of every package, FUZZTIME each. A failure without a
+# failing input (the engine's worker lost under load) is tried once more.
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' "$$pkg" | grep '^Fuzz'); do \
+			echo "fuzz: $$pkg $$f for $(FUZZTIME)"; \
+			for try in 1 2; do \
+				if out=$$($(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) "$$pkg" 2>&1); then break; fi; \
+				case "$$out" in *"Failing input written"*) try=2;; esac; \
+				if [ $$try = 2 ]; then echo "$$out" | tail -30; \
+					echo "fuzz: $$f failed; rerun: $(GO) test -run '^$$' -fuzz '^$$f$$' $$pkg"; exit 1; fi; \
+				echo "fuzz: $$f: the fuzzing engine failed without a failing input; once more"; \
+			done; \
+		done; \
+	done
+
 vm-setup:
 	vm/vm.sh setup
 
@@ -48,10 +67,16 @@ vm-test: vm-setup
 bench: vm-setup
 	GO=$(GO) vm/bench.sh
 
+# Re-record what ipvsadm 1.31 does in each conformance case, for the host
+# replay (testdata/conformance/reference.json).
+conformance-record: vm-setup
+	GO=$(GO) vm/record-conformance.sh
+
 # In this order, even under make -j.
 ci:
 	$(MAKE) lint
 	$(MAKE) test
+	$(MAKE) fuzz
 	$(MAKE) vm-test
 
 clean:

@@ -210,3 +210,42 @@ func withVMNames(t *testing.T) {
 	}
 	t.Cleanup(func() { newResolver = old })
 }
+
+// TestMergeRecordings merges the recordings of a VM run (the directory
+// $IPVSADM_RECORDINGS, one <file>.<case>.json each) into reference.json.
+// It is a step of vm/record-conformance.sh and does nothing otherwise.
+func TestMergeRecordings(t *testing.T) {
+	src := os.Getenv("IPVSADM_RECORDINGS")
+	if src == "" {
+		t.Skip("IPVSADM_RECORDINGS not set: this is a step of vm/record-conformance.sh")
+	}
+	files, err := filepath.Glob(filepath.Join(src, "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no recordings in %s (%v)", src, err)
+	}
+	recs := map[string]confRecording{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r confRecording
+		if err := json.Unmarshal(b, &r); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		file, name, _ := strings.Cut(strings.TrimSuffix(filepath.Base(f), ".json"), ".")
+		recs[file+"/"+name] = r
+	}
+	b, err := json.MarshalIndent(recs, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := confDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, referenceFile), append(b, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d recordings merged into %s", len(recs), referenceFile)
+}
