@@ -26,6 +26,8 @@
 #   BENCH_QUICK=1        quick run: tables 200x5 and 1000x5, 3 rounds,
 #                        5 rounds of the single commands
 #   BENCH_SIZES          table sizes SERVICESxREALS, comma-separated
+#   BENCH_WIDE           real servers of one service, every view measured
+#                        (default 20000; quick 5000; 0 leaves it out)
 #                        (default 2000x5,10000x5: 12,000 and 60,000 lines)
 #   BENCH_ROUNDS         rounds per size, comma-separated, the last repeating
 #                        (default 7,5)
@@ -54,7 +56,7 @@ CGO_ENABLED=0 "$GO" build -o "$tmp/ours/ipvsadm" ./cmd/ipvsadm
 CGO_ENABLED=0 "$GO" build -o "$tmp/ipvsadm-bench" ./vm/bench
 
 envs=()
-for v in BENCH_QUICK BENCH_SIZES BENCH_ROUNDS BENCH_SINGLE_ROUNDS BENCH_SETTLE_MS; do
+for v in BENCH_QUICK BENCH_SIZES BENCH_ROUNDS BENCH_SINGLE_ROUNDS BENCH_SETTLE_MS BENCH_WIDE; do
 	if [[ -n ${!v:-} ]]; then envs+=(--env "$v=${!v}"); fi
 done
 

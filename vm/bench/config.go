@@ -56,3 +56,18 @@ func config() (sizes []tableSize, single int, settle time.Duration, err error) {
 	}
 	return sizes, single, settle, nil
 }
+
+// wideConfig reads BENCH_WIDE: the real servers of the one-service
+// workload (0 leaves it out), and its rounds.
+func wideConfig() (reals, rounds int, err error) {
+	reals, rounds = 20000, 3
+	if os.Getenv("BENCH_QUICK") == "1" {
+		reals, rounds = 5000, 2
+	}
+	if v := os.Getenv("BENCH_WIDE"); v != "" {
+		if reals, err = strconv.Atoi(v); err != nil || reals < 0 || reals > 60000 {
+			return 0, 0, fmt.Errorf("bad BENCH_WIDE %q (0..60000 real servers)", v)
+		}
+	}
+	return reals, rounds, nil
+}

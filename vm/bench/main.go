@@ -50,6 +50,8 @@
 //
 //	BENCH_QUICK=1          small tables (200x5, 1000x5), 3 rounds, 5 single rounds
 //	BENCH_SIZES            table sizes, SERVICESxREALS comma-separated
+//	BENCH_WIDE             real servers of the one-service workload (20000;
+//	                       quick: 5000; 0 leaves it out)
 //	                       (default 2000x5,10000x5)
 //	BENCH_ROUNDS           rounds per size, comma-separated, the last one
 //	                       repeating (default 7,5)
@@ -215,6 +217,17 @@ func benchMain() int {
 				return fail(1, fmt.Errorf("table %dx%d: %w", s.services, s.reals, err))
 			}
 			return fail(2, fmt.Errorf("table %dx%d: %w", s.services, s.reals, err))
+		}
+	}
+	if reals, rounds, err := wideConfig(); err != nil {
+		return fail(2, err)
+	} else if reals > 0 {
+		if err := b.wide(reals, rounds); err != nil {
+			b.samples.Flush()
+			if errors.Is(err, errCorrectness) {
+				return fail(1, err)
+			}
+			return fail(2, err)
 		}
 	}
 	b.note("driver run time %s (in the VM, excluding boot)", time.Since(start).Round(time.Second))

@@ -46,6 +46,8 @@ func (b *runner) report() string {
 			want = 10
 		case "list":
 			want = 3
+		case "wide":
+			want = 1 // no slower than ipvsadm 1.31
 		default:
 			want = 1
 		}
@@ -75,7 +77,7 @@ func (b *runner) report() string {
 	fmt.Fprintln(&w)
 	writeTable(&w, rows)
 	fmt.Fprintln(&w)
-	fmt.Fprintf(&w, "targets: %d PASS, %d MISS (restore >=10x, -Ln/-Sn/--stats >=3x, single commands and -C >=1x, ours peak memory < %d MiB; informational)\n", pass, miss, memTargetMiB)
+	fmt.Fprintf(&w, "targets: %d PASS, %d MISS (restore >=10x, -Ln/-Sn/--stats >=3x, single commands, -C and one service of many real servers >=1x, ours peak memory < %d MiB; informational)\n", pass, miss, memTargetMiB)
 	fmt.Fprintln(&w)
 	fmt.Fprintln(&w, "CPU time split (medians, seconds):")
 	writeTable(&w, detail)
