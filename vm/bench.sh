@@ -26,9 +26,9 @@
 #   BENCH_QUICK=1        quick run: tables 200x5 and 1000x5, 3 rounds,
 #                        5 rounds of the single commands
 #   BENCH_SIZES          table sizes SERVICESxREALS, comma-separated
+#                        (default 2000x5,10000x5: 12,000 and 60,000 lines)
 #   BENCH_WIDE           real servers of one service, every view measured
 #                        (default 20000; quick 5000; 0 leaves it out)
-#                        (default 2000x5,10000x5: 12,000 and 60,000 lines)
 #   BENCH_ROUNDS         rounds per size, comma-separated, the last repeating
 #                        (default 7,5)
 #   BENCH_SINGLE_ROUNDS  rounds of the single -A / -a (default 15)
