@@ -186,9 +186,9 @@ func (b *timingOutBackend) AddService(s rules.Service) error {
 	return b.modelBackend.AddService(s)
 }
 
-// TestKernelStopsAnswering checks that a kernel that stops answering ends
+// TestCommandWhenKernelStopsAnswering checks that a kernel that stops answering ends
 // a command with one clear message, never a hang or a message per line.
-func TestKernelStopsAnswering(t *testing.T) {
+func TestCommandWhenKernelStopsAnswering(t *testing.T) {
 	b := &timingOutBackend{modelBackend: newModelBackend(), answers: 2}
 	withBackend(t, b, nil)
 	var in strings.Builder
