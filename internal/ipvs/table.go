@@ -16,7 +16,7 @@ import (
 // netlink dumps, so tunnel settings are always complete. Without brief,
 // every real server is complete.
 func (c *Client) Table(brief bool) ([]rules.ServiceEntry, error) {
-	svcs, proc, err := c.consistentServices()
+	svcs, proc, err := c.consistentServices(brief)
 	if err != nil {
 		return nil, err
 	}
@@ -27,12 +27,14 @@ func (c *Client) Table(brief bool) ([]rules.ServiceEntry, error) {
 		for _, d := range dests {
 			ok = ok && d.Forward != rules.Tunnel
 		}
-		if ok && brief {
+		if ok {
 			entries[i].Dests = dests
 			continue
 		}
-		// /proc tells how many real servers to expect, where it was read.
-		if entries[i].Dests, err = c.destinations(s.ServiceKey, len(dests) >= largeDestDump); err != nil {
+		// Large chunks where a service is known to have many real servers
+		// (from /proc), or where there are few services to dump.
+		large := len(dests) >= largeDestDump || !brief && len(svcs) <= largeDestDump
+		if entries[i].Dests, err = c.destinations(s.ServiceKey, large); err != nil {
 			return nil, err
 		}
 	}
@@ -55,9 +57,11 @@ const tableAttempts = 10
 // changing), the error matches ErrInconsistent: never a listing that
 // silently misses services.
 //
-// proc is the last /proc table read, or an empty one: it holds each
-// service it shows with all its real servers.
-func (c *Client) consistentServices() (svcs []rules.Service, proc *procTable, err error) {
+// With brief set, /proc is one of the reads, and proc is the last /proc
+// table read (each service it shows with all its real servers, in brief);
+// else only dumps are read (/proc would be formatted in full for nothing)
+// and proc is empty.
+func (c *Client) consistentServices(brief bool) (svcs []rules.Service, proc *procTable, err error) {
 	proc = &procTable{}
 	union := map[procKey]int{}
 	var reads []map[procKey]int
@@ -86,13 +90,9 @@ func (c *Client) consistentServices() (svcs []rules.Service, proc *procTable, er
 		}
 		dumps = append(dumps, svcs)
 		add(dumpKeys(svcs))
-		if f := openProcIPVS(c.ns); f != nil {
-			t, perr := parseProcIPVS(f)
-			f.Close()
-			if perr == nil {
-				proc = t
-				add(t.keyCounts())
-			}
+		if t := c.readProcTable(brief); t != nil {
+			proc = t
+			add(t.keyCounts())
 		}
 		complete := 0
 		for _, r := range reads {
@@ -111,6 +111,24 @@ func (c *Client) consistentServices() (svcs []rules.Service, proc *procTable, er
 		}
 	}
 	return nil, nil, &Error{Op: OpServices, Err: ErrInconsistent}
+}
+
+// readProcTable reads /proc/net/ip_vs where it is the client's namespace's
+// and want is set; else nil.
+func (c *Client) readProcTable(want bool) *procTable {
+	if !want {
+		return nil
+	}
+	f := openProcIPVS(c.ns)
+	if f == nil {
+		return nil
+	}
+	defer f.Close()
+	t, err := parseProcIPVS(f)
+	if err != nil {
+		return nil
+	}
+	return t
 }
 
 // procKeyOf is the /proc key of a service.
