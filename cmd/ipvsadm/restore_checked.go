@@ -1,0 +1,419 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"slices"
+
+	"github.com/ipvsadm-go/ipvsadm/internal/cmdline"
+	"github.com/ipvsadm-go/ipvsadm/internal/ipvs"
+	"github.com/ipvsadm-go/ipvsadm/internal/plan"
+	"github.com/ipvsadm-go/ipvsadm/internal/render"
+	"github.com/ipvsadm-go/ipvsadm/internal/rules"
+)
+
+// The checked restore: -R with --test, --atomic, --replace or --dry-run
+// (our extensions; see COMPATIBILITY.md, "Extensions"). The whole input is
+// read and parsed first, turned into a list of changes (the input's own
+// changes, or with --replace the difference between the live table and
+// the input's table), and the changes are simulated on a model of the live
+// table; every problem is reported with its input line. Only a plan the
+// model accepts is applied, and a change the kernel refuses all the same
+// undoes what was applied before it.
+
+// Exit statuses of the checked restore, besides 0 and those of the
+// command line itself.
+const (
+	exitRefused    = 1 // the input or its plan was refused; nothing changed
+	exitRolledBack = 3 // the kernel refused a change; all applied changes were undone
+	exitIncomplete = 4 // the kernel refused a change and some could not be undone
+	exitLocked     = 5 // another of our writers held the namespace; nothing changed
+)
+
+// applyChunk bounds the changes sent before their results are looked at:
+// after a refusal no more than this many further changes are in flight.
+const applyChunk = 2048
+
+// A checkedRestore is one run of the checked restore.
+type checkedRestore struct {
+	p    *program
+	mode cmdline.RestoreMode
+	errs []lineError
+}
+
+func (cr *checkedRestore) fail(line int, format string, a ...any) {
+	cr.errs = append(cr.errs, lineError{line: line, msg: fmt.Sprintf(format, a...)})
+}
+
+// inputLine is one parsed line of the input.
+type inputLine struct {
+	line int
+	cmd  cmdline.Command
+}
+
+func (p *program) restoreChecked(mode cmdline.RestoreMode) int {
+	cr := &checkedRestore{p: p, mode: mode}
+	input, err := cr.read()
+	if err != nil {
+		p.errorf("%s: cannot read the rules from standard input: %s", filepath.Base(p.argv0), ioErrorText(err))
+		return exitRefused
+	}
+	if !mode.Test && !mode.DryRun {
+		unlock, err := lockNamespace(lockWait())
+		if err != nil {
+			p.errorf("%s: %v; nothing was changed", filepath.Base(p.argv0), err)
+			if errors.Is(err, errLocked) {
+				return exitLocked
+			}
+			return exitRefused
+		}
+		defer unlock()
+	}
+	live, err := p.liveModel()
+	if err != nil {
+		p.errorf("%s", errorMessage(err))
+		return exitRefused
+	}
+	var changes []rules.Change
+	var lines []int
+	if mode.Replace {
+		changes, lines = cr.replacePlan(live, input)
+	} else {
+		changes, lines = cr.scriptPlan(input)
+	}
+	sim := plan.Simulate(live.Clone(), changes)
+	for i, e := range sim.Errs {
+		if e != nil {
+			cr.fail(lines[i], "%s", describeRefusal(lines[i], changes[i], e))
+		}
+	}
+	if len(cr.errs) > 0 {
+		return cr.report()
+	}
+	if mode.DryRun {
+		p.printPlan(live, changes)
+		return 0
+	}
+	if mode.Test {
+		return 0
+	}
+	return p.applyAtomic(changes, sim.Undo, lines)
+}
+
+// read parses every input line, recording the problems of those that do
+// not parse.
+func (cr *checkedRestore) read() ([]inputLine, error) {
+	sc := cmdline.NewRestoreScanner(cr.p.stdin)
+	parser := cr.p.parser()
+	var input []inputLine
+	for sc.Scan() {
+		cmd, err := parser.Parse(sc.Args())
+		if err != nil {
+			cr.fail(sc.Line(), "%s", err.Error())
+			continue
+		}
+		input = append(input, inputLine{line: sc.Line(), cmd: cmd})
+	}
+	return input, sc.Err()
+}
+
+// report prints every problem in input order and returns exitRefused.
+func (cr *checkedRestore) report() int {
+	slices.SortStableFunc(cr.errs, func(a, b lineError) int {
+		switch {
+		case a.line == b.line:
+			return 0
+		case a.line == 0:
+			return 1
+		case b.line == 0:
+			return -1
+		}
+		return a.line - b.line
+	})
+	for _, e := range cr.errs {
+		cr.p.errorf("%s", e)
+	}
+	n := "1 error"
+	if len(cr.errs) > 1 {
+		n = fmt.Sprintf("%d errors", len(cr.errs))
+	}
+	cr.p.errorf("%s: %s; nothing was changed", filepath.Base(cr.p.argv0), n)
+	return exitRefused
+}
+
+// describeRefusal is the text of a change the model refuses; a change of
+// no input line (a deletion of --replace) names its object.
+func describeRefusal(line int, c rules.Change, err error) string {
+	msg := modelErrorMessage(err)
+	if line != 0 {
+		return msg
+	}
+	return fmt.Sprintf("%s: %s", c, msg)
+}
+
+// liveModel reads the live table, whole (thresholds and tunnels too),
+// with the timeouts and daemons, into the table model.
+func (p *program) liveModel() (*rules.Table, error) {
+	entries, err := p.b.Table(false)
+	if err != nil {
+		return nil, err
+	}
+	timeouts, err := p.b.Timeouts()
+	if err != nil {
+		return nil, err
+	}
+	daemons, err := p.b.Daemons()
+	if err != nil {
+		return nil, err
+	}
+	t := rules.NewTable()
+	t.Env.Links = localLinks()
+	t.Load(entries, timeouts, daemons)
+	return t, nil
+}
+
+// localLinks are this namespace's interfaces, which sync daemons need.
+// Without a list (no /proc, no netlink) the model knows lo only.
+var localLinks = func() map[string]rules.Link {
+	links := map[string]rules.Link{"lo": {MTU: 65536, Loopback: true}}
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return links
+	}
+	for _, i := range ifs {
+		links[i.Name] = rules.Link{MTU: i.MTU, Loopback: i.Flags&net.FlagLoopback != 0}
+	}
+	return links
+}
+
+// scriptPlan is the input's own changes, in order, for --test, --atomic
+// and --dry-run without --replace.
+func (cr *checkedRestore) scriptPlan(input []inputLine) ([]rules.Change, []int) {
+	var changes []rules.Change
+	var lines []int
+	for _, in := range input {
+		c, ok := changeOf(in.cmd)
+		if !ok {
+			cr.fail(in.line, "a checked restore takes changes only, not %s", in.cmd.Kind)
+			continue
+		}
+		changes = append(changes, c)
+		lines = append(lines, in.line)
+	}
+	return changes, lines
+}
+
+// objectKey names a service, or a real server of one, for the lines of
+// a --replace plan.
+type objectKey struct {
+	svc  rules.ServiceKey
+	dest rules.DestinationKey
+}
+
+// serviceKey is k as the kernel and the model key it (a fwmark service by
+// family and mark alone).
+func serviceKey(k rules.ServiceKey) rules.ServiceKey {
+	if k.IsFWMark() {
+		return rules.ServiceKey{Family: k.Family, FWMark: k.FWMark}
+	}
+	return k
+}
+
+// replacePlan builds the input's table on the model and returns the
+// changes from live to it, with the input line of each (0 for
+// deletions).
+func (cr *checkedRestore) replacePlan(live *rules.Table, input []inputLine) ([]rules.Change, []int) {
+	desired := live.Clone()
+	desired.Load(nil, live.Timeouts(), nil)
+	objLines := map[objectKey]int{}
+	var setLine int
+	daemonLines := map[rules.SyncState]int{}
+	scope := cr.mode.Scope
+	for _, in := range input {
+		c, ok := changeOf(in.cmd)
+		k := serviceKey(in.cmd.Service.ServiceKey)
+		switch {
+		case !ok || !slices.Contains([]rules.Op{rules.OpAddService, rules.OpAddDest, rules.OpSetTimeouts, rules.OpStartDaemon}, c.Op):
+			cr.fail(in.line, "--replace takes a table: -A, -a, --set and --start-daemon lines only, not %s", in.cmd.Kind)
+			continue
+		case c.Op == rules.OpAddService && !scope.Contains(k):
+			cr.fail(in.line, "service %s is outside --scope %s", k, scope)
+		}
+		if err := desired.Apply(c); err != nil {
+			cr.fail(in.line, "%s", modelErrorMessage(err))
+			continue
+		}
+		switch c.Op {
+		case rules.OpAddService:
+			objLines[objectKey{svc: k}] = in.line
+		case rules.OpAddDest:
+			objLines[objectKey{svc: k, dest: c.Dest.Key()}] = in.line
+		case rules.OpSetTimeouts:
+			setLine = in.line
+		case rules.OpStartDaemon:
+			daemonLines[c.Daemon.State] = in.line
+		}
+	}
+	changes := plan.Diff(live, desired, plan.Options{Scope: scope, Timeouts: setLine != 0, Daemons: len(daemonLines) > 0})
+	lines := make([]int, len(changes))
+	for i, c := range changes {
+		k := serviceKey(c.Service.ServiceKey)
+		switch c.Op {
+		case rules.OpAddService, rules.OpEditService:
+			lines[i] = objLines[objectKey{svc: k}]
+		case rules.OpAddDest, rules.OpEditDest:
+			lines[i] = objLines[objectKey{svc: k, dest: c.Dest.Key()}]
+		case rules.OpSetTimeouts:
+			lines[i] = setLine
+		case rules.OpStartDaemon:
+			lines[i] = daemonLines[c.Daemon.State]
+		}
+	}
+	return changes, lines
+}
+
+// changeOf is the change a parsed command makes; ok is false for
+// commands that are not changes.
+func changeOf(cmd cmdline.Command) (rules.Change, bool) {
+	key := rules.Service{ServiceKey: cmd.Service.ServiceKey}
+	switch cmd.Kind {
+	case cmdline.CmdAddService:
+		return rules.Change{Op: rules.OpAddService, Service: cmd.Service}, true
+	case cmdline.CmdEditService:
+		return rules.Change{Op: rules.OpEditService, Service: cmd.Service}, true
+	case cmdline.CmdDeleteService:
+		return rules.Change{Op: rules.OpDelService, Service: key}, true
+	case cmdline.CmdFlush:
+		return rules.Change{Op: rules.OpFlush}, true
+	case cmdline.CmdAddServer:
+		return rules.Change{Op: rules.OpAddDest, Service: key, Dest: cmd.Dest}, true
+	case cmdline.CmdEditServer:
+		return rules.Change{Op: rules.OpEditDest, Service: key, Dest: cmd.Dest}, true
+	case cmdline.CmdDeleteServer:
+		return rules.Change{Op: rules.OpDelDest, Service: key, Dest: cmd.Dest}, true
+	case cmdline.CmdSetTimeouts:
+		return rules.Change{Op: rules.OpSetTimeouts, Timeouts: cmd.Timeouts}, true
+	case cmdline.CmdStartDaemon:
+		return rules.Change{Op: rules.OpStartDaemon, Daemon: cmd.Daemon}, true
+	case cmdline.CmdStopDaemon:
+		return rules.Change{Op: rules.OpStopDaemon, Daemon: cmd.Daemon}, true
+	case cmdline.CmdZero:
+		if zeroesAll(cmd) {
+			return rules.Change{Op: rules.OpZeroAll}, true
+		}
+		return rules.Change{Op: rules.OpZeroService, Service: key}, true
+	}
+	return rules.Change{}, false
+}
+
+// queueRulesChange adds c to a batch.
+func queueRulesChange(b changeBatch, c rules.Change) {
+	k := c.Service.ServiceKey
+	switch c.Op {
+	case rules.OpAddService:
+		b.AddService(c.Service)
+	case rules.OpEditService:
+		b.UpdateService(c.Service)
+	case rules.OpDelService:
+		b.DeleteService(k)
+	case rules.OpAddDest:
+		b.AddDestination(k, c.Dest)
+	case rules.OpEditDest:
+		b.UpdateDestination(k, c.Dest)
+	case rules.OpDelDest:
+		b.DeleteDestination(k, c.Dest)
+	case rules.OpFlush:
+		b.Flush()
+	case rules.OpZeroAll:
+		b.ZeroAll()
+	case rules.OpZeroService:
+		b.ZeroService(k)
+	case rules.OpSetTimeouts:
+		b.SetTimeouts(c.Timeouts)
+	case rules.OpStartDaemon:
+		b.StartDaemon(c.Daemon)
+	case rules.OpStopDaemon:
+		b.StopDaemon(c.Daemon.State)
+	}
+}
+
+// printPlan writes the changes as ipvsadm -R lines on standard output and
+// a summary of each on standard error.
+func (p *program) printPlan(live *rules.Table, changes []rules.Change) {
+	t := live.Clone()
+	var b []byte
+	counts := map[byte]int{}
+	for _, c := range changes {
+		p.out.Write(render.AppendChangeLine(b[:0], c))
+		b = render.AppendChangeSummary(b[:0], t, c)
+		counts[b[0]]++
+		fmt.Fprintf(p.stderr, "%s", b)
+		t.Apply(c)
+	}
+	p.errorf("%d changes: %d to add, %d to change, %d to delete", len(changes), counts['+'], counts['~'], counts['-'])
+}
+
+// sendChanges sends changes through one batch, in chunks, and returns
+// each one's result; after a lost reply (ipvs.ErrTimeout) nothing more is
+// sent and the rest share that result.
+func (p *program) sendChanges(changes []rules.Change, stop func(results []error) bool) []error {
+	results := make([]error, 0, len(changes))
+	b := newBatch(p.b)
+	for start := 0; start < len(changes); start += applyChunk {
+		chunk := changes[start:min(start+applyChunk, len(changes))]
+		for _, c := range chunk {
+			queueRulesChange(b, c)
+		}
+		res, fatal := b.Send()
+		results = append(results, res...)
+		if fatal != nil || stop(res) {
+			break
+		}
+	}
+	return results
+}
+
+// applyAtomic applies changes; on the first refusal it undoes, in reverse
+// order, every change that was applied (undo holds each one's inverse)
+// and reports the refused change's input line.
+func (p *program) applyAtomic(changes []rules.Change, undo [][]rules.Change, lines []int) int {
+	refused := func(res []error) bool { return slices.ContainsFunc(res, func(e error) bool { return e != nil }) }
+	results := p.sendChanges(changes, refused)
+	first := slices.IndexFunc(results, func(e error) bool { return e != nil })
+	if first < 0 {
+		return 0
+	}
+	name := filepath.Base(p.argv0)
+	msg := errorMessage(results[first])
+	if lines[first] != 0 {
+		p.errorf("line %d: %s", lines[first], msg)
+	} else {
+		p.errorf("%s: %s", changes[first], msg)
+	}
+	var back []rules.Change
+	for i := len(results) - 1; i >= 0; i-- {
+		if results[i] == nil || errors.Is(results[i], ipvs.ErrTimeout) {
+			// A change whose reply was lost may have been made: undo it
+			// too (its undo fails harmlessly if it was not).
+			back = append(back, undo[i]...)
+		}
+	}
+	backResults := p.sendChanges(back, func([]error) bool { return false })
+	var left []rules.Change
+	for i, c := range back {
+		if i >= len(backResults) || backResults[i] != nil {
+			left = append(left, c)
+		}
+	}
+	if len(left) == 0 {
+		p.errorf("%s: the kernel refused a change; all %d applied changes were undone", name, len(back))
+		return exitRolledBack
+	}
+	p.errorf("%s: the kernel refused a change and %d of %d changes could not be undone; still to do to get the table back:", name, len(left), len(back))
+	for _, c := range left {
+		fmt.Fprintf(p.stderr, "%s", render.AppendChangeLine(nil, c))
+	}
+	return exitIncomplete
+}
