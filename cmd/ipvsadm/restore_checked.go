@@ -393,8 +393,10 @@ func (p *program) applyAtomic(changes []rules.Change, undo [][]rules.Change, lin
 		p.errorf("%s: %s", changes[first], msg)
 	}
 	var back []rules.Change
+	applied := 0
 	for i := len(results) - 1; i >= 0; i-- {
 		if results[i] == nil || errors.Is(results[i], ipvs.ErrTimeout) {
+			applied++
 			// A change whose reply was lost may have been made: undo it
 			// too (its undo fails harmlessly if it was not).
 			back = append(back, undo[i]...)
@@ -408,10 +410,10 @@ func (p *program) applyAtomic(changes []rules.Change, undo [][]rules.Change, lin
 		}
 	}
 	if len(left) == 0 {
-		p.errorf("%s: the kernel refused a change; all %d applied changes were undone", name, len(back))
+		p.errorf("%s: the kernel refused a change; all %d applied changes were undone", name, applied)
 		return exitRolledBack
 	}
-	p.errorf("%s: the kernel refused a change and %d of %d changes could not be undone; still to do to get the table back:", name, len(left), len(back))
+	p.errorf("%s: the kernel refused a change and not all of the %d applied changes could be undone; to get the table back, still run:", name, applied)
 	for _, c := range left {
 		fmt.Fprintf(p.stderr, "%s", render.AppendChangeLine(nil, c))
 	}
