@@ -169,7 +169,7 @@ func randomTable(rng *rand.Rand) string {
 			fmt.Fprintf(&b, " -p %d", 60*(1+rng.Intn(5)))
 		}
 		b.WriteString("\n")
-		for j := 0; j < 25; j++ {
+		for j := 0; j < 50; j++ {
 			if rng.Intn(10) < 4 {
 				continue
 			}
@@ -364,42 +364,52 @@ func TestKernelRestoreReplaceRandomTables(t *testing.T) {
 		// one that stays missing fails.
 		var stop atomic.Bool
 		var wg sync.WaitGroup
-		var listings, skipped atomic.Int64
-		wg.Add(1)
+		var lookups, listings, skipped atomic.Int64
+		services, dests := bothServices(curObjs, nextObjs), bothDests(curObjs, nextObjs)
+		wg.Add(2)
 		go func() {
 			defer wg.Done()
 			for !stop.Load() {
-				for _, k := range bothServices(curObjs, nextObjs) {
+				for _, k := range services {
 					if _, err := c.Service(k); err != nil {
 						t.Errorf("round %d: service %s, which both tables hold, is missing: %v", round, k, err)
 						return
 					}
+					lookups.Add(1)
 				}
-				entries, err := c.Table(false)
-				if err != nil {
-					continue
-				}
-				listings.Add(1)
-				seen := map[string]bool{}
-				for _, e := range entries {
-					seen[e.Service.ServiceKey.String()] = true
-					for _, d := range e.Dests {
-						seen[e.Service.ServiceKey.String()+" "+d.Key().String()] = true
-					}
-				}
-				for _, o := range bothDests(curObjs, nextObjs) {
-					if seen[o.name] {
-						continue
-					}
-					skipped.Add(1)
-					found := false
-					for try := 0; try < 5 && !found; try++ {
-						dests, _ := c.Destinations(o.svc)
-						found = slices.ContainsFunc(dests, func(d rules.Destination) bool { return o.name == o.svc.String()+" "+d.Key().String() })
-					}
-					if !found {
-						t.Errorf("round %d: real server %s, which both tables hold, is missing", round, o.name)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			byService := map[rules.ServiceKey][]destObject{}
+			for _, o := range dests {
+				byService[o.svc] = append(byService[o.svc], o)
+			}
+			for !stop.Load() {
+				for k, objs := range byService {
+					listed, err := c.Destinations(k)
+					if err != nil {
+						t.Errorf("round %d: real servers of %s: %v", round, k, err)
 						return
+					}
+					listings.Add(1)
+					for _, o := range objs {
+						has := func(ds []rules.Destination) bool {
+							return slices.ContainsFunc(ds, func(d rules.Destination) bool { return o.name == o.svc.String()+" "+d.Key().String() })
+						}
+						if has(listed) {
+							continue
+						}
+						skipped.Add(1)
+						found := false
+						for try := 0; try < 5 && !found; try++ {
+							again, _ := c.Destinations(o.svc)
+							found = has(again)
+						}
+						if !found {
+							t.Errorf("round %d: real server %s, which both tables hold, is missing", round, o.name)
+							return
+						}
 					}
 				}
 			}
@@ -435,7 +445,8 @@ func TestKernelRestoreReplaceRandomTables(t *testing.T) {
 		if dry := runTool(t, ns, tl.ours, next, "-R", "--replace", "--dry-run"); dry.Code != 0 || dry.Stdout != "" {
 			t.Errorf("round %d: a second --replace would change: %s", round, dry.Stdout)
 		}
-		t.Logf("round %d: %d services kept (%d with counters), %d listings during the replace (%d real servers skipped by a dump, found again), none missing", round, kept, counted, listings.Load(), skipped.Load())
+		t.Logf("round %d: %d services kept (%d with counters); during the replace %d lookups of kept services and %d dumps of their real servers (%d kept real servers skipped by a dump, found again), none missing",
+			round, kept, counted, lookups.Load(), listings.Load(), skipped.Load())
 		cur = next
 	}
 }

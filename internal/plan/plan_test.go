@@ -254,3 +254,19 @@ func TestParseScope(t *testing.T) {
 		require.Error(t, err, bad)
 	}
 }
+
+// FuzzParseScope: whatever ParseScope accepts prints back to itself.
+func FuzzParseScope(f *testing.F) {
+	for _, s := range []string{"10.0.0.0/8", "fwmark:1-5,::1", "fwmark:", "1.2.3.4,"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		sc, err := ParseScope(s)
+		if err != nil {
+			return
+		}
+		again, err := ParseScope(sc.String())
+		require.NoError(t, err, "%q -> %q", s, sc.String())
+		require.Equal(t, sc, again)
+	})
+}
