@@ -28,6 +28,7 @@ import (
 	"github.com/ipvsadm-go/ipvsadm/internal/ipvs"
 	"github.com/ipvsadm-go/ipvsadm/internal/ipvs/ipvstest"
 	"github.com/ipvsadm-go/ipvsadm/internal/rules"
+	"github.com/ipvsadm-go/ipvsadm/internal/testkit"
 )
 
 // sortedLines is text with its lines sorted, to compare saves whose
@@ -497,5 +498,100 @@ func TestKernelSaveFullRoundTrip(t *testing.T) {
 	// A replace of the save onto the table it came from changes nothing.
 	if dry := runTool(t, ns, tl.ours, saved, "-R", "--replace", "--dry-run"); dry.Code != 0 || dry.Stdout != "" {
 		t.Errorf("--replace of its own -S --full plans changes (exit %d): %s%s", dry.Code, dry.Stdout, dry.Stderr)
+	}
+}
+
+// TestKernelRestoreReplaceConverge is the converge workload at the
+// benchmark's size (testkit.BenchRules(10000, 5): 60,000 lines) with 1%
+// of the lines changed, timed, with the flush window measured: a prober
+// looks up 200 services that both tables hold, by key, in a loop, and
+// adds up the time between a lookup that failed and the next that
+// succeeded. --replace must have no window; ipvsadm 1.31's way (-C, then
+// -R) has one as long as its restore.
+func TestKernelRestoreReplaceConverge(t *testing.T) {
+	tl := newTools(t)
+	base := string(testkit.BenchRules(10000, 5))
+	lines := strings.Split(strings.TrimRight(base, "\n"), "\n")
+	// 1% of 60,000 lines: weights edited, real servers swapped, services
+	// swapped.
+	for i, n := 0, 0; i < len(lines) && n < 600; i += 97 {
+		switch {
+		case strings.HasPrefix(lines[i], "-a") && n%3 == 0:
+			lines[i] = strings.Replace(lines[i], " -w ", " -w 1", 1)
+		case strings.HasPrefix(lines[i], "-a") && n%3 == 1:
+			lines[i] = strings.Replace(lines[i], ":8080", ":8081", 1)
+		default:
+			continue
+		}
+		n++
+	}
+	lines = append(lines, "-A -t 10.99.0.1:80 -s rr", "-a -t 10.99.0.1:80 -r 172.31.0.1:8080 -m -w 1")
+	changed := strings.Join(lines, "\n") + "\n"
+	var probe []rules.ServiceKey
+	for i := 0; i < 200; i++ {
+		a := netip.MustParseAddr(testkit.BenchAddr(10<<24, i*50))
+		probe = append(probe, rules.ServiceKey{Family: rules.IPv4, Protocol: rules.TCP, Addr: a, Port: 80})
+	}
+	measure := func(ns *ipvstest.NS, f func()) (time.Duration, time.Duration) {
+		c, err := ipvs.Dial(&ipvs.Config{NetNS: ns.FD()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		var stop atomic.Bool
+		var window time.Duration
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			var missingSince time.Time
+			for !stop.Load() {
+				for _, k := range probe {
+					_, err := c.Service(k)
+					now := time.Now()
+					switch {
+					case err != nil && missingSince.IsZero():
+						missingSince = now
+					case err == nil && !missingSince.IsZero():
+						window += now.Sub(missingSince)
+						missingSince = time.Time{}
+					}
+				}
+			}
+			if !missingSince.IsZero() {
+				window += time.Since(missingSince)
+			}
+		}()
+		start := time.Now()
+		f()
+		took := time.Since(start)
+		stop.Store(true)
+		<-done
+		return took, window
+	}
+	ours := ipvstest.NewNS(t)
+	ref := ipvstest.NewNS(t)
+	mustRunTool(t, ours, tl.ours, base, "-R")
+	mustRunTool(t, ref, tl.ours, base, "-R")
+
+	start := time.Now()
+	mustRunTool(t, ours, tl.ours, "", "-Sn")
+	saveTime := time.Since(start)
+	start = time.Now()
+	mustRunTool(t, ours, tl.ours, base, "-R", "--replace")
+	sameTime := time.Since(start)
+
+	replaceTime, replaceWindow := measure(ours, func() { mustRunTool(t, ours, tl.ours, changed, "-R", "--replace") })
+	oldTime, oldWindow := measure(ref, func() {
+		mustRunTool(t, ref, tl.ref, "", "-C")
+		mustRunTool(t, ref, tl.ref, changed, "-R")
+	})
+	if a, b := mustRunTool(t, ours, tl.ref, "", "-Sn"), mustRunTool(t, ref, tl.ref, "", "-Sn"); sortedLines(a) != sortedLines(b) {
+		t.Fatal("--replace and -C then -R reach different tables")
+	}
+	t.Logf("60,000 lines, 1%% changed: --replace %.3f s (flush window %v); ipvsadm 1.31 -C then -R %.3f s (flush window %v); %.1fx",
+		replaceTime.Seconds(), replaceWindow, oldTime.Seconds(), oldWindow, oldTime.Seconds()/replaceTime.Seconds())
+	t.Logf("no change: --replace %.3f s; ours -Sn %.3f s", sameTime.Seconds(), saveTime.Seconds())
+	if replaceWindow != 0 {
+		t.Errorf("--replace left services missing for %v", replaceWindow)
 	}
 }
