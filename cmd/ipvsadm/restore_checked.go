@@ -47,15 +47,18 @@ func (cr *checkedRestore) fail(line int, format string, a ...any) {
 	cr.errs = append(cr.errs, lineError{line: line, msg: fmt.Sprintf(format, a...)})
 }
 
-// inputLine is one parsed line of the input.
-type inputLine struct {
-	line int
-	cmd  cmdline.Command
-}
-
 func (p *program) restoreChecked(mode cmdline.RestoreMode) int {
 	cr := &checkedRestore{p: p, mode: mode}
-	input, err := cr.read()
+	// The input is read whole before the lock and the live table, so that
+	// a slow producer neither holds other writers up nor works from an
+	// old table.
+	var in input
+	var err error
+	if mode.Replace {
+		err = cr.readTable(&in)
+	} else {
+		err = cr.readScript(&in)
+	}
 	if err != nil {
 		p.errorf("%s: cannot read the rules from standard input: %s", filepath.Base(p.argv0), ioErrorText(err))
 		return exitRefused
@@ -76,12 +79,9 @@ func (p *program) restoreChecked(mode cmdline.RestoreMode) int {
 		p.errorf("%s", errorMessage(err))
 		return exitRefused
 	}
-	var changes []rules.Change
-	var lines []int
+	changes, lines := in.changes, in.lines
 	if mode.Replace {
-		changes, lines = cr.replacePlan(live, input)
-	} else {
-		changes, lines = cr.scriptPlan(input)
+		changes, lines = cr.replacePlan(live, &in)
 	}
 	sim := plan.Simulate(live.Clone(), changes)
 	for i, e := range sim.Errs {
@@ -102,21 +102,34 @@ func (p *program) restoreChecked(mode cmdline.RestoreMode) int {
 	return p.applyAtomic(changes, sim.Undo, lines)
 }
 
-// read parses every input line, recording the problems of those that do
-// not parse.
-func (cr *checkedRestore) read() ([]inputLine, error) {
+// input is what a checked restore read: the script's changes with their
+// lines, or the desired table with the line of each object.
+type input struct {
+	changes []rules.Change
+	lines   []int
+
+	desired     *rules.Table
+	objLines    map[objectKey]int
+	setLine     int            // the last --set line, 0 for none
+	timeouts    rules.Timeouts // what the --set lines set (0: keep)
+	daemonLines map[rules.SyncState]int
+}
+
+// read parses every input line and hands each one that parses to each
+// with its line number, recording the problems of those that do not.
+// Lines are not kept.
+func (cr *checkedRestore) read(each func(line int, cmd *cmdline.Command)) error {
 	sc := cmdline.NewRestoreScanner(cr.p.stdin)
 	parser := cr.p.parser()
-	var input []inputLine
 	for sc.Scan() {
 		cmd, err := parser.Parse(sc.Args())
 		if err != nil {
 			cr.fail(sc.Line(), "%s", err.Error())
 			continue
 		}
-		input = append(input, inputLine{line: sc.Line(), cmd: cmd})
+		each(sc.Line(), &cmd)
 	}
-	return input, sc.Err()
+	return sc.Err()
 }
 
 // report prints every problem in input order and returns exitRefused.
@@ -188,21 +201,18 @@ var localLinks = func() map[string]rules.Link {
 	return links
 }
 
-// scriptPlan is the input's own changes, in order, for --test, --atomic
-// and --dry-run without --replace.
-func (cr *checkedRestore) scriptPlan(input []inputLine) ([]rules.Change, []int) {
-	var changes []rules.Change
-	var lines []int
-	for _, in := range input {
-		c, ok := changeOf(in.cmd)
+// readScript reads the input's own changes, in order, for --test,
+// --atomic and --dry-run without --replace.
+func (cr *checkedRestore) readScript(in *input) error {
+	return cr.read(func(line int, cmd *cmdline.Command) {
+		c, ok := changeOf(cmd)
 		if !ok {
-			cr.fail(in.line, "a checked restore takes changes only, not %s", in.cmd.Kind)
-			continue
+			cr.fail(line, "a checked restore takes changes only, not %s", cmd.Kind)
+			return
 		}
-		changes = append(changes, c)
-		lines = append(lines, in.line)
-	}
-	return changes, lines
+		in.changes = append(in.changes, c)
+		in.lines = append(in.lines, line)
+	})
 }
 
 // objectKey names a service, or a real server of one, for the lines of
@@ -221,54 +231,66 @@ func serviceKey(k rules.ServiceKey) rules.ServiceKey {
 	return k
 }
 
-// replacePlan builds the input's table on the model and returns the
-// changes from live to it, with the input line of each (0 for
-// deletions).
-func (cr *checkedRestore) replacePlan(live *rules.Table, input []inputLine) ([]rules.Change, []int) {
-	desired := live.Clone()
-	desired.Load(nil, live.Timeouts(), nil)
-	objLines := map[objectKey]int{}
-	var setLine int
-	daemonLines := map[rules.SyncState]int{}
+// readTable builds the input's table on the model, as a fresh namespace
+// with this one's interfaces would hold it.
+func (cr *checkedRestore) readTable(in *input) error {
+	in.desired = rules.NewTable()
+	in.desired.Env.Links = localLinks()
+	in.objLines = map[objectKey]int{}
+	in.daemonLines = map[rules.SyncState]int{}
 	scope := cr.mode.Scope
-	for _, in := range input {
-		c, ok := changeOf(in.cmd)
-		k := serviceKey(in.cmd.Service.ServiceKey)
+	return cr.read(func(line int, cmd *cmdline.Command) {
+		c, ok := changeOf(cmd)
+		k := serviceKey(cmd.Service.ServiceKey)
 		switch {
-		case !ok || !slices.Contains([]rules.Op{rules.OpAddService, rules.OpAddDest, rules.OpSetTimeouts, rules.OpStartDaemon}, c.Op):
-			cr.fail(in.line, "--replace takes a table: -A, -a, --set and --start-daemon lines only, not %s", in.cmd.Kind)
-			continue
+		case !ok || c.Op != rules.OpAddService && c.Op != rules.OpAddDest && c.Op != rules.OpSetTimeouts && c.Op != rules.OpStartDaemon:
+			cr.fail(line, "--replace takes a table: -A, -a, --set and --start-daemon lines only, not %s", cmd.Kind)
+			return
 		case c.Op == rules.OpAddService && !scope.Contains(k):
-			cr.fail(in.line, "service %s is outside --scope %s", k, scope)
+			cr.fail(line, "service %s is outside --scope %s", k, scope)
 		}
-		if err := desired.Apply(c); err != nil {
-			cr.fail(in.line, "%s", modelErrorMessage(err))
-			continue
+		if err := in.desired.Apply(c); err != nil {
+			cr.fail(line, "%s", modelErrorMessage(err))
+			return
 		}
 		switch c.Op {
 		case rules.OpAddService:
-			objLines[objectKey{svc: k}] = in.line
+			in.objLines[objectKey{svc: k}] = line
 		case rules.OpAddDest:
-			objLines[objectKey{svc: k, dest: c.Dest.Key()}] = in.line
+			in.objLines[objectKey{svc: k, dest: c.Dest.Key()}] = line
 		case rules.OpSetTimeouts:
-			setLine = in.line
+			in.setLine = line
+			for _, f := range []struct{ dst, v *uint32 }{{&in.timeouts.TCP, &c.Timeouts.TCP}, {&in.timeouts.TCPFin, &c.Timeouts.TCPFin}, {&in.timeouts.UDP, &c.Timeouts.UDP}} {
+				if *f.v != 0 {
+					*f.dst = *f.v
+				}
+			}
 		case rules.OpStartDaemon:
-			daemonLines[c.Daemon.State] = in.line
+			in.daemonLines[c.Daemon.State] = line
 		}
-	}
-	changes := plan.Diff(live, desired, plan.Options{Scope: scope, Timeouts: setLine != 0, Daemons: len(daemonLines) > 0})
+	})
+}
+
+// replacePlan returns the changes from live to the input's table, with
+// the input line of each (0 for deletions).
+func (cr *checkedRestore) replacePlan(live *rules.Table, in *input) ([]rules.Change, []int) {
+	// A --set field of 0 keeps the live value.
+	want := live.Timeouts()
+	in.desired.Apply(rules.Change{Op: rules.OpSetTimeouts, Timeouts: want})
+	in.desired.Apply(rules.Change{Op: rules.OpSetTimeouts, Timeouts: in.timeouts})
+	changes := plan.Diff(live, in.desired, plan.Options{Scope: cr.mode.Scope, Timeouts: in.setLine != 0, Daemons: len(in.daemonLines) > 0})
 	lines := make([]int, len(changes))
 	for i, c := range changes {
 		k := serviceKey(c.Service.ServiceKey)
 		switch c.Op {
 		case rules.OpAddService, rules.OpEditService:
-			lines[i] = objLines[objectKey{svc: k}]
+			lines[i] = in.objLines[objectKey{svc: k}]
 		case rules.OpAddDest, rules.OpEditDest:
-			lines[i] = objLines[objectKey{svc: k, dest: c.Dest.Key()}]
+			lines[i] = in.objLines[objectKey{svc: k, dest: c.Dest.Key()}]
 		case rules.OpSetTimeouts:
-			lines[i] = setLine
+			lines[i] = in.setLine
 		case rules.OpStartDaemon:
-			lines[i] = daemonLines[c.Daemon.State]
+			lines[i] = in.daemonLines[c.Daemon.State]
 		}
 	}
 	return changes, lines
@@ -276,7 +298,7 @@ func (cr *checkedRestore) replacePlan(live *rules.Table, input []inputLine) ([]r
 
 // changeOf is the change a parsed command makes; ok is false for
 // commands that are not changes.
-func changeOf(cmd cmdline.Command) (rules.Change, bool) {
+func changeOf(cmd *cmdline.Command) (rules.Change, bool) {
 	key := rules.Service{ServiceKey: cmd.Service.ServiceKey}
 	switch cmd.Kind {
 	case cmdline.CmdAddService:
@@ -300,7 +322,7 @@ func changeOf(cmd cmdline.Command) (rules.Change, bool) {
 	case cmdline.CmdStopDaemon:
 		return rules.Change{Op: rules.OpStopDaemon, Daemon: cmd.Daemon}, true
 	case cmdline.CmdZero:
-		if zeroesAll(cmd) {
+		if zeroesAll(*cmd) {
 			return rules.Change{Op: rules.OpZeroAll}, true
 		}
 		return rules.Change{Op: rules.OpZeroService, Service: key}, true
