@@ -83,6 +83,12 @@ func (p *program) restoreChecked(mode cmdline.RestoreMode) int {
 	if mode.Replace {
 		changes, lines = cr.replacePlan(live, &in)
 	}
+	if len(changes) == 0 && len(cr.errs) == 0 {
+		if mode.DryRun {
+			p.printPlan(live, nil)
+		}
+		return 0
+	}
 	sim := plan.Simulate(live.Clone(), changes)
 	for i, e := range sim.Errs {
 		if e != nil {

@@ -55,11 +55,12 @@ func Diff(live, desired *rules.Table, o Options) []rules.Change {
 		case !old.SameSettings(svc):
 			changes = append(changes, rules.Change{Op: rules.OpEditService, Service: svc})
 		}
+		var listed []rules.Destination // live, in listing order
 		var liveDests map[rules.DestinationKey]rules.Destination
 		if kept {
-			ld := live.Destinations(k)
-			liveDests = make(map[rules.DestinationKey]rules.Destination, len(ld))
-			for _, d := range ld {
+			listed = live.Destinations(k)
+			liveDests = make(map[rules.DestinationKey]rules.Destination, len(listed))
+			for _, d := range listed {
 				liveDests[d.Key()] = d
 			}
 		}
@@ -74,7 +75,10 @@ func Diff(live, desired *rules.Table, o Options) []rules.Change {
 			delete(liveDests, d.Key())
 		}
 		// What is left goes, in the live listing's order.
-		for _, d := range live.Destinations(k) {
+		for _, d := range listed {
+			if len(liveDests) == 0 {
+				break
+			}
 			if _, gone := liveDests[d.Key()]; gone {
 				delDests = append(delDests, rules.Change{Op: rules.OpDelDest, Service: key, Dest: d})
 			}
