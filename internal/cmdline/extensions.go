@@ -11,6 +11,10 @@ import (
 // Parser's Extensions is set; anywhere else the scanner refuses them
 // exactly as popt refuses an unknown option.
 
+// CmdHelpExtensions is --help-extensions, numbered apart from ipvsadm's
+// commands.
+const CmdHelpExtensions CommandKind = 64
+
 // Extension options; they have no bit in ipvsadm's option matrix.
 const (
 	optTest optID = optCommand + 1 + iota
