@@ -151,14 +151,17 @@ func (cr *checkedRestore) report() int {
 		}
 		return a.line - b.line
 	})
+	// One write: every write to standard error flushes standard output.
+	var b []byte
 	for _, e := range cr.errs {
-		cr.p.errorf("%s", e)
+		b = append(append(b, e.String()...), '\n')
 	}
 	n := "1 error"
 	if len(cr.errs) > 1 {
 		n = fmt.Sprintf("%d errors", len(cr.errs))
 	}
-	cr.p.errorf("%s: %s; nothing was changed", filepath.Base(cr.p.argv0), n)
+	b = fmt.Appendf(b, "%s: %s; nothing was changed\n", filepath.Base(cr.p.argv0), n)
+	cr.p.stderr.Write(b)
 	return exitRefused
 }
 
@@ -368,19 +371,26 @@ func queueRulesChange(b changeBatch, c rules.Change) {
 }
 
 // printPlan writes the changes as ipvsadm -R lines on standard output and
-// a summary of each on standard error.
+// a summary of each on standard error. The summary is written in one
+// piece at the end: standard error flushes standard output first, so a
+// write per line would cost two system calls a line.
 func (p *program) printPlan(live *rules.Table, changes []rules.Change) {
-	t := live.Clone()
-	var b []byte
+	t := live
+	if len(changes) > 0 {
+		t = live.Clone()
+	}
+	var line, summary []byte
 	counts := map[byte]int{}
 	for _, c := range changes {
-		p.out.Write(render.AppendChangeLine(b[:0], c))
-		b = render.AppendChangeSummary(b[:0], t, c)
-		counts[b[0]]++
-		fmt.Fprintf(p.stderr, "%s", b)
+		line = render.AppendChangeLine(line[:0], c)
+		p.out.Write(line)
+		n := len(summary)
+		summary = render.AppendChangeSummary(summary, t, c)
+		counts[summary[n]]++
 		t.Apply(c)
 	}
-	p.errorf("%d changes: %d to add, %d to change, %d to delete", len(changes), counts['+'], counts['~'], counts['-'])
+	summary = fmt.Appendf(summary, "%d changes: %d to add, %d to change, %d to delete\n", len(changes), counts['+'], counts['~'], counts['-'])
+	p.stderr.Write(summary)
 }
 
 // sendChanges sends changes through one batch, in chunks, and returns
