@@ -33,16 +33,6 @@ func newModelBackend() *modelBackend {
 // kernel writes even when there are no connections.
 const procConnHeader = "Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData\n"
 
-// clientOps are the client's names of the model's operations.
-var clientOps = map[rules.Op]ipvs.Op{
-	rules.OpAddService: ipvs.OpAddService, rules.OpEditService: ipvs.OpUpdateService,
-	rules.OpDelService: ipvs.OpDeleteService, rules.OpAddDest: ipvs.OpAddDestination,
-	rules.OpEditDest: ipvs.OpUpdateDestination, rules.OpDelDest: ipvs.OpDeleteDestination,
-	rules.OpFlush: ipvs.OpFlush, rules.OpZeroAll: ipvs.OpZero, rules.OpZeroService: ipvs.OpZero,
-	rules.OpSetTimeouts: ipvs.OpSetTimeouts, rules.OpStartDaemon: ipvs.OpStartDaemon,
-	rules.OpStopDaemon: ipvs.OpStopDaemon,
-}
-
 // apply applies c and returns the error the client would return.
 func (m *modelBackend) apply(c rules.Change) error {
 	err := m.table.Apply(c)

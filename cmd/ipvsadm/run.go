@@ -27,7 +27,7 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "ipvsadm-save":
 		return runSaveScript(argv, stdin, stdout, stderr)
 	case "ipvsadm-restore":
-		return runRestoreScript(stdin, stdout, stderr)
+		return runRestoreScript(argv, stdin, stdout, stderr)
 	}
 	std := newStdio(stdout, stderr)
 	p := &program{argv0: argv[0], stdin: stdin, out: std.Out, stderr: std, rawStderr: stderr, res: newResolver()}
@@ -80,10 +80,13 @@ func (p *program) argError(err error) int {
 }
 
 func (p *program) main(args []string) int {
-	cmd, perr := p.parser().Parse(args)
+	// The command line knows our extensions; restore lines do not.
+	parser := p.parser()
+	parser.Extensions = true
+	cmd, perr := parser.Parse(args)
 	// Help and version need no kernel (ipvsadm 1.31 insists on one: see
 	// COMPATIBILITY.md).
-	if perr == nil && (cmd.Kind == cmdline.CmdHelp || cmd.Kind == cmdline.CmdVersion) {
+	if perr == nil && (cmd.Kind == cmdline.CmdHelp || cmd.Kind == cmdline.CmdVersion || cmd.Kind == cmdline.CmdHelpExtensions) {
 		return p.execute(cmd)
 	}
 	// ipvsadm connects before it looks at the arguments, so without IPVS
@@ -99,6 +102,9 @@ func (p *program) main(args []string) int {
 		return p.argError(perr)
 	}
 	if cmd.Kind == cmdline.CmdRestore {
+		if cmd.Restore.Checked() {
+			return p.restoreChecked(cmd.Restore)
+		}
 		return p.restore()
 	}
 	return p.execute(cmd)
@@ -125,12 +131,18 @@ func (p *program) execute(cmd cmdline.Command) int {
 	case cmdline.CmdList:
 		return p.list(cmd)
 	case cmdline.CmdSave:
+		if cmd.SaveFull {
+			return p.saveFull(cmd.List.Numeric)
+		}
 		return p.save(cmd.List.Numeric)
 	case cmdline.CmdHelp:
 		writeHelp(p.out, p.argv0)
 		return 0
 	case cmdline.CmdVersion:
 		writeVersion(p.out)
+		return 0
+	case cmdline.CmdHelpExtensions:
+		writeHelpExtensions(p.out, p.argv0)
 		return 0
 	}
 	return 0
@@ -149,6 +161,26 @@ func (p *program) save(numeric bool) int {
 		return p.listError(err)
 	}
 	if err := render.WriteSave(p.out, entries, numeric, p.res); err != nil {
+		return 1
+	}
+	return 0
+}
+
+// saveFull is -S --full: thresholds, timeouts and daemons too.
+func (p *program) saveFull(numeric bool) int {
+	entries, err := p.b.Table(false)
+	if err != nil {
+		return p.listError(err)
+	}
+	timeouts, err := p.b.Timeouts()
+	if err != nil {
+		return p.listError(err)
+	}
+	daemons, err := p.b.Daemons()
+	if err != nil {
+		return p.listError(err)
+	}
+	if err := render.WriteSaveFull(p.out, entries, timeouts, daemons, numeric, p.res); err != nil {
 		return 1
 	}
 	return 0
@@ -316,13 +348,15 @@ func runSaveScript(argv []string, stdin io.Reader, stdout, stderr io.Writer) int
 // runRestoreScript is Debian's ipvsadm-restore: drop lines that start with
 // '#', clear the table (always, even if the input is bad), then restore.
 // Like the script's shell, it strips trailing newlines from the input and
-// ends it with exactly one.
-func runRestoreScript(stdin io.Reader, stdout, stderr io.Writer) int {
+// ends it with exactly one. The script ignores its arguments; ours takes
+// our restore extensions (see restoreScriptExtensions).
+func runRestoreScript(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	raw, err := io.ReadAll(stdin)
 	if err != nil {
 		fmt.Fprintf(stderr, "%v\n", err)
 		return 1
 	}
+	ext := restoreScriptExtensions(argv[1:])
 	text := string(raw)
 	text = strings.TrimSuffix(text, "\n")
 	var kept []string
@@ -334,9 +368,36 @@ func runRestoreScript(stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 	input := strings.TrimRight(strings.Join(kept, "\n"), "\n")
+	if ext != nil {
+		// The script makes the table the input; --replace does so
+		// without the flush.
+		return run(append([]string{"ipvsadm", "-R", "--replace"}, ext...), strings.NewReader(input+"\n"), stdout, stderr)
+	}
 	input = echo(input)
 	run([]string{"ipvsadm", "-C"}, strings.NewReader(""), stdout, stderr)
 	return run([]string{"ipvsadm", "-R"}, strings.NewReader(input), stdout, stderr)
+}
+
+// restoreScriptExtensions picks our restore extensions out of
+// ipvsadm-restore's arguments (--test, --atomic, --replace, --dry-run,
+// --scope ITEMS or --scope=ITEMS); nil if there are none, and then the
+// arguments are ignored as the script ignores them.
+func restoreScriptExtensions(args []string) []string {
+	var ext []string
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == "--test" || a == "--atomic" || a == "--replace" || a == "--dry-run" || strings.HasPrefix(a, "--scope="):
+			if a != "--replace" {
+				ext = append(ext, a)
+			} else if ext == nil {
+				ext = []string{}
+			}
+		case a == "--scope" && i+1 < len(args):
+			ext = append(ext, a, args[i+1])
+			i++
+		}
+	}
+	return ext
 }
 
 // echo is what bash's builtin `echo "$INPUT"` prints: the text and a

@@ -158,6 +158,9 @@ type optSpec struct {
 	cmd   CommandKind    // for id == optCommand
 	proto rules.Protocol // -t/-u/--sctp-service; 0 with -f
 	fwd   rules.ForwardMethod
+	// ext marks our extensions: ipvsadm 1.31 refuses them as unknown, and
+	// so does the parser wherever extensionAllowed says no.
+	ext bool
 }
 
 var optTable = []optSpec{
@@ -220,6 +223,15 @@ var optTable = []optSpec{
 	{long: "tun-remcsum", id: optTunRemCsum},
 	{long: "ipv6", short: '6', id: optIPv6},
 	{long: "sort", id: optSort},
+
+	// Extensions (see extensions.go); ipvsadm 1.31 knows none of them.
+	{long: "help-extensions", id: optCommand, cmd: CmdHelpExtensions, ext: true},
+	{long: "test", id: optTest, ext: true},
+	{long: "atomic", id: optAtomic, ext: true},
+	{long: "replace", id: optReplace, ext: true},
+	{long: "dry-run", id: optDryRun, ext: true},
+	{long: "scope", arg: argRequired, id: optScope, ext: true},
+	{long: "full", id: optFull, ext: true},
 }
 
 func lookupLong(name string) *optSpec {
@@ -253,6 +265,10 @@ type Parser struct {
 	// error whose text is ipvsadm's message (see package sched). Nil
 	// refuses any non-empty -b.
 	SchedFlags func(scheduler, text string) (rules.ServiceFlags, error)
+	// Extensions enables our options that ipvsadm 1.31 refuses (see
+	// extensions.go); without it they are unknown, as to ipvsadm. A
+	// restore's lines are parsed without them.
+	Extensions bool
 	// PosixlyCorrect stops option scanning at the first argument that is
 	// not an option, as popt does when POSIXLY_CORRECT or POSIX_ME_HARDER
 	// is set in the environment (the caller decides).
@@ -272,6 +288,10 @@ type scanner struct {
 	posix      bool // the first non-option ends option scanning
 	positional []string
 	dropped    map[int]bool // elements taken by "!#:+", not positional
+	// ext enables our extension options; cmd is the command once the
+	// first option named it (see extensionAllowed).
+	ext bool
+	cmd CommandKind
 }
 
 // occurrence is one option found on the command line.
@@ -325,7 +345,7 @@ func (s *scanner) next() (o occurrence, ok bool, err *ArgError) {
 func (s *scanner) nextLong(e string) (occurrence, bool, *ArgError) {
 	name, val, hasEq := strings.Cut(e[2:], "=")
 	spec := lookupLong(name)
-	if spec == nil {
+	if spec == nil || spec.ext && !s.extensionAllowed(spec) {
 		return occurrence{}, false, poptError(e, "unknown option")
 	}
 	o := occurrence{spec: spec, elem: e, last: e}
@@ -442,14 +462,15 @@ func (p *Parser) Parse(args []string) (Command, error) {
 	st.cmd.Dest.Forward = rules.Route
 	st.cmd.Daemon.Interface = DefaultMcastInterface
 
-	sc := scanner{args: args, posix: p.PosixlyCorrect}
+	sc := scanner{args: args, posix: p.PosixlyCorrect, ext: p.Extensions}
 	first, ok, perr := sc.next()
 	if perr != nil || !ok || first.spec.id != optCommand {
 		return Command{}, &ArgError{Kind: ArgTry, Msg: TryMessage(p.Argv0)}
 	}
 	st.cmd.Kind = first.spec.cmd
+	sc.cmd = st.cmd.Kind
 	switch st.cmd.Kind {
-	case CmdHelp, CmdVersion:
+	case CmdHelp, CmdVersion, CmdHelpExtensions:
 		return st.cmd, nil
 	case CmdStartDaemon, CmdStopDaemon:
 		switch first.val {
@@ -530,6 +551,8 @@ func (st *parseState) apply(o *occurrence) *ArgError {
 	case optTunInfo:
 		c.List.TunInfo = true
 	case optSort:
+	case optTest, optAtomic, optReplace, optDryRun, optScope, optFull:
+		return st.applyExtension(o)
 	case optService:
 		c.HasService = true
 		if o.spec.long == "fwmark-service" {
@@ -728,6 +751,9 @@ func (st *parseState) finish(positional []string) *ArgError {
 		c.Service.Flags = c.Service.Flags&^rules.FlagsSched | flags&rules.FlagsSched
 	}
 	if err := st.checkOptions(); err != nil {
+		return err
+	}
+	if err := st.checkExtensions(); err != nil {
 		return err
 	}
 	if c.Daemon.Interface == "" {

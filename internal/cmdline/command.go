@@ -74,4 +74,8 @@ type Command struct {
 	List     render.ListOptions
 	Timeouts rules.Timeouts // --set
 	Daemon   rules.Daemon   // --start-daemon / --stop-daemon (State only)
+
+	// Restore holds the extension options of -R, SaveFull that of -S.
+	Restore  RestoreMode
+	SaveFull bool
 }

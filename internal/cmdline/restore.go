@@ -37,6 +37,8 @@ type RestoreScanner struct {
 	// offset counts the input bytes read through the end of the current
 	// line.
 	offset int64
+	// line is the number of the current line, counting from 1.
+	line int
 }
 
 // restoreReadSize is the scanner's read buffer: large reads, few system
@@ -78,6 +80,10 @@ func (s *RestoreScanner) Args() []string { return s.args }
 // input when it stops after this line.
 func (s *RestoreScanner) Offset() int64 { return s.offset }
 
+// Line returns the number of the current line within the input, counting
+// from 1 (skipped lines count).
+func (s *RestoreScanner) Line() int { return s.line }
+
 // Err returns the first read error, or nil if the input simply ended.
 func (s *RestoreScanner) Err() error { return s.err }
 
@@ -91,6 +97,7 @@ func (s *RestoreScanner) LineBuffered() bool {
 // readLine reads one line and returns its tokens. ok is false when the line
 // is to be discarded (the end-of-file quirk, or a read error).
 func (s *RestoreScanner) readLine() (args []string, ok bool) {
+	s.line++
 	line, err := s.r.ReadSlice('\n')
 	if errors.Is(err, bufio.ErrBufferFull) {
 		s.long = append(s.long[:0], line...)

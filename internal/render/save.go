@@ -21,11 +21,18 @@ import (
 // space, thresholds are never written, Local real servers save as -g and an
 // unknown forwarding method as "(null)".
 func WriteSave(w io.Writer, entries []rules.ServiceEntry, numeric bool, r names.Resolver) error {
+	cw := NewChunkWriter(w)
+	appendSave(&cw, entries, numeric, r, false)
+	return cw.Finish()
+}
+
+// appendSave writes the service and real server lines of a save to cw;
+// with thresholds, real server lines carry -x and -y (see WriteSaveFull).
+func appendSave(cw *ChunkWriter, entries []rules.ServiceEntry, numeric bool, r names.Resolver, thresholds bool) {
 	sorted := make([]rules.ServiceEntry, len(entries))
 	copy(sorted, entries)
 	SortServices(sorted)
 
-	cw := NewChunkWriter(w)
 	var svcBuf [128]byte
 	// dests is one scratch copy for sorting each service's real servers.
 	var dests []rules.Destination
@@ -40,10 +47,9 @@ func WriteSave(w io.Writer, entries []rules.ServiceEntry, numeric bool, r names.
 		SortDests(dests)
 		for j := range dests {
 			cw.Next()
-			cw.B = appendSaveDestLine(cw.B, svc, svcText, &dests[j], numeric, r)
+			cw.B = appendSaveDestLine(cw.B, svc, svcText, &dests[j], numeric, r, thresholds)
 		}
 	}
-	return cw.Finish()
 }
 
 // appendSaveService appends the service-selecting part shared by "-A" and
@@ -118,12 +124,16 @@ func defaultNetmask(s *rules.Service) bool {
 }
 
 // appendSaveDestLine appends an "-a" line.
-func appendSaveDestLine(b []byte, s *rules.Service, svcText []byte, d *rules.Destination, numeric bool, r names.Resolver) []byte {
+func appendSaveDestLine(b []byte, s *rules.Service, svcText []byte, d *rules.Destination, numeric bool, r names.Resolver, thresholds bool) []byte {
 	b = append(b, "-a "...)
 	b = append(b, svcText...)
 	b = AppendAddrPortText(append(b, " -r "...), d.Addr, d.Port, serviceProtocol(s), numeric, r)
 	b = append(append(b, ' '), saveForwardOption(d.Forward)...)
 	b = strconv.AppendInt(append(b, " -w "...), int64(d.Weight), 10)
+	if thresholds && (d.UpperThreshold != 0 || d.LowerThreshold != 0) {
+		b = strconv.AppendUint(append(b, " -x "...), uint64(d.UpperThreshold), 10)
+		b = strconv.AppendUint(append(b, " -y "...), uint64(d.LowerThreshold), 10)
+	}
 	if d.Forward&7 == rules.Tunnel {
 		b = appendSaveTunnelOptions(b, d)
 	}

@@ -228,7 +228,7 @@ func TestSaveLinesNoAllocs(t *testing.T) {
 		var svcBuf [128]byte
 		svcText := appendSaveService(svcBuf[:0], &s, true, r)
 		b := appendSaveServiceLine(buf[:0], &s, svcText)
-		appendSaveDestLine(b, &s, svcText, &d, true, r)
+		appendSaveDestLine(b, &s, svcText, &d, true, r, false)
 	})
 	if allocs != 0 {
 		t.Errorf("%v allocations", allocs)

@@ -1,0 +1,113 @@
+package plan
+
+import (
+	"slices"
+
+	"github.com/ipvsadm-go/ipvsadm/internal/rules"
+)
+
+// Options say what of the desired table a Diff converges.
+type Options struct {
+	// Scope limits the services Diff may edit or delete (and, for the
+	// caller to check, those the desired table may hold).
+	Scope Scope
+	// Timeouts: the desired table's timeouts count (the input set them);
+	// otherwise the live ones are left alone.
+	Timeouts bool
+	// Daemons: the desired table's daemons count for their roles; a role
+	// the desired table does not run is left alone.
+	Daemons bool
+}
+
+// Diff returns the changes that turn live into desired, in the order they
+// are to be sent:
+//  1. the timeouts, if they differ;
+//  2. for each desired service (desired's order): added, or edited in
+//     place when its settings differ; then its real servers, oldest
+//     first, added or edited in place;
+//  3. real servers of kept services that desired lacks, deleted;
+//  4. services within the scope that desired lacks, deleted;
+//  5. daemons: a role that runs with other settings is stopped and
+//     started again, a role that does not run is started.
+//
+// Nothing is flushed and nothing present in both tables is deleted, so a
+// reader never misses an object that both tables hold. Applying the
+// result to live gives desired within the scope; Diff of equal tables is
+// empty.
+func Diff(live, desired *rules.Table, o Options) []rules.Change {
+	var changes, delDests []rules.Change
+	if o.Timeouts && live.Timeouts() != desired.Timeouts() {
+		changes = append(changes, rules.Change{Op: rules.OpSetTimeouts, Timeouts: desired.Timeouts()})
+	}
+	wanted := make(map[rules.ServiceKey]bool, desired.Len())
+	for _, e := range desired.Entries() {
+		svc := e.Service
+		k := svc.ServiceKey
+		if !o.Scope.Contains(k) {
+			continue
+		}
+		wanted[k] = true
+		key := rules.Service{ServiceKey: k}
+		old, kept := live.Service(k)
+		switch {
+		case !kept:
+			changes = append(changes, rules.Change{Op: rules.OpAddService, Service: svc})
+		case !old.SameSettings(svc):
+			changes = append(changes, rules.Change{Op: rules.OpEditService, Service: svc})
+		}
+		var listed []rules.Destination // live, in listing order
+		var liveDests map[rules.DestinationKey]rules.Destination
+		if kept {
+			listed = live.Destinations(k)
+			liveDests = make(map[rules.DestinationKey]rules.Destination, len(listed))
+			for _, d := range listed {
+				liveDests[d.Key()] = d
+			}
+		}
+		for _, d := range slices.Backward(e.Dests) {
+			old, ok := liveDests[d.Key()]
+			switch {
+			case !ok:
+				changes = append(changes, rules.Change{Op: rules.OpAddDest, Service: key, Dest: d})
+			case !old.SameSettings(d):
+				changes = append(changes, rules.Change{Op: rules.OpEditDest, Service: key, Dest: d})
+			}
+			delete(liveDests, d.Key())
+		}
+		// What is left goes, in the live listing's order.
+		for _, d := range listed {
+			if len(liveDests) == 0 {
+				break
+			}
+			if _, gone := liveDests[d.Key()]; gone {
+				delDests = append(delDests, rules.Change{Op: rules.OpDelDest, Service: key, Dest: d})
+			}
+		}
+	}
+	changes = append(changes, delDests...)
+	for _, svc := range live.Services() {
+		if o.Scope.Contains(svc.ServiceKey) && !wanted[svc.ServiceKey] {
+			changes = append(changes, rules.Change{Op: rules.OpDelService, Service: svc})
+		}
+	}
+	if o.Daemons {
+		changes = append(changes, diffDaemons(live.Daemons(), desired.Daemons())...)
+	}
+	return changes
+}
+
+// diffDaemons starts the desired daemons that do not run as desired.
+func diffDaemons(live, desired []rules.Daemon) []rules.Change {
+	var changes []rules.Change
+	for _, d := range desired {
+		i := slices.IndexFunc(live, func(l rules.Daemon) bool { return l.State == d.State })
+		if i >= 0 && live[i] == d {
+			continue
+		}
+		if i >= 0 {
+			changes = append(changes, rules.Change{Op: rules.OpStopDaemon, Daemon: live[i]})
+		}
+		changes = append(changes, rules.Change{Op: rules.OpStartDaemon, Daemon: d})
+	}
+	return changes
+}

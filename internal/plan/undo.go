@@ -1,0 +1,106 @@
+package plan
+
+import (
+	"slices"
+
+	"github.com/ipvsadm-go/ipvsadm/internal/rules"
+)
+
+// Inverse returns the changes that undo c applied to before (the table as
+// it was just before c): a deleted object comes back with all its
+// settings (a service with its real servers, oldest first, so that they
+// list in their old order), an edited one gets its full previous
+// settings. Zeroed counters cannot come back: their inverse is empty.
+// Inverse does not modify before.
+func Inverse(before *rules.Table, c rules.Change) []rules.Change {
+	key := rules.Service{ServiceKey: c.Service.ServiceKey}
+	switch c.Op {
+	case rules.OpAddService:
+		return []rules.Change{{Op: rules.OpDelService, Service: key}}
+	case rules.OpEditService:
+		if old, ok := before.Service(c.Service.ServiceKey); ok {
+			return []rules.Change{{Op: rules.OpEditService, Service: old}}
+		}
+	case rules.OpDelService:
+		return restoreService(before, c.Service.ServiceKey)
+	case rules.OpFlush:
+		var out []rules.Change
+		for _, s := range before.Services() {
+			out = append(out, restoreService(before, s.ServiceKey)...)
+		}
+		return out
+	case rules.OpAddDest:
+		return []rules.Change{{Op: rules.OpDelDest, Service: key, Dest: c.Dest}}
+	case rules.OpEditDest, rules.OpDelDest:
+		if old, ok := findDest(before, c.Service.ServiceKey, c.Dest.Key()); ok {
+			op := rules.OpEditDest
+			if c.Op == rules.OpDelDest {
+				op = rules.OpAddDest
+			}
+			return []rules.Change{{Op: op, Service: key, Dest: old}}
+		}
+	case rules.OpSetTimeouts:
+		return []rules.Change{{Op: rules.OpSetTimeouts, Timeouts: before.Timeouts()}}
+	case rules.OpStartDaemon:
+		return []rules.Change{{Op: rules.OpStopDaemon, Daemon: rules.Daemon{State: c.Daemon.State}}}
+	case rules.OpStopDaemon:
+		for _, d := range before.Daemons() {
+			if d.State == c.Daemon.State {
+				return []rules.Change{{Op: rules.OpStartDaemon, Daemon: d}}
+			}
+		}
+	}
+	return nil
+}
+
+// restoreService is the service with key k as before holds it: added with
+// its settings, then its real servers oldest first.
+func restoreService(before *rules.Table, k rules.ServiceKey) []rules.Change {
+	svc, ok := before.Service(k)
+	if !ok {
+		return nil
+	}
+	out := []rules.Change{{Op: rules.OpAddService, Service: svc}}
+	key := rules.Service{ServiceKey: svc.ServiceKey}
+	for _, d := range slices.Backward(before.Destinations(k)) {
+		out = append(out, rules.Change{Op: rules.OpAddDest, Service: key, Dest: d})
+	}
+	return out
+}
+
+func findDest(t *rules.Table, k rules.ServiceKey, dk rules.DestinationKey) (rules.Destination, bool) {
+	for _, d := range t.Destinations(k) {
+		if d.Key() == dk {
+			return d, true
+		}
+	}
+	return rules.Destination{}, false
+}
+
+// A Simulation is the outcome of a list of changes on the table model.
+type Simulation struct {
+	// Errs holds, for each change, the model's refusal (as the kernel's
+	// errno in a *rules.ChangeError), or nil.
+	Errs []error
+	// Undo holds, for each accepted change, its inverse (see Inverse).
+	Undo [][]rules.Change
+	// Refused counts the changes with an error.
+	Refused int
+}
+
+// Simulate applies changes to t in order, as the kernel would (a refused
+// change changes nothing and the next one still runs), and records each
+// one's result and undo.
+func Simulate(t *rules.Table, changes []rules.Change) Simulation {
+	sim := Simulation{Errs: make([]error, len(changes)), Undo: make([][]rules.Change, len(changes))}
+	for i, c := range changes {
+		undo := Inverse(t, c)
+		if err := t.Apply(c); err != nil {
+			sim.Errs[i] = err
+			sim.Refused++
+			continue
+		}
+		sim.Undo[i] = undo
+	}
+	return sim
+}
