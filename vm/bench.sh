@@ -12,7 +12,10 @@
 # alternating: -R into an empty table (a new network namespace each time),
 # -Ln, -Sn, -Ln --stats, a single -A and a single -a on the loaded table,
 # -C of it; wall time, user/system CPU (rusage) and peak RSS (ru_maxrss,
-# through busybox time).
+# through busybox time). Then, on the largest table, converging to a table
+# with 1% of its lines changed: ours `-R --replace` against ipvsadm 1.31's
+# `-C` then `-R`, with the flush window (how long services both tables
+# hold were missing), and `-R --replace` of no change against ours' -Sn.
 #
 # Prints the table of medians, ratios (ipvsadm/ours) and targets (PASS/MISS,
 # informational) and writes it to bin/bench-results.txt, every run to
@@ -29,6 +32,11 @@
 #                        (default 2000x5,10000x5: 12,000 and 60,000 lines)
 #   BENCH_WIDE           real servers of one service, every view measured
 #                        (default 20000; quick 5000; 0 leaves it out)
+#   BENCH_CONVERGE       table of the converge workloads, SERVICESxREALS
+#                        (default the largest of BENCH_SIZES; 0 leaves them
+#                        out; at 60,000 lines ipvsadm 1.31's -C then -R
+#                        takes minutes per round in the VM)
+#   BENCH_CONVERGE_ROUNDS  rounds of the converge workloads (default 3)
 #   BENCH_ROUNDS         rounds per size, comma-separated, the last repeating
 #                        (default 7,5)
 #   BENCH_SINGLE_ROUNDS  rounds of the single -A / -a (default 15)
@@ -56,7 +64,7 @@ CGO_ENABLED=0 "$GO" build -o "$tmp/ours/ipvsadm" ./cmd/ipvsadm
 CGO_ENABLED=0 "$GO" build -o "$tmp/ipvsadm-bench" ./vm/bench
 
 envs=()
-for v in BENCH_QUICK BENCH_SIZES BENCH_ROUNDS BENCH_SINGLE_ROUNDS BENCH_SETTLE_MS BENCH_WIDE; do
+for v in BENCH_QUICK BENCH_SIZES BENCH_ROUNDS BENCH_SINGLE_ROUNDS BENCH_SETTLE_MS BENCH_WIDE BENCH_CONVERGE BENCH_CONVERGE_ROUNDS; do
 	if [[ -n ${!v:-} ]]; then envs+=(--env "$v=${!v}"); fi
 done
 

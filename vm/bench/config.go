@@ -42,19 +42,54 @@ func config() (sizes []tableSize, single int, settle time.Duration, err error) {
 		rounds = append(rounds, n)
 	}
 	for i, sp := range strings.Split(sizeSpec, ",") {
-		var s tableSize
-		svc, rs, ok := strings.Cut(strings.TrimSpace(sp), "x")
-		s.services, err = strconv.Atoi(svc)
-		if err == nil {
-			s.reals, err = strconv.Atoi(rs)
-		}
-		if !ok || err != nil || s.services < 2 || s.services > 60000 || s.reals < 1 || s.services*s.reals > 1000000 {
-			return nil, 0, 0, fmt.Errorf("bad BENCH_SIZES entry %q (SERVICESxREALS, 2..60000 services, at most 1000000 real servers)", sp)
+		s, err := parseSize("BENCH_SIZES", sp)
+		if err != nil {
+			return nil, 0, 0, err
 		}
 		s.rounds = rounds[min(i, len(rounds)-1)]
 		sizes = append(sizes, s)
 	}
 	return sizes, single, settle, nil
+}
+
+// parseSize reads one SERVICESxREALS of the variable env.
+func parseSize(env, sp string) (tableSize, error) {
+	var s tableSize
+	svc, rs, ok := strings.Cut(strings.TrimSpace(sp), "x")
+	var err error
+	s.services, err = strconv.Atoi(svc)
+	if err == nil {
+		s.reals, err = strconv.Atoi(rs)
+	}
+	if !ok || err != nil || s.services < 2 || s.services > 60000 || s.reals < 1 || s.services*s.reals > 1000000 {
+		return s, fmt.Errorf("bad %s entry %q (SERVICESxREALS, 2..60000 services, at most 1000000 real servers)", env, sp)
+	}
+	return s, nil
+}
+
+// convergeConfig reads BENCH_CONVERGE, the table of the converge
+// workloads (default: the largest of sizes; ok false for "0", which
+// leaves them out), and BENCH_CONVERGE_ROUNDS.
+func convergeConfig(sizes []tableSize) (s tableSize, ok bool, err error) {
+	for _, t := range sizes {
+		if t.lines() > s.lines() {
+			s = t
+		}
+	}
+	if v := os.Getenv("BENCH_CONVERGE"); v == "0" {
+		return s, false, nil
+	} else if v != "" {
+		if s, err = parseSize("BENCH_CONVERGE", v); err != nil {
+			return s, false, err
+		}
+	}
+	s.rounds = 3
+	if v := os.Getenv("BENCH_CONVERGE_ROUNDS"); v != "" {
+		if s.rounds, err = strconv.Atoi(v); err != nil || s.rounds < 1 {
+			return s, false, fmt.Errorf("bad BENCH_CONVERGE_ROUNDS %q", v)
+		}
+	}
+	return s, s.services > 0, nil
 }
 
 // wideConfig reads BENCH_WIDE: the real servers of the one-service

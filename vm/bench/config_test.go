@@ -28,3 +28,26 @@ func TestConfig(t *testing.T) {
 		t.Error("config() accepted BENCH_SIZES=100")
 	}
 }
+
+// TestConvergeConfig checks BENCH_CONVERGE and BENCH_CONVERGE_ROUNDS.
+func TestConvergeConfig(t *testing.T) {
+	t.Setenv("BENCH_CONVERGE", "")
+	t.Setenv("BENCH_CONVERGE_ROUNDS", "")
+	sizes := []tableSize{{2000, 5, 7}, {10000, 5, 5}, {3000, 1, 5}}
+	if s, ok, err := convergeConfig(sizes); !ok || err != nil || s != (tableSize{10000, 5, 3}) {
+		t.Errorf("convergeConfig() = %v, %v, %v", s, ok, err)
+	}
+	t.Setenv("BENCH_CONVERGE", "500x4")
+	t.Setenv("BENCH_CONVERGE_ROUNDS", "2")
+	if s, ok, err := convergeConfig(sizes); !ok || err != nil || s != (tableSize{500, 4, 2}) {
+		t.Errorf("convergeConfig() with BENCH_CONVERGE=500x4 = %v, %v, %v", s, ok, err)
+	}
+	t.Setenv("BENCH_CONVERGE", "0")
+	if _, ok, err := convergeConfig(sizes); ok || err != nil {
+		t.Errorf("convergeConfig() with BENCH_CONVERGE=0 = %v, %v", ok, err)
+	}
+	t.Setenv("BENCH_CONVERGE", "9")
+	if _, _, err := convergeConfig(sizes); err == nil {
+		t.Error("convergeConfig() accepted BENCH_CONVERGE=9")
+	}
+}

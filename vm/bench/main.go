@@ -17,6 +17,18 @@
 //     between rounds);
 //   - -C of the loaded table.
 //
+// Then the converge workloads, on the largest table (BENCH_CONVERGE): a
+// desired table with 1% of the lines changed (convergeTables), reached
+// from a new namespace loaded with the table (untimed) by ours with
+// `-R --replace` and by ipvsadm 1.31's way, -C then -R (one sample, the
+// two runs' times added; the -C leaves every real server in the IPVS dest
+// trash that the -R then walks, which is what that way costs). While each
+// runs, a prober in the driver looks up 200 services both tables hold by
+// key over netlink: the flush window is how long some of them were
+// missing (target for ours: none). After the first round of each way the
+// reference's -Sn must be the desired table's. Last, `-R --replace` of
+// the loaded table itself (no change) against ours' own -Sn of it.
+//
 // Each timed run is measured from process start to exit (wall) with the
 // rusage of the child (user and system CPU). Both tools run with argv[0]
 // "ipvsadm". It writes DIR/results.txt (the table of medians, ratios and
@@ -53,6 +65,10 @@
 //	BENCH_WIDE             real servers of the one-service workload (20000;
 //	                       quick: 5000; 0 leaves it out)
 //	                       (default 2000x5,10000x5)
+//	BENCH_CONVERGE         table of the converge workloads, SERVICESxREALS
+//	                       (default the largest of BENCH_SIZES; 0 leaves
+//	                       them out)
+//	BENCH_CONVERGE_ROUNDS  rounds of the converge workloads (default 3)
 //	BENCH_ROUNDS           rounds per size, comma-separated, the last one
 //	                       repeating (default 7,5)
 //	BENCH_SINGLE_ROUNDS    rounds of the single -A/-a commands (default 15)
@@ -108,9 +124,11 @@ func (s tableSize) label() string {
 // samples per tool (0 ref, 1 ours).
 type workload struct {
 	name    string
-	kind    string // restore, list, single, flush: selects the target
+	kind    string // restore, list, single, flush, wide, converge, replace-same: selects the target
+	vs      string // what column 0 holds when it is not the reference
 	samples [2][]sample
 	maxRSS  [2]int64 // KiB, from the busybox time run
+	windows [2][]flushWindow
 }
 
 // A runner runs the whole benchmark and collects its rows.
@@ -217,6 +235,17 @@ func benchMain() int {
 				return fail(1, fmt.Errorf("table %dx%d: %w", s.services, s.reals, err))
 			}
 			return fail(2, fmt.Errorf("table %dx%d: %w", s.services, s.reals, err))
+		}
+	}
+	if s, ok, err := convergeConfig(sizes); err != nil {
+		return fail(2, err)
+	} else if ok {
+		if err := b.converge(s); err != nil {
+			b.samples.Flush()
+			if errors.Is(err, errCorrectness) {
+				return fail(1, fmt.Errorf("converge %dx%d: %w", s.services, s.reals, err))
+			}
+			return fail(2, fmt.Errorf("converge %dx%d: %w", s.services, s.reals, err))
 		}
 	}
 	if reals, rounds, err := wideConfig(); err != nil {

@@ -12,6 +12,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// column names row r's column i, run by tool t, in the samples and the log.
+func (r *workload) column(i int, t tool) string {
+	if i == 0 && r.vs != "" {
+		return r.vs
+	}
+	return t.name
+}
+
 // row adds a workload, the next row of the report.
 func (b *runner) row(name, kind string) *workload {
 	r := &workload{name: name, kind: kind}
@@ -53,12 +61,18 @@ func (b *runner) measure(ns int, r *workload, rounds int, undo func() error, arg
 
 // memory runs tool i under busybox time for row r's peak memory.
 func (b *runner) memory(ns int, r *workload, i int, stdin string, args ...string) error {
-	t := b.tools[i]
+	return b.memoryAs(ns, r, i, b.tools[i], stdin, args...)
+}
+
+// memoryAs runs tool t under busybox time for the peak memory of row r's
+// column i (0: the reference's, or what r.vs names; 1: ours).
+func (b *runner) memoryAs(ns int, r *workload, i int, t tool, stdin string, args ...string) error {
 	s, err := b.run(ns, t, true, stdin, "", append([]string{"ipvsadm"}, args...))
 	if err != nil {
 		return err
 	}
 	r.maxRSS[i] = s.maxRSS
+	t.name = r.column(i, t)
 	fmt.Fprintf(b.samples, "%s\t%s\tmem\t\t\t\t%d\n", r.name, t.name, s.maxRSS)
 	fmt.Printf("  %-34s %-7s mem %s maxrss %6.1f MiB\n", r.name, t.name, strings.Repeat(" ", 42), float64(s.maxRSS)/1024)
 	return nil
@@ -66,17 +80,27 @@ func (b *runner) memory(ns int, r *workload, i int, stdin string, args ...string
 
 // timed runs tool i once, timed, for row r.
 func (b *runner) timed(ns int, r *workload, i, round int, stdin string, args ...string) error {
-	t := b.tools[i]
+	return b.timedAs(ns, r, i, b.tools[i], round, stdin, args...)
+}
+
+// timedAs runs tool t once, timed, for row r's column i.
+func (b *runner) timedAs(ns int, r *workload, i int, t tool, round int, stdin string, args ...string) error {
 	s, err := b.exec(ns, t, stdin, "", args...)
 	if err != nil {
 		return err
 	}
+	b.record(r, i, t, round, s)
+	return nil
+}
+
+// record adds sample s of tool t, round round, to row r's column i.
+func (b *runner) record(r *workload, i int, t tool, round int, s sample) {
 	r.samples[i] = append(r.samples[i], s)
+	t.name = r.column(i, t)
 	fmt.Fprintf(b.samples, "%s\t%s\t%d\t%.6f\t%.6f\t%.6f\t\n", r.name, t.name, round+1,
 		s.wall.Seconds(), s.user.Seconds(), s.sys.Seconds())
 	fmt.Printf("  %-34s %-7s r%-2d %8.3fs  user %7.3fs  sys %7.3fs\n",
 		r.name, t.name, round+1, s.wall.Seconds(), s.user.Seconds(), s.sys.Seconds())
-	return nil
 }
 
 func (b *runner) size(s tableSize) (err error) {
