@@ -36,13 +36,13 @@
 #                        (default the largest of BENCH_SIZES; 0 leaves them
 #                        out; at 60,000 lines ipvsadm 1.31's -C then -R
 #                        takes minutes per round in the VM)
-#   BENCH_CONVERGE_ROUNDS  rounds of the converge workloads (default 3)
+#   BENCH_CONVERGE_ROUNDS  rounds of the converge workloads (default 2)
 #   BENCH_ROUNDS         rounds per size, comma-separated, the last repeating
 #                        (default 7,5)
 #   BENCH_SINGLE_ROUNDS  rounds of the single -A / -a (default 15)
 #   BENCH_SETTLE_MS      pause before each timed restore and -C (default 500)
 #   BENCH_MEM            guest memory in MiB (default 1024)
-#   BENCH_TIMEOUT        limit for the VM run in seconds (default 2400)
+#   BENCH_TIMEOUT        limit for the VM run in seconds (default 3600)
 #   GO                   the go command (default go)
 set -euo pipefail
 shopt -s inherit_errexit
@@ -51,7 +51,7 @@ VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$VM_DIR/.." && pwd)
 GO=${GO:-go}
 mem=${BENCH_MEM:-1024}
-timeout=${BENCH_TIMEOUT:-2400}
+timeout=${BENCH_TIMEOUT:-3600}
 
 cd "$REPO_ROOT"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ipvsadm-bench.XXXXXX")

@@ -34,7 +34,7 @@ func TestConvergeConfig(t *testing.T) {
 	t.Setenv("BENCH_CONVERGE", "")
 	t.Setenv("BENCH_CONVERGE_ROUNDS", "")
 	sizes := []tableSize{{2000, 5, 7}, {10000, 5, 5}, {3000, 1, 5}}
-	if s, ok, err := convergeConfig(sizes); !ok || err != nil || s != (tableSize{10000, 5, 3}) {
+	if s, ok, err := convergeConfig(sizes); !ok || err != nil || s != (tableSize{10000, 5, 2}) {
 		t.Errorf("convergeConfig() = %v, %v, %v", s, ok, err)
 	}
 	t.Setenv("BENCH_CONVERGE", "500x4")

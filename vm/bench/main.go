@@ -68,7 +68,7 @@
 //	BENCH_CONVERGE         table of the converge workloads, SERVICESxREALS
 //	                       (default the largest of BENCH_SIZES; 0 leaves
 //	                       them out)
-//	BENCH_CONVERGE_ROUNDS  rounds of the converge workloads (default 3)
+//	BENCH_CONVERGE_ROUNDS  rounds of the converge workloads (default 2)
 //	BENCH_ROUNDS           rounds per size, comma-separated, the last one
 //	                       repeating (default 7,5)
 //	BENCH_SINGLE_ROUNDS    rounds of the single -A/-a commands (default 15)
