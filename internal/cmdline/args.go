@@ -117,6 +117,7 @@ const (
 	optIPv6 // -6: no bit, may repeat
 	optSort // --sort: no bit, does nothing
 	optCommand
+	optExtension // an option 1.31 does not have: see extensions.go
 )
 
 // optNames are the option names used in ipvsadm's messages.
@@ -158,6 +159,7 @@ type optSpec struct {
 	cmd   CommandKind    // for id == optCommand
 	proto rules.Protocol // -t/-u/--sctp-service; 0 with -f
 	fwd   rules.ForwardMethod
+	ext   extOption // for id == optExtension
 }
 
 var optTable = []optSpec{
@@ -220,6 +222,16 @@ var optTable = []optSpec{
 	{long: "tun-remcsum", id: optTunRemCsum},
 	{long: "ipv6", short: '6', id: optIPv6},
 	{long: "sort", id: optSort},
+	// Extensions: only with Parser.Extensions, else unknown as in 1.31.
+	{long: "help-extensions", id: optCommand, cmd: CmdHelpExtensions},
+	{long: "json", id: optExtension, ext: extJSON},
+	{long: "pretty", id: optExtension, ext: extPretty},
+	{long: "netns", arg: argRequired, id: optExtension, ext: extNetNS},
+	{long: "system", id: optExtension, ext: extSystem},
+	{long: "conn-virtual", arg: argRequired, id: optExtension, ext: extConnVirtual},
+	{long: "conn-real", arg: argRequired, id: optExtension, ext: extConnReal},
+	{long: "conn-state", arg: argRequired, id: optExtension, ext: extConnState},
+	{long: "conn-count", id: optExtension, ext: extConnCount},
 }
 
 func lookupLong(name string) *optSpec {
@@ -257,6 +269,10 @@ type Parser struct {
 	// not an option, as popt does when POSIXLY_CORRECT or POSIX_ME_HARDER
 	// is set in the environment (the caller decides).
 	PosixlyCorrect bool
+	// Extensions accepts the options of this ipvsadm that 1.31 does not
+	// have (extensions.go); without it they are unknown options, as in
+	// 1.31 (restore lines are parsed that way).
+	Extensions bool
 }
 
 // maxPositional is how many positional arguments the scanner keeps.
@@ -270,6 +286,7 @@ type scanner struct {
 	pos        int    // next character of cluster
 	dashdash   bool
 	posix      bool // the first non-option ends option scanning
+	ext        bool // extension options are known
 	positional []string
 	dropped    map[int]bool // elements taken by "!#:+", not positional
 }
@@ -325,7 +342,7 @@ func (s *scanner) next() (o occurrence, ok bool, err *ArgError) {
 func (s *scanner) nextLong(e string) (occurrence, bool, *ArgError) {
 	name, val, hasEq := strings.Cut(e[2:], "=")
 	spec := lookupLong(name)
-	if spec == nil {
+	if spec == nil || isExtension(spec) && !s.ext {
 		return occurrence{}, false, poptError(e, "unknown option")
 	}
 	o := occurrence{spec: spec, elem: e, last: e}
@@ -428,6 +445,8 @@ type parseState struct {
 	bflags  string
 	tunType rules.TunnelType
 	tunCsum map[optID]bool
+	// extGiven are the extension options seen (extensions.go).
+	extGiven [numExtOptions]bool
 }
 
 // Parse parses the arguments after the program name. An empty argument
@@ -443,14 +462,14 @@ func (p *Parser) Parse(args []string) (Command, error) {
 	st.cmd.Dest.Forward = rules.Route
 	st.cmd.Daemon.Interface = DefaultMcastInterface
 
-	sc := scanner{args: args, posix: p.PosixlyCorrect}
+	sc := scanner{args: args, posix: p.PosixlyCorrect, ext: p.Extensions}
 	first, ok, perr := sc.next()
 	if perr != nil || !ok || first.spec.id != optCommand {
 		return Command{}, &ArgError{Kind: ArgTry, Msg: TryMessage(p.Argv0)}
 	}
 	st.cmd.Kind = first.spec.cmd
 	switch st.cmd.Kind {
-	case CmdHelp, CmdVersion:
+	case CmdHelp, CmdVersion, CmdHelpExtensions:
 		return st.cmd, nil
 	case CmdStartDaemon, CmdStopDaemon:
 		switch first.val {
@@ -481,6 +500,9 @@ func (p *Parser) Parse(args []string) (Command, error) {
 	if err := st.finish(sc.positional); err != nil {
 		return Command{}, err
 	}
+	if err := st.checkExtensions(); err != nil {
+		return Command{}, err
+	}
 	return st.cmd, nil
 }
 
@@ -498,6 +520,9 @@ func (st *parseState) apply(o *occurrence) *ArgError {
 	}
 	c := &st.cmd
 	svc := &c.Service
+	if id == optExtension {
+		return st.applyExtension(o)
+	}
 	if id < numOptBits && numericOptions[id].msg != "" {
 		n := &numericOptions[id]
 		v, ok := cparse.StringToNumber(o.val, n.min, n.max)

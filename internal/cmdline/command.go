@@ -10,43 +10,45 @@ type CommandKind int
 
 // Commands, named as ipvsadm names them in its messages.
 const (
-	CmdNone          CommandKind = iota
-	CmdAddService                // -A, add-service
-	CmdEditService               // -E, edit-service
-	CmdDeleteService             // -D, delete-service
-	CmdFlush                     // -C, flush
-	CmdList                      // -L/-l, list
-	CmdAddServer                 // -a, add-server
-	CmdDeleteServer              // -d, delete-server
-	CmdEditServer                // -e, edit-server
-	CmdSetTimeouts               // --set, set
-	CmdStartDaemon               // --start-daemon, start-daemon
-	CmdStopDaemon                // --stop-daemon, stop-daemon
-	CmdRestore                   // -R, restore
-	CmdSave                      // -S, save
-	CmdZero                      // -Z, zero
-	CmdHelp                      // -h
-	CmdVersion                   // -v
+	CmdNone           CommandKind = iota
+	CmdAddService                 // -A, add-service
+	CmdEditService                // -E, edit-service
+	CmdDeleteService              // -D, delete-service
+	CmdFlush                      // -C, flush
+	CmdList                       // -L/-l, list
+	CmdAddServer                  // -a, add-server
+	CmdDeleteServer               // -d, delete-server
+	CmdEditServer                 // -e, edit-server
+	CmdSetTimeouts                // --set, set
+	CmdStartDaemon                // --start-daemon, start-daemon
+	CmdStopDaemon                 // --stop-daemon, stop-daemon
+	CmdRestore                    // -R, restore
+	CmdSave                       // -S, save
+	CmdZero                       // -Z, zero
+	CmdHelp                       // -h
+	CmdVersion                    // -v
+	CmdHelpExtensions             // --help-extensions (an extension)
 )
 
 var commandNames = [...]string{
-	CmdNone:          "none",
-	CmdAddService:    "add-service",
-	CmdEditService:   "edit-service",
-	CmdDeleteService: "delete-service",
-	CmdFlush:         "flush",
-	CmdList:          "list",
-	CmdAddServer:     "add-server",
-	CmdDeleteServer:  "delete-server",
-	CmdEditServer:    "edit-server",
-	CmdSetTimeouts:   "set",
-	CmdStartDaemon:   "start-daemon",
-	CmdStopDaemon:    "stop-daemon",
-	CmdRestore:       "restore",
-	CmdSave:          "save",
-	CmdZero:          "zero",
-	CmdHelp:          "help",
-	CmdVersion:       "version",
+	CmdNone:           "none",
+	CmdAddService:     "add-service",
+	CmdEditService:    "edit-service",
+	CmdDeleteService:  "delete-service",
+	CmdFlush:          "flush",
+	CmdList:           "list",
+	CmdAddServer:      "add-server",
+	CmdDeleteServer:   "delete-server",
+	CmdEditServer:     "edit-server",
+	CmdSetTimeouts:    "set",
+	CmdStartDaemon:    "start-daemon",
+	CmdStopDaemon:     "stop-daemon",
+	CmdRestore:        "restore",
+	CmdSave:           "save",
+	CmdZero:           "zero",
+	CmdHelp:           "help",
+	CmdVersion:        "version",
+	CmdHelpExtensions: "help-extensions",
 }
 
 // String is the name ipvsadm uses for the command in its messages.
@@ -74,4 +76,6 @@ type Command struct {
 	List     render.ListOptions
 	Timeouts rules.Timeouts // --set
 	Daemon   rules.Daemon   // --start-daemon / --stop-daemon (State only)
+
+	Ext Extensions // options 1.31 does not have; zero on its command lines
 }

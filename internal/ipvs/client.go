@@ -36,6 +36,7 @@ type Client struct {
 	big     *sock
 	openBig func() (transport, error)
 	ns      nsID // the socket's network namespace, if known
+	netns   int  // Config.NetNS: the namespace descriptor, 0 for the caller's
 	// window is how many requests a batch may have in flight: as many
 	// failure replies as the receive buffer holds with a wide margin.
 	window int
@@ -55,6 +56,7 @@ func Dial(cfg *Config) (*Client, error) {
 	c := newClient(t, smallReadSize())
 	c.window = windowFor(t.readBuffer())
 	c.ns = socketNamespace(t.rc)
+	c.netns = netns
 	c.openBig = func() (transport, error) { return openNetlink(netns) }
 	if err := c.resolveFamily(); err != nil {
 		c.Close()

@@ -36,6 +36,7 @@ const (
 	OpStartDaemon       Op = "start daemon"
 	OpStopDaemon        Op = "stop daemon"
 	OpConnections       Op = "open connections"
+	OpSysctls           Op = "read sysctls"
 )
 
 // Sentinels for the outcomes ipvsadm names. Match them with errors.Is; the

@@ -86,7 +86,7 @@ func (c *Client) consistentServices() (svcs []rules.Service, proc *procTable, er
 		}
 		dumps = append(dumps, svcs)
 		add(dumpKeys(svcs))
-		if f := openProcIPVS(c.ns); f != nil {
+		if f := c.openProcTable(); f != nil {
 			t, perr := parseProcIPVS(f)
 			f.Close()
 			if perr == nil {
