@@ -81,4 +81,3 @@ func (p *program) restoreJSON() int {
 	}
 	return status
 }
-
