@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -46,8 +48,11 @@ func (p *program) report(msg string, cause error, hint string) {
 		if hint != "" {
 			r.Hint = &hint
 		}
-		b, _ := json.Marshal(errorObject{Error: r})
-		p.stderr.Write(append(b, '\n'))
+		var sb strings.Builder
+		enc := json.NewEncoder(&sb)
+		enc.SetEscapeHTML(false)
+		enc.Encode(errorObject{Error: r})
+		io.WriteString(p.stderr, sb.String())
 		return
 	}
 	fmt.Fprintf(p.stderr, "%s\n", msg)

@@ -86,6 +86,7 @@ func StreamConnections(w io.Writer, proc io.Reader, f render.ConnFilter) (bool, 
 	}
 	bw := bufio.NewWriterSize(w, 64<<10)
 	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
 	for sc.Scan() {
 		c, ok := ParseConnection(sc.Text())
 		if !ok || !matches(f, &c) {
