@@ -2,16 +2,16 @@ package testkit
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/ipvsadm-go/ipvsadm/docs"
 )
 
 // SchemaPath is the JSON schema of ipvsadm's --json output, relative to
-// the module root.
+// the module root (embedded as docs.Schema).
 const SchemaPath = "docs/ipvsadm.schema.json"
 
 // schemaID is the $id of the schema file.
@@ -25,41 +25,12 @@ var (
 	schemas        = map[string]*jsonschema.Schema{}
 )
 
-// moduleRoot finds the directory of go.mod above the working directory.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", os.ErrNotExist
-		}
-		dir = parent
-	}
-}
-
 // Schema returns the compiled definition def of the schema file ("" for
 // the document itself, else a name under $defs such as "connection").
 func Schema(t testing.TB, def string) *jsonschema.Schema {
 	t.Helper()
 	schemaOnce.Do(func() {
-		root, err := moduleRoot()
-		if err != nil {
-			schemaErr = err
-			return
-		}
-		f, err := os.Open(filepath.Join(root, SchemaPath))
-		if err != nil {
-			schemaErr = err
-			return
-		}
-		defer f.Close()
-		doc, err := jsonschema.UnmarshalJSON(f)
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(docs.Schema))
 		if err != nil {
 			schemaErr = err
 			return
