@@ -28,7 +28,7 @@ import (
 )
 
 // helperLinks links this test binary under the names of its helper
-// programs (udpsend, tcpconn, as-nobody) and returns their directory.
+// programs (udpsend, tcpconn) and returns their directory.
 func helperLinks(t *testing.T) string {
 	t.Helper()
 	exe, err := os.Executable()
@@ -36,7 +36,7 @@ func helperLinks(t *testing.T) string {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	for _, name := range []string{"udpsend", "tcpconn", "as-nobody", "ipvsadm"} {
+	for _, name := range []string{"udpsend", "tcpconn"} {
 		if err := os.Symlink(exe, filepath.Join(dir, name)); err != nil {
 			t.Fatal(err)
 		}
@@ -250,7 +250,7 @@ func TestKernelJSONViews(t *testing.T) {
 	}
 	// Restoring again refuses every change, each reported.
 	r = runTool(t, ns2, tl.ours, doc, "-R", "--json")
-	if r.Code != 255 || !strings.Contains(r.Stderr, "TCP 10.0.0.1:80: Service already exists\n") {
+	if r.Code != 255 || !strings.Contains(r.Stderr, `{"error":{"message":"TCP 10.0.0.1:80: Service already exists","operation":"add service","errno":17,"errno_name":"EEXIST",`) {
 		t.Errorf("second -R --json: exit %d: %s", r.Code, r.Stderr)
 	}
 }
@@ -546,7 +546,22 @@ func TestKernelNetNS(t *testing.T) {
 			t.Errorf("%q: exit %d, %q%q", tc.args, r.Code, r.Stdout, r.Stderr)
 		}
 	}
-	r := runTool(t, own, filepath.Join(helpers, "as-nobody"), "", tl.ours, "-Ln", "--netns", path)
+	// nobody must reach the binary: links in a directory open to all.
+	open, err := os.MkdirTemp("", "ipvsadm-nobody")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(open)
+	exe, _ := os.Executable()
+	for _, name := range []string{"ipvsadm", "as-nobody"} {
+		if err := os.Symlink(exe, filepath.Join(open, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chmod(open, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := runTool(t, own, filepath.Join(open, "as-nobody"), "", filepath.Join(open, "ipvsadm"), "-Ln", "--netns", path)
 	if r.Code != 2 || !strings.Contains(r.Stderr, "network namespace \""+path+"\": ") {
 		t.Errorf("--netns as nobody: exit %d, %q", r.Code, r.Stderr)
 	}
