@@ -33,3 +33,5 @@ ci:
 
 clean:
 	rm -rf bin
+
+include dist/install.mk
