@@ -75,8 +75,12 @@ func TestKernelSystemdUnit(t *testing.T) {
 	rules := filepath.Join(t.TempDir(), "ipvsadm.rules")
 	start, stop := unitCommands(t, tl.ours, rules)
 
-	saved := "-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 192.168.1.2:80 -m -w 3\n-a -t 10.0.0.1:80 -r 192.168.1.1:80 -m -w 1\n" +
+	rulesText := "-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 192.168.1.2:80 -m -w 3\n-a -t 10.0.0.1:80 -r 192.168.1.1:80 -m -w 1\n" +
 		"-A -u [2001:db8::1]:53 -s sh -p 300\n-a -u [2001:db8::1]:53 -r [2001:db8::2]:53 -g -w 1\n-A -f 7 -s wlc\n"
+	// In ipvsadm's own order, as a save writes it.
+	scratch := ipvstest.NewNS(t)
+	mustRunTool(t, scratch, tl.ref, rulesText, "-R")
+	saved := mustRunTool(t, scratch, tl.ref, "", "-Sn")
 	if err := os.WriteFile(rules, []byte(saved), 0o644); err != nil {
 		t.Fatal(err)
 	}
