@@ -57,6 +57,10 @@ func openBackend(stderr io.Writer, netns int) (backend, rules.Info, error) {
 	if err == nil {
 		return b, info, nil
 	}
+	var ie *ipvs.Error
+	if errors.As(err, &ie) && ie.Op == ipvs.OpEnterNetNS {
+		return nil, info, err // loading a module cannot help
+	}
 	if !errors.Is(err, ipvs.ErrNotAvailable) && !errors.Is(err, ipvs.ErrPermission) {
 		return nil, info, err
 	}

@@ -7,7 +7,9 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 
+	"github.com/ipvsadm-go/ipvsadm/internal/ipvs"
 	"github.com/ipvsadm-go/ipvsadm/internal/jsondoc"
 	"github.com/ipvsadm-go/ipvsadm/internal/testkit"
 )
@@ -379,4 +381,11 @@ func TestNetNSErrors(t *testing.T) {
 	testkit.ValidateJSON(t, "error", []byte(errs))
 	require.Contains(t, errs, `"errno_name":"ENOENT"`)
 	require.Contains(t, errs, `"hint":"no namespace of that name in `)
+}
+
+func TestNetNSEnterError(t *testing.T) {
+	withBackend(t, nil, &ipvs.Error{Op: ipvs.OpEnterNetNS, Err: unix.EPERM})
+	_, errs, status := runArgs([]string{"-Ln", "--netns", "/proc/self/ns/net"}, "")
+	require.Equal(t, 2, status)
+	require.Equal(t, "Cannot enter network namespace \"/proc/self/ns/net\": Operation not permitted\n", errs)
 }

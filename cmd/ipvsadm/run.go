@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ipvsadm-go/ipvsadm/internal/cmdline"
+	"github.com/ipvsadm-go/ipvsadm/internal/ipvs"
 	"github.com/ipvsadm-go/ipvsadm/internal/jsondoc"
 	"github.com/ipvsadm-go/ipvsadm/internal/names"
 	"github.com/ipvsadm-go/ipvsadm/internal/render"
@@ -146,10 +147,10 @@ func (p *program) main(args []string) int {
 // initError reports a failed connection to IPVS as ipvsadm does and
 // returns its exit status.
 func (p *program) initError(err error) int {
-	var se *os.SyscallError
-	if p.nsfd > 0 && errors.As(err, &se) && se.Syscall == "setns" {
+	var ie *ipvs.Error
+	if errors.As(err, &ie) && ie.Op == ipvs.OpEnterNetNS {
 		// Not ipvsadm's case: entering the namespace failed.
-		p.report(fmt.Sprintf("Cannot enter network namespace \"%s\": %s", p.ext.NetNS, ioErrorText(se.Err)), err,
+		p.report(fmt.Sprintf("Cannot enter network namespace \"%s\": %s", p.ext.NetNS, ioErrorText(ie.Err)), err,
 			"entering another network namespace needs root (CAP_SYS_ADMIN)")
 		return 2
 	}

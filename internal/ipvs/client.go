@@ -51,7 +51,12 @@ func Dial(cfg *Config) (*Client, error) {
 	}
 	t, err := openNetlink(netns)
 	if err != nil {
-		return nil, newError(OpDial, err)
+		op := OpDial
+		var se *os.SyscallError
+		if errors.As(err, &se) && se.Syscall == "setns" {
+			op = OpEnterNetNS
+		}
+		return nil, newError(op, err)
 	}
 	c := newClient(t, smallReadSize())
 	c.window = windowFor(t.readBuffer())
