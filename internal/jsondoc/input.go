@@ -192,7 +192,8 @@ func (rs *RealServer) destination(s *rules.Service) (rules.Destination, error) {
 	return d, nil
 }
 
-// Timeouts returns the document's timeouts, if it has them.
+// TimeoutsSetting returns the document's timeouts, if it has them (-R
+// --json sets them).
 func (d *Document) TimeoutsSetting() (rules.Timeouts, bool) {
 	if d.Timeouts == nil {
 		return rules.Timeouts{}, false
