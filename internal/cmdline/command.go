@@ -10,49 +10,54 @@ type CommandKind int
 
 // Commands, named as ipvsadm names them in its messages.
 const (
-	CmdNone           CommandKind = iota
-	CmdAddService                 // -A, add-service
-	CmdEditService                // -E, edit-service
-	CmdDeleteService              // -D, delete-service
-	CmdFlush                      // -C, flush
-	CmdList                       // -L/-l, list
-	CmdAddServer                  // -a, add-server
-	CmdDeleteServer               // -d, delete-server
-	CmdEditServer                 // -e, edit-server
-	CmdSetTimeouts                // --set, set
-	CmdStartDaemon                // --start-daemon, start-daemon
-	CmdStopDaemon                 // --stop-daemon, stop-daemon
-	CmdRestore                    // -R, restore
-	CmdSave                       // -S, save
-	CmdZero                       // -Z, zero
-	CmdHelp                       // -h
-	CmdVersion                    // -v
-	CmdHelpExtensions             // --help-extensions (an extension)
+	CmdNone          CommandKind = iota
+	CmdAddService                // -A, add-service
+	CmdEditService               // -E, edit-service
+	CmdDeleteService             // -D, delete-service
+	CmdFlush                     // -C, flush
+	CmdList                      // -L/-l, list
+	CmdAddServer                 // -a, add-server
+	CmdDeleteServer              // -d, delete-server
+	CmdEditServer                // -e, edit-server
+	CmdSetTimeouts               // --set, set
+	CmdStartDaemon               // --start-daemon, start-daemon
+	CmdStopDaemon                // --stop-daemon, stop-daemon
+	CmdRestore                   // -R, restore
+	CmdSave                      // -S, save
+	CmdZero                      // -Z, zero
+	CmdHelp                      // -h
+	CmdVersion                   // -v
 )
 
 var commandNames = [...]string{
-	CmdNone:           "none",
-	CmdAddService:     "add-service",
-	CmdEditService:    "edit-service",
-	CmdDeleteService:  "delete-service",
-	CmdFlush:          "flush",
-	CmdList:           "list",
-	CmdAddServer:      "add-server",
-	CmdDeleteServer:   "delete-server",
-	CmdEditServer:     "edit-server",
-	CmdSetTimeouts:    "set",
-	CmdStartDaemon:    "start-daemon",
-	CmdStopDaemon:     "stop-daemon",
-	CmdRestore:        "restore",
-	CmdSave:           "save",
-	CmdZero:           "zero",
-	CmdHelp:           "help",
-	CmdVersion:        "version",
-	CmdHelpExtensions: "help-extensions",
+	CmdNone:          "none",
+	CmdAddService:    "add-service",
+	CmdEditService:   "edit-service",
+	CmdDeleteService: "delete-service",
+	CmdFlush:         "flush",
+	CmdList:          "list",
+	CmdAddServer:     "add-server",
+	CmdDeleteServer:  "delete-server",
+	CmdEditServer:    "edit-server",
+	CmdSetTimeouts:   "set",
+	CmdStartDaemon:   "start-daemon",
+	CmdStopDaemon:    "stop-daemon",
+	CmdRestore:       "restore",
+	CmdSave:          "save",
+	CmdZero:          "zero",
+	CmdHelp:          "help",
+	CmdVersion:       "version",
 }
+
+// CmdHelpExtensions is --help-extensions, an extension (extensions.go);
+// numbered apart from ipvsadm's commands.
+const CmdHelpExtensions CommandKind = 100
 
 // String is the name ipvsadm uses for the command in its messages.
 func (k CommandKind) String() string {
+	if k == CmdHelpExtensions {
+		return "help-extensions"
+	}
 	if k >= 0 && int(k) < len(commandNames) {
 		return commandNames[k]
 	}
