@@ -81,3 +81,5 @@ ci:
 
 clean:
 	rm -rf bin
+
+include dist/install.mk

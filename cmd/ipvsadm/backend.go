@@ -33,13 +33,15 @@ type backend interface {
 	StartDaemon(rules.Daemon) error
 	StopDaemon(rules.SyncState) error
 	Connections() (io.ReadCloser, error)
+	Sysctls() (map[string]string, error)
 	Close() error
 }
 
 var _ backend = (*ipvs.Client)(nil)
 
-// dialBackend opens the kernel connection; tests replace it.
-var dialBackend = func() (backend, error) { return ipvs.Dial(nil) }
+// dialBackend opens the kernel connection in the network namespace of the
+// descriptor netns (0: the caller's); tests replace it.
+var dialBackend = func(netns int) (backend, error) { return ipvs.Dial(&ipvs.Config{NetNS: netns}) }
 
 // modprobePath is the module loader ipvsadm runs when IPVS is missing.
 var modprobePath = "/sbin/modprobe"
@@ -50,10 +52,14 @@ var modprobePath = "/sbin/modprobe"
 // without CAP_NET_ADMIN fails here, once, as with ipvsadm. On failure it
 // asks modprobe to load ip_vs (modprobe's own messages pass through to
 // stderr) and tries once more.
-func openBackend(stderr io.Writer) (backend, rules.Info, error) {
-	b, info, err := initBackend()
+func openBackend(stderr io.Writer, netns int) (backend, rules.Info, error) {
+	b, info, err := initBackend(netns)
 	if err == nil {
 		return b, info, nil
+	}
+	var ie *ipvs.Error
+	if errors.As(err, &ie) && ie.Op == ipvs.OpEnterNetNS {
+		return nil, info, err // loading a module cannot help
 	}
 	if !errors.Is(err, ipvs.ErrNotAvailable) && !errors.Is(err, ipvs.ErrPermission) {
 		return nil, info, err
@@ -66,12 +72,12 @@ func openBackend(stderr io.Writer) (backend, rules.Info, error) {
 	if cmd.Run() != nil {
 		return nil, info, err
 	}
-	return initBackend()
+	return initBackend(netns)
 }
 
 // initBackend is ipvsadm's ipvs_init: connect, then get the IPVS info.
-func initBackend() (backend, rules.Info, error) {
-	b, err := dialBackend()
+func initBackend(netns int) (backend, rules.Info, error) {
+	b, err := dialBackend(netns)
 	if err != nil {
 		return nil, rules.Info{}, err
 	}

@@ -152,7 +152,7 @@ func replayStep(t *testing.T, m *modelBackend, st *confStep) confResult {
 	if st.Nobody {
 		// Without privilege the first request that needs it, init's, fails.
 		old := dialBackend
-		dialBackend = func() (backend, error) { return deniedBackend{m}, nil }
+		dialBackend = func(int) (backend, error) { return deniedBackend{m}, nil }
 		defer func() { dialBackend = old }()
 	}
 

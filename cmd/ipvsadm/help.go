@@ -99,3 +99,68 @@ func writeHelp(w io.Writer, argv0 string) {
 	io.WriteString(w, versionLine)
 	fmt.Fprintf(w, usageText, argv0)
 }
+
+// extensionsText lists the options this ipvsadm has beyond 1.31 (-h
+// keeps 1.31's text byte for byte); %[1]s is the program name.
+const extensionsText = `Extensions of this ipvsadm (ipvsadm 1.31 refuses these options):
+  %[1]s -L|l [virtual-service] [options] --json [--pretty]
+  %[1]s -L --timeout|--daemon --json
+  %[1]s -L -c --json [--conn-virtual ADDR[:PORT]] [--conn-real ADDR[:PORT]] [--conn-state STATE]
+  %[1]s -L -c --conn-count [--json]
+  %[1]s -L --system [--json]
+  %[1]s -R --json
+  %[1]s -R --test|--atomic|--replace [--scope items] [--dry-run] [--json]
+  %[1]s -S --full [-n]
+  %[1]s --netns NAME|PATH <any command>
+  %[1]s --help-extensions
+
+Options:
+  --json                              JSON output (one document; -L -c: one
+                                      connection per line); errors as JSON on
+                                      stderr; with -R, read a -L --json document
+  --pretty                            indent the JSON output
+  --netns NAME|PATH                   work on the network namespace NAME (under
+                                      /run/netns) or of the file PATH
+  --system                            with -L: IPVS version, connection table
+                                      size, scheduler modules, IPVS sysctls
+  --conn-virtual ADDR[:PORT]          with -L -c: only connections to this
+                                      virtual address (and port)
+  --conn-real ADDR[:PORT]             with -L -c: only connections to this
+                                      real server (and port)
+  --conn-state STATE                  with -L -c: only connections in STATE
+  --conn-count                        with -L -c: counts by state and protocol
+  --test                              with -R: check the whole input, change
+                                      nothing
+  --atomic                            with -R: check, then apply all of the
+                                      input or nothing
+  --replace                           with -R: make the table equal to the
+                                      input (a -S save or -A/-a/--set/
+                                      --start-daemon lines) by editing, adding
+                                      and then deleting: no flush
+  --scope items                       with --replace: edit and delete only
+                                      services within these comma-separated
+                                      address prefixes (10.0.0.0/8), addresses,
+                                      fwmark:N or fwmark:N-M
+  --dry-run                           with -R's options above: print the plan as
+                                      -R lines on stdout and a summary on
+                                      stderr, change nothing
+  --full                              with -S: save thresholds, timeouts and
+                                      sync daemons too
+  --help-extensions                   display this help message
+
+Every problem of a checked restore (--test, --atomic, --replace, --dry-run)
+is reported as "line N: ...". Its exit status: 0 done (or would apply),
+1 refused (nothing changed), 3 the kernel refused a change and every applied
+change was undone, 4 the kernel refused a change and some could not be undone
+(listed), 5 another --atomic/--replace held this network namespace (nothing
+changed).
+
+When standard error is a terminal, an error is followed by a line starting
+with "hint:" that says what is wrong. The JSON schema is
+docs/ipvsadm.schema.json (installed as /usr/share/ipvsadm/ipvsadm.schema.json).
+`
+
+func writeHelpExtensions(w io.Writer, argv0 string) {
+	io.WriteString(w, versionText()+"\n")
+	fmt.Fprintf(w, extensionsText, argv0)
+}

@@ -118,4 +118,9 @@ func (m *modelBackend) Connections() (io.ReadCloser, error) {
 	return io.NopCloser(strings.NewReader(m.conns)), nil
 }
 
+// Sysctls are a fresh namespace's IPVS sysctls (a few of them).
+func (m *modelBackend) Sysctls() (map[string]string, error) {
+	return map[string]string{"conn_reuse_mode": "1", "expire_nodest_conn": "0", "conntrack": "0", "sync_threshold": "3 50"}, nil
+}
+
 func (m *modelBackend) Close() error { m.closed = true; return nil }

@@ -47,16 +47,19 @@ func (cr *checkedRestore) fail(line int, format string, a ...any) {
 	cr.errs = append(cr.errs, lineError{line: line, msg: fmt.Sprintf(format, a...)})
 }
 
-func (p *program) restoreChecked(mode cmdline.RestoreMode) int {
+func (p *program) restoreChecked(mode cmdline.RestoreMode, jsonInput bool) int {
 	cr := &checkedRestore{p: p, mode: mode}
 	// The input is read whole before the lock and the live table, so that
 	// a slow producer neither holds other writers up nor works from an
 	// old table.
 	var in input
 	var err error
-	if mode.Replace {
+	switch {
+	case jsonInput:
+		cr.readJSON(&in)
+	case mode.Replace:
 		err = cr.readTable(&in)
-	} else {
+	default:
 		err = cr.readScript(&in)
 	}
 	if err != nil {
@@ -114,11 +117,14 @@ type input struct {
 	changes []rules.Change
 	lines   []int
 
-	desired     *rules.Table
-	objLines    map[objectKey]int
-	setLine     int            // the last --set line, 0 for none
-	timeouts    rules.Timeouts // what the --set lines set (0: keep)
-	daemonLines map[rules.SyncState]int
+	desired  *rules.Table
+	objLines map[objectKey]int
+	setLine  int // the last --set line, 0 for none
+	// jsonTimeouts: the desired table came from a JSON document with
+	// timeouts (it has no lines).
+	jsonTimeouts bool
+	timeouts     rules.Timeouts // what the --set lines set (0: keep)
+	daemonLines  map[rules.SyncState]int
 }
 
 // read parses every input line and hands each one that parses to each
@@ -287,7 +293,7 @@ func (cr *checkedRestore) replacePlan(live *rules.Table, in *input) ([]rules.Cha
 	want := live.Timeouts()
 	in.desired.Apply(rules.Change{Op: rules.OpSetTimeouts, Timeouts: want})
 	in.desired.Apply(rules.Change{Op: rules.OpSetTimeouts, Timeouts: in.timeouts})
-	changes := plan.Diff(live, in.desired, plan.Options{Scope: cr.mode.Scope, Timeouts: in.setLine != 0, Daemons: len(in.daemonLines) > 0})
+	changes := plan.Diff(live, in.desired, plan.Options{Scope: cr.mode.Scope, Timeouts: in.setLine != 0 || in.jsonTimeouts, Daemons: len(in.daemonLines) > 0})
 	lines := make([]int, len(changes))
 	for i, c := range changes {
 		k := serviceKey(c.Service.ServiceKey)

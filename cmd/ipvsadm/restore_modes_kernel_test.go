@@ -276,7 +276,7 @@ func keptLine(a, b map[string]bool, line string) bool {
 	}
 	var out, errb strings.Builder
 	old := dialBackend
-	dialBackend = func() (backend, error) { return m, nil }
+	dialBackend = func(int) (backend, error) { return m, nil }
 	run([]string{"ipvsadm", "-R"}, strings.NewReader(svcLine), &out, &errb)
 	dialBackend = old
 	for _, e := range m.table.Entries() {

@@ -9,7 +9,11 @@ import (
 	"path/filepath"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/ipvsadm-go/ipvsadm/internal/cmdline"
+	"github.com/ipvsadm-go/ipvsadm/internal/ipvs"
+	"github.com/ipvsadm-go/ipvsadm/internal/jsondoc"
 	"github.com/ipvsadm-go/ipvsadm/internal/names"
 	"github.com/ipvsadm-go/ipvsadm/internal/render"
 	"github.com/ipvsadm-go/ipvsadm/internal/rules"
@@ -30,10 +34,14 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runRestoreScript(argv, stdin, stdout, stderr)
 	}
 	std := newStdio(stdout, stderr)
-	p := &program{argv0: argv[0], stdin: stdin, out: std.Out, stderr: std, rawStderr: stderr, res: newResolver()}
+	p := &program{argv0: argv[0], stdin: stdin, out: std.Out, stderr: std, rawStderr: stderr, res: newResolver(),
+		tty: isTerminal(stderr)}
 	status := p.main(argv[1:])
 	if p.b != nil {
 		p.b.Close()
+	}
+	if p.nsfd > 0 {
+		unix.Close(p.nsfd)
 	}
 	// Output that did not reach its file is an error, not a success that
 	// lost data (ipvsadm 1.31 exits 0; see COMPATIBILITY.md).
@@ -57,15 +65,29 @@ type program struct {
 	res       names.Resolver
 	b         backend
 	info      rules.Info // what init read of IPVS
+
+	// Extensions (see COMPATIBILITY.md).
+	ext  cmdline.Extensions
+	tty  bool          // standard error is a terminal: hints are printed
+	nsfd int           // --netns descriptor, 0 for the caller's namespace
+	ns   jsondoc.NetNS // the namespace worked on
 }
 
 func (p *program) parser() *cmdline.Parser {
 	return &cmdline.Parser{Argv0: p.argv0, Resolver: p.res, SchedFlags: sched.ParseFlags, PosixlyCorrect: posixlyCorrect()}
 }
 
+// commandParser parses the command line, which may have extensions;
+// parser, for restore lines, knows only ipvsadm 1.31's options.
+func (p *program) commandParser() *cmdline.Parser {
+	ps := p.parser()
+	ps.Extensions = true
+	return ps
+}
+
 // errorf prints one message line to standard error.
 func (p *program) errorf(format string, a ...any) {
-	fmt.Fprintf(p.stderr, format+"\n", a...)
+	p.report(fmt.Sprintf(format, a...), nil, "")
 }
 
 // argError prints a refused command line and returns its exit status.
@@ -80,22 +102,34 @@ func (p *program) argError(err error) int {
 }
 
 func (p *program) main(args []string) int {
-	// The command line knows our extensions; restore lines do not.
-	parser := p.parser()
-	parser.Extensions = true
-	cmd, perr := parser.Parse(args)
+	cmd, perr := p.commandParser().Parse(args)
 	// Help and version need no kernel (ipvsadm 1.31 insists on one: see
 	// COMPATIBILITY.md).
 	if perr == nil && (cmd.Kind == cmdline.CmdHelp || cmd.Kind == cmdline.CmdVersion || cmd.Kind == cmdline.CmdHelpExtensions) {
 		return p.execute(cmd)
 	}
+	p.ns = callerNetNS()
+	if perr != nil {
+		// A refused line with --json still gets its error as JSON.
+		p.ext.JSON = hasJSONOption(args)
+	} else {
+		p.ext = cmd.Ext
+		if cmd.Ext.NetNS != "" {
+			fd, ns, err := openNetNS(cmd.Ext.NetNS)
+			if err != nil {
+				var ne *netnsError
+				errors.As(err, &ne)
+				p.report(err.Error(), err, ne.hint)
+				return 2
+			}
+			p.nsfd, p.ns = fd, ns
+		}
+	}
 	// ipvsadm connects before it looks at the arguments, so without IPVS
 	// every command fails the same way.
-	b, info, err := openBackend(p.rawStderr)
+	b, info, err := openBackend(p.rawStderr, p.nsfd)
 	if err != nil {
-		p.errorf("Can't initialize ipvs: %s", errorMessage(err))
-		p.errorf("Are you sure that IP Virtual Server is built in the kernel or as module?")
-		return 2
+		return p.initError(err)
 	}
 	p.b, p.info = b, info
 	if perr != nil {
@@ -103,11 +137,35 @@ func (p *program) main(args []string) int {
 	}
 	if cmd.Kind == cmdline.CmdRestore {
 		if cmd.Restore.Checked() {
-			return p.restoreChecked(cmd.Restore)
+			return p.restoreChecked(cmd.Restore, cmd.Ext.JSON)
+		}
+		if cmd.Ext.JSON {
+			return p.restoreJSON()
 		}
 		return p.restore()
 	}
 	return p.execute(cmd)
+}
+
+// initError reports a failed connection to IPVS as ipvsadm does and
+// returns its exit status.
+func (p *program) initError(err error) int {
+	var ie *ipvs.Error
+	if errors.As(err, &ie) && ie.Op == ipvs.OpEnterNetNS {
+		// Not ipvsadm's case: entering the namespace failed.
+		p.report(fmt.Sprintf("Cannot enter network namespace \"%s\": %s", p.ext.NetNS, ioErrorText(ie.Err)), err,
+			"entering another network namespace needs root (CAP_SYS_ADMIN)")
+		return 2
+	}
+	first := "Can't initialize ipvs: " + errorMessage(err)
+	second := "Are you sure that IP Virtual Server is built in the kernel or as module?"
+	if p.ext.JSON {
+		p.report(first+"\n"+second, err, initHint(err))
+		return 2
+	}
+	p.errorf("%s", first)
+	p.report(second, err, initHint(err))
+	return 2
 }
 
 // kernelError prints ipvsadm's text for a failed modifying command and
@@ -116,7 +174,7 @@ func (p *program) kernelError(err error) int {
 	if err == nil {
 		return 0
 	}
-	p.errorf("%s", errorMessage(err))
+	p.report(errorMessage(err), err, "")
 	return 255
 }
 
@@ -125,10 +183,17 @@ func (p *program) execute(cmd cmdline.Command) int {
 	// A change is a batch of one: one acknowledged request.
 	if b := newBatch(p.b); queueChange(b, cmd) {
 		results, _ := b.Send()
-		return p.kernelError(results[0])
+		if results[0] != nil {
+			p.report(errorMessage(results[0]), results[0], commandHint(cmd, results[0]))
+			return 255
+		}
+		return 0
 	}
 	switch cmd.Kind {
 	case cmdline.CmdList:
+		if cmd.Ext.JSON || cmd.Ext.System || cmd.List.Conn.Count {
+			return p.listExtended(cmd)
+		}
 		return p.list(cmd)
 	case cmdline.CmdSave:
 		if cmd.SaveFull {
@@ -150,7 +215,7 @@ func (p *program) execute(cmd cmdline.Command) int {
 
 // listError reports a failed read for -L and -S, which exit 1.
 func (p *program) listError(err error) int {
-	p.errorf("%s", errorMessage(err))
+	p.report(errorMessage(err), err, commandHint(cmdline.Command{Kind: cmdline.CmdList}, err))
 	return 1
 }
 

@@ -21,7 +21,7 @@ import (
 func withBackend(t *testing.T, b backend, err error) {
 	t.Helper()
 	old, oldModprobe := dialBackend, modprobePath
-	dialBackend = func() (backend, error) { return b, err }
+	dialBackend = func(int) (backend, error) { return b, err }
 	modprobePath = "/nonexistent/modprobe"
 	t.Cleanup(func() { dialBackend, modprobePath = old, oldModprobe })
 }

@@ -117,6 +117,7 @@ const (
 	optIPv6 // -6: no bit, may repeat
 	optSort // --sort: no bit, does nothing
 	optCommand
+	optExtension // an option 1.31 does not have: see extensions.go
 )
 
 // optNames are the option names used in ipvsadm's messages.
@@ -158,9 +159,11 @@ type optSpec struct {
 	cmd   CommandKind    // for id == optCommand
 	proto rules.Protocol // -t/-u/--sctp-service; 0 with -f
 	fwd   rules.ForwardMethod
-	// ext marks our extensions: ipvsadm 1.31 refuses them as unknown, and
-	// so does the parser wherever extensionAllowed says no.
-	ext bool
+	// ext is our extension's number (id optExtension); where, if set, is
+	// the one command after which it is known (elsewhere it is refused
+	// as popt refuses an unknown option).
+	ext   extOption
+	where CommandKind
 }
 
 var optTable = []optSpec{
@@ -223,15 +226,23 @@ var optTable = []optSpec{
 	{long: "tun-remcsum", id: optTunRemCsum},
 	{long: "ipv6", short: '6', id: optIPv6},
 	{long: "sort", id: optSort},
-
-	// Extensions (see extensions.go); ipvsadm 1.31 knows none of them.
-	{long: "help-extensions", id: optCommand, cmd: CmdHelpExtensions, ext: true},
-	{long: "test", id: optTest, ext: true},
-	{long: "atomic", id: optAtomic, ext: true},
-	{long: "replace", id: optReplace, ext: true},
-	{long: "dry-run", id: optDryRun, ext: true},
-	{long: "scope", arg: argRequired, id: optScope, ext: true},
-	{long: "full", id: optFull, ext: true},
+	// Extensions (extensions.go): known only with Parser.Extensions,
+	// else unknown as in 1.31.
+	{long: "help-extensions", id: optCommand, cmd: CmdHelpExtensions},
+	{long: "json", id: optExtension, ext: extJSON},
+	{long: "pretty", id: optExtension, ext: extPretty},
+	{long: "netns", arg: argRequired, id: optExtension, ext: extNetNS},
+	{long: "system", id: optExtension, ext: extSystem},
+	{long: "conn-virtual", arg: argRequired, id: optExtension, ext: extConnVirtual},
+	{long: "conn-real", arg: argRequired, id: optExtension, ext: extConnReal},
+	{long: "conn-state", arg: argRequired, id: optExtension, ext: extConnState},
+	{long: "conn-count", id: optExtension, ext: extConnCount},
+	{long: "test", id: optExtension, ext: extTest, where: CmdRestore},
+	{long: "atomic", id: optExtension, ext: extAtomic, where: CmdRestore},
+	{long: "replace", id: optExtension, ext: extReplace, where: CmdRestore},
+	{long: "dry-run", id: optExtension, ext: extDryRun, where: CmdRestore},
+	{long: "scope", arg: argRequired, id: optExtension, ext: extScope, where: CmdRestore},
+	{long: "full", id: optExtension, ext: extFull, where: CmdSave},
 }
 
 func lookupLong(name string) *optSpec {
@@ -345,7 +356,7 @@ func (s *scanner) next() (o occurrence, ok bool, err *ArgError) {
 func (s *scanner) nextLong(e string) (occurrence, bool, *ArgError) {
 	name, val, hasEq := strings.Cut(e[2:], "=")
 	spec := lookupLong(name)
-	if spec == nil || spec.ext && !s.extensionAllowed(spec) {
+	if spec == nil || isExtension(spec) && !s.extensionAllowed(spec) {
 		return occurrence{}, false, poptError(e, "unknown option")
 	}
 	o := occurrence{spec: spec, elem: e, last: e}
@@ -447,6 +458,8 @@ type parseState struct {
 	proto   rules.Protocol // protocol for service-name lookups: TCP for -f
 	bflags  string
 	tunType rules.TunnelType
+	// extGiven are the extension options seen (extensions.go).
+	extGiven [numExtOptions]bool
 }
 
 // Parse parses the arguments after the program name. An empty argument
@@ -501,6 +514,9 @@ func (p *Parser) Parse(args []string) (Command, error) {
 	if err := st.finish(sc.positional); err != nil {
 		return Command{}, err
 	}
+	if err := st.checkExtensions(); err != nil {
+		return Command{}, err
+	}
 	return st.cmd, nil
 }
 
@@ -518,6 +534,9 @@ func (st *parseState) apply(o *occurrence) *ArgError {
 	}
 	c := &st.cmd
 	svc := &c.Service
+	if id == optExtension {
+		return st.applyExtension(o)
+	}
 	if id < numOptBits && numericOptions[id].msg != "" {
 		n := &numericOptions[id]
 		v, ok := cparse.StringToNumber(o.val, n.min, n.max)
@@ -551,8 +570,6 @@ func (st *parseState) apply(o *occurrence) *ArgError {
 	case optTunInfo:
 		c.List.TunInfo = true
 	case optSort:
-	case optTest, optAtomic, optReplace, optDryRun, optScope, optFull:
-		return st.applyExtension(o)
 	case optService:
 		c.HasService = true
 		if o.spec.long == "fwmark-service" {
@@ -751,9 +768,6 @@ func (st *parseState) finish(positional []string) *ArgError {
 		c.Service.Flags = c.Service.Flags&^rules.FlagsSched | flags&rules.FlagsSched
 	}
 	if err := st.checkOptions(); err != nil {
-		return err
-	}
-	if err := st.checkExtensions(); err != nil {
 		return err
 	}
 	if c.Daemon.Interface == "" {

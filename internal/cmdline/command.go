@@ -49,8 +49,15 @@ var commandNames = [...]string{
 	CmdVersion:       "version",
 }
 
+// CmdHelpExtensions is --help-extensions, an extension (extensions.go);
+// numbered apart from ipvsadm's commands.
+const CmdHelpExtensions CommandKind = 100
+
 // String is the name ipvsadm uses for the command in its messages.
 func (k CommandKind) String() string {
+	if k == CmdHelpExtensions {
+		return "help-extensions"
+	}
 	if k >= 0 && int(k) < len(commandNames) {
 		return commandNames[k]
 	}
@@ -75,7 +82,9 @@ type Command struct {
 	Timeouts rules.Timeouts // --set
 	Daemon   rules.Daemon   // --start-daemon / --stop-daemon (State only)
 
-	// Restore holds the extension options of -R, SaveFull that of -S.
+	// Options 1.31 does not have; zero on its command lines. Restore holds
+	// the extension options of -R, SaveFull that of -S, Ext the others.
 	Restore  RestoreMode
 	SaveFull bool
+	Ext      Extensions
 }

@@ -1,29 +1,58 @@
 package cmdline
 
 import (
+	"net/netip"
+	"strings"
+
 	"github.com/ipvsadm-go/ipvsadm/internal/plan"
 )
 
-// Our extensions of ipvsadm's grammar: long options ipvsadm 1.31 refuses
-// ("unknown option"), so that no command line it accepts changes meaning.
-// They are known only where they apply (--help-extensions as the command,
-// the restore options after -R, --full after -S) and only when the
-// Parser's Extensions is set; anywhere else the scanner refuses them
-// exactly as popt refuses an unknown option.
+// This file holds the options of this ipvsadm that ipvsadm 1.31 does not
+// have. All are long options that 1.31 refuses as unknown, so no 1.31
+// command line changes meaning: they have no option bit (ipvsadm's option
+// checks and messages are untouched), are known only with
+// Parser.Extensions, and are checked after everything 1.31 checks. The
+// restore options are known only after -R and --full only after -S, and
+// --help-extensions only as the command: elsewhere the scanner refuses
+// them exactly as popt refuses an unknown option.
 
-// CmdHelpExtensions is --help-extensions, numbered apart from ipvsadm's
-// commands.
-const CmdHelpExtensions CommandKind = 64
+// An extOption is one extension option.
+type extOption int
 
-// Extension options; they have no bit in ipvsadm's option matrix.
 const (
-	optTest optID = optCommand + 1 + iota
-	optAtomic
-	optReplace
-	optDryRun
-	optScope
-	optFull
+	extNone extOption = iota
+	extJSON
+	extPretty
+	extNetNS
+	extSystem
+	extConnVirtual
+	extConnReal
+	extConnState
+	extConnCount
+	extTest
+	extAtomic
+	extReplace
+	extDryRun
+	extScope
+	extFull
+	numExtOptions
 )
+
+// extNames are the extensions' option names, for messages.
+var extNames = [numExtOptions]string{
+	extJSON: "json", extPretty: "pretty", extNetNS: "netns", extSystem: "system",
+	extConnVirtual: "conn-virtual", extConnReal: "conn-real", extConnState: "conn-state",
+	extConnCount: "conn-count", extTest: "test", extAtomic: "atomic", extReplace: "replace",
+	extDryRun: "dry-run", extScope: "scope", extFull: "full",
+}
+
+// Extensions are the extension options of a command line.
+type Extensions struct {
+	JSON   bool   // --json: JSON output, and JSON input for -R
+	Pretty bool   // --pretty: indented JSON
+	NetNS  string // --netns NAME|PATH: the network namespace to work on
+	System bool   // -L --system: the system view
+}
 
 // A RestoreMode is how -R applies its input when extension options are
 // given; the zero RestoreMode is ipvsadm's own restore.
@@ -40,51 +69,117 @@ type RestoreMode struct {
 // ipvsadm's line-by-line restore with a checked one.
 func (m RestoreMode) Checked() bool { return m.Test || m.Atomic || m.Replace || m.DryRun }
 
+// isExtension reports whether spec is an option 1.31 does not have.
+func isExtension(spec *optSpec) bool {
+	return spec.id == optExtension || spec.id == optCommand && spec.cmd == CmdHelpExtensions
+}
+
 // extensionAllowed reports whether an extension option is known at this
 // point of the command line.
 func (s *scanner) extensionAllowed(spec *optSpec) bool {
-	if !s.ext {
+	switch {
+	case !s.ext:
 		return false
+	case spec.id == optCommand:
+		return s.cmd == CmdNone
 	}
-	switch s.cmd {
-	case CmdNone:
-		return spec.id == optCommand
-	case CmdRestore:
-		return spec.id >= optTest && spec.id <= optScope
-	case CmdSave:
-		return spec.id == optFull
-	}
-	return false
+	return spec.where == CmdNone || spec.where == s.cmd
 }
 
 // applyExtension records one extension option.
 func (st *parseState) applyExtension(o *occurrence) *ArgError {
-	m := &st.cmd.Restore
-	switch o.spec.id {
-	case optTest:
-		m.Test = true
-	case optAtomic:
-		m.Atomic = true
-	case optReplace:
-		m.Replace = true
-	case optDryRun:
-		m.DryRun = true
-	case optScope:
+	x := o.spec.ext
+	if st.extGiven[x] {
+		return failf("multiple '--%s' options specified", extNames[x])
+	}
+	st.extGiven[x] = true
+	c := &st.cmd
+	switch x {
+	case extJSON:
+		c.Ext.JSON = true
+	case extPretty:
+		c.Ext.Pretty = true
+	case extNetNS:
+		if o.val == "" {
+			return failf("--netns needs a namespace name (under /run/netns) or the path of a namespace file")
+		}
+		c.Ext.NetNS = o.val
+	case extSystem:
+		c.Ext.System = true
+	case extConnVirtual, extConnReal:
+		ap, ok := parseEndpoint(o.val)
+		if !ok {
+			return failf("--%s needs a numeric address, address:port or [address]:port, not `%s'", extNames[x], o.val)
+		}
+		if x == extConnVirtual {
+			c.List.Conn.Virtual = ap
+		} else {
+			c.List.Conn.Real = ap
+		}
+	case extConnState:
+		if o.val == "" || strings.ContainsAny(o.val, " \t\n") {
+			return failf("--conn-state needs a connection state such as ESTABLISHED, not `%s'", o.val)
+		}
+		c.List.Conn.State = strings.ToUpper(o.val)
+	case extConnCount:
+		c.List.Conn.Count = true
+	case extTest:
+		c.Restore.Test = true
+	case extAtomic:
+		c.Restore.Atomic = true
+	case extReplace:
+		c.Restore.Replace = true
+	case extDryRun:
+		c.Restore.DryRun = true
+	case extScope:
 		sc, err := plan.ParseScope(o.val)
 		if err != nil {
 			return failf("%s", err.Error())
 		}
-		m.Scope = append(m.Scope, sc...)
-	case optFull:
-		st.cmd.SaveFull = true
+		c.Restore.Scope = append(c.Restore.Scope, sc...)
+		st.extGiven[x] = false // --scope may repeat
+	case extFull:
+		c.SaveFull = true
 	}
 	return nil
 }
 
-// checkExtensions refuses combinations that mean nothing.
+// parseEndpoint parses a numeric address with an optional port: 10.0.0.1,
+// 10.0.0.1:80, 2001:db8::1, [2001:db8::1]:80. Port 0 stands for any.
+func parseEndpoint(s string) (netip.AddrPort, bool) {
+	if a, err := netip.ParseAddr(s); err == nil && a.Zone() == "" {
+		return netip.AddrPortFrom(a.Unmap(), 0), true
+	}
+	ap, err := netip.ParseAddrPort(s)
+	if err != nil || ap.Addr().Zone() != "" {
+		return netip.AddrPort{}, false
+	}
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), true
+}
+
+// checkExtensions refuses extension options where they mean nothing. It
+// runs after ipvsadm's own checks, so a line that 1.31 refuses is refused
+// with 1.31's message first.
 func (st *parseState) checkExtensions() *ArgError {
-	m := st.cmd.Restore
-	if m.Scope != nil && !m.Replace {
+	c := &st.cmd
+	if c.Ext.Pretty && !c.Ext.JSON {
+		return failf("--pretty only indents the output of --json")
+	}
+	if c.Ext.Pretty && c.List.Connections && !c.List.Conn.Count {
+		return failf("--pretty does not apply to -L -c --json, which writes one connection per line")
+	}
+	if c.Ext.JSON && c.Kind == CmdSave {
+		return failf("-S writes ipvsadm's rules; use -L --json for the table as JSON")
+	}
+	l := c.List
+	if c.Ext.System && (c.Kind != CmdList || l.Connections || l.Timeout || l.Daemon || c.HasService ||
+		l.Stats || l.Rate || l.Thresholds || l.PersistentConn || l.TunInfo) {
+		return failf("--system is a view of its own: use it as -L --system [-n] [--json]")
+	}
+	if l.Conn.Active() && (c.Kind != CmdList || !l.Connections) {
+		return failf("--conn-virtual, --conn-real, --conn-state and --conn-count select connections of -L -c")
+	}
+	if c.Restore.Scope != nil && !c.Restore.Replace {
 		return failf("--scope needs --replace")
 	}
 	return nil

@@ -7,80 +7,64 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/ipvsadm-go/ipvsadm/internal/plan"
+	"github.com/ipvsadm-go/ipvsadm/internal/render"
 )
 
-func extParser() *Parser {
-	p := testParser()
-	p.Extensions = true
-	return p
-}
-
-// The extensions are known only where they apply; everywhere else they
-// are refused exactly as ipvsadm 1.31 refuses them.
-func TestExtensionsOnlyWhereTheyApply(t *testing.T) {
-	try := "Try `ipvsadm -h' or 'ipvsadm --help' for more information."
-	tests := []struct {
-		args string
-		kind ArgErrorKind
-		msg  string
-	}{
-		{"--test", ArgTry, try},
-		{"--full -S", ArgTry, try},
-		{"-A -t 10.0.0.1:80 --test", ArgPopt, "--test: unknown option"},
-		{"-L --full", ArgPopt, "--full: unknown option"},
-		{"-R --full", ArgPopt, "--full: unknown option"},
-		{"-S --replace", ArgPopt, "--replace: unknown option"},
-		{"-L --help-extensions", ArgPopt, "--help-extensions: unknown option"},
-		{"-R --help-extensions", ArgPopt, "--help-extensions: unknown option"},
-		{"-Z --scope 10.0.0.0/8", ArgPopt, "--scope: unknown option"},
-		{"-R --scope 10.0.0.0/8", ArgFail, "--scope needs --replace"},
-		{"-R --replace --scope", ArgPopt, "--scope: missing argument"},
-		{"-R --replace --scope 300.0.0.0/8", ArgFail, "invalid --scope item `300.0.0.0/8': want an address prefix"},
-		{"-R --test=1", ArgPopt, "--test=1: option does not take an argument"},
-		{"-R --test -n", ArgFail, "Illegal 'numeric' option with the 'restore' command"},
+// Without Parser.Extensions the extensions are what 1.31 makes of them.
+func TestExtensionsUnknownWithout(t *testing.T) {
+	p := &Parser{Argv0: "ipvsadm"}
+	for _, args := range [][]string{
+		{"-L", "--json"}, {"-L", "--pretty"}, {"-L", "--netns", "x"}, {"-L", "--system"},
+		{"-L", "--conn-count", "-c"}, {"-L", "--conn-state", "NONE", "-c"},
+	} {
+		_, err := p.Parse(args)
+		require.Equal(t, &ArgError{Kind: ArgPopt, Msg: args[1] + ": unknown option"}, err, "%q", args)
 	}
-	for _, tc := range tests {
-		t.Run(tc.args, func(t *testing.T) {
-			_, err := extParser().Parse(strings.Fields(tc.args))
-			var ae *ArgError
-			require.ErrorAs(t, err, &ae)
-			require.Equal(t, tc.msg, ae.Msg)
-			require.Equal(t, tc.kind, ae.Kind)
-		})
-	}
-	// Without Extensions (ipvsadm's own grammar, and restore lines) they
-	// are unknown even after -R and -S.
-	for _, args := range []string{"-R --test", "-S --full", "-R --replace --scope 10.0.0.0/8"} {
-		_, err := testParser().Parse(strings.Fields(args))
-		var ae *ArgError
-		require.ErrorAs(t, err, &ae)
-		require.Equal(t, ArgPopt, ae.Kind, args)
-		require.True(t, strings.HasSuffix(ae.Msg, ": unknown option"), ae.Msg)
-	}
-	_, err := testParser().Parse([]string{"--help-extensions"})
-	require.EqualError(t, err, try)
+	_, err := p.Parse([]string{"--help-extensions"})
+	require.Equal(t, &ArgError{Kind: ArgTry, Msg: TryMessage("ipvsadm")}, err)
 }
 
 func TestExtensionsParse(t *testing.T) {
-	cmd, err := extParser().Parse(strings.Fields("-R --replace --atomic --test --dry-run --scope 10.0.0.0/8,fwmark:3 --scope=::1"))
-	require.NoError(t, err)
-	require.Equal(t, CmdRestore, cmd.Kind)
-	require.Equal(t, RestoreMode{Test: true, Atomic: true, Replace: true, DryRun: true, Scope: plan.Scope{
-		{Prefix: netip.MustParsePrefix("10.0.0.0/8")}, {FWMarkLo: 3, FWMarkHi: 3}, {Prefix: netip.MustParsePrefix("::1/128")},
-	}}, cmd.Restore)
-	require.True(t, cmd.Restore.Checked())
-
-	cmd, err = extParser().Parse(strings.Fields("-S --full -n"))
-	require.NoError(t, err)
-	require.True(t, cmd.SaveFull)
-	require.True(t, cmd.List.Numeric)
-
-	cmd, err = extParser().Parse([]string{"--help-extensions", "--bogus"})
-	require.NoError(t, err)
-	require.Equal(t, CmdHelpExtensions, cmd.Kind)
-
-	cmd, err = extParser().Parse([]string{"-R"})
-	require.NoError(t, err)
-	require.False(t, cmd.Restore.Checked())
+	p := &Parser{Argv0: "ipvsadm", Extensions: true}
+	for _, tc := range []struct {
+		args []string
+		want func(*Command)
+	}{
+		{[]string{"-Ln", "--json", "--pretty"}, func(c *Command) { c.List.Numeric = true; c.Ext.JSON, c.Ext.Pretty = true, true }},
+		{[]string{"--netns", "lb0", "-L"}, nil}, // the first option must be a command, as in 1.31
+		{[]string{"-A", "-t", "1.2.3.4:80", "--netns=/proc/1/ns/net"}, func(c *Command) {
+			c.Kind = CmdAddService
+			c.HasService = true
+			c.Service.Protocol, c.Service.Addr, c.Service.Port = 6, netip.MustParseAddr("1.2.3.4"), 80
+			c.Service.Scheduler = DefaultScheduler
+			c.Ext.NetNS = "/proc/1/ns/net"
+		}},
+		{[]string{"-L", "--system"}, func(c *Command) { c.Ext.System = true }},
+		{[]string{"-L", "-c", "--conn-virtual", "[2001:db8::1]:80", "--conn-real", "10.0.0.1", "--conn-state", "syn_recv", "--conn-count"}, func(c *Command) {
+			c.List.Connections = true
+			c.List.Conn = render.ConnFilter{Virtual: netip.MustParseAddrPort("[2001:db8::1]:80"), Real: netip.MustParseAddrPort("10.0.0.1:0"), State: "SYN_RECV", Count: true}
+		}},
+		{[]string{"-R", "--json"}, func(c *Command) { c.Kind = CmdRestore; c.Ext.JSON = true }},
+		{[]string{"--help-extensions", "--bogus"}, func(c *Command) { c.Kind = CmdHelpExtensions }},
+	} {
+		got, err := p.Parse(tc.args)
+		if tc.want == nil {
+			require.Error(t, err, "%q", tc.args)
+			continue
+		}
+		require.NoError(t, err, "%q", tc.args)
+		want, _ := p.Parse([]string{"-L"})
+		if !strings.HasPrefix(tc.args[0], "-L") {
+			want = Command{Kind: CmdList}
+			want.Service.Family, want.Service.Netmask = 2, 0xffffffff
+			want.Dest.Weight, want.Dest.Forward = 1, 3
+			want.Daemon.Interface = DefaultMcastInterface
+		}
+		tc.want(&want)
+		if want.Kind == CmdHelpExtensions {
+			require.Equal(t, CmdHelpExtensions, got.Kind)
+			continue
+		}
+		require.Equal(t, want, got, "%q", tc.args)
+	}
 }

@@ -36,6 +36,7 @@ type Client struct {
 	big     *sock
 	openBig func() (transport, error)
 	ns      nsID // the socket's network namespace, if known
+	netns   int  // Config.NetNS: the namespace descriptor, 0 for the caller's
 	// window is how many requests a batch may have in flight: as many
 	// failure replies as the receive buffer holds with a wide margin.
 	window int
@@ -50,11 +51,17 @@ func Dial(cfg *Config) (*Client, error) {
 	}
 	t, err := openNetlink(netns)
 	if err != nil {
-		return nil, newError(OpDial, err)
+		op := OpDial
+		var se *os.SyscallError
+		if errors.As(err, &se) && se.Syscall == "setns" {
+			op = OpEnterNetNS
+		}
+		return nil, newError(op, err)
 	}
 	c := newClient(t, smallReadSize())
 	c.window = windowFor(t.readBuffer())
 	c.ns = socketNamespace(t.rc)
+	c.netns = netns
 	c.openBig = func() (transport, error) { return openNetlink(netns) }
 	if err := c.resolveFamily(); err != nil {
 		c.Close()

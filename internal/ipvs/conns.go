@@ -10,11 +10,19 @@ import (
 // does Connections.
 const connectionsPath = "/proc/net/ip_vs_conn"
 
-// Connections opens the connection table of the calling process's network
-// namespace, /proc/net/ip_vs_conn, for reading. The caller closes it. The
+// Connections opens the connection table for reading: that of the
+// client's namespace when it was dialled with Config.NetNS (from a thread
+// in that namespace), else /proc/net/ip_vs_conn, the calling process's, as
+// ipvsadm reads it. The caller closes it. The
 // file's format is the kernel's; package render prints it as ipvsadm does.
 func (c *Client) Connections() (io.ReadCloser, error) {
-	f, err := os.Open(connectionsPath)
+	var f *os.File
+	var err error
+	if c.netns != 0 {
+		f, err = c.openInNamespace(threadConnectionsPath)
+	} else {
+		f, err = os.Open(connectionsPath)
+	}
 	if err != nil {
 		return nil, &Error{Op: OpConnections, Err: err}
 	}

@@ -36,6 +36,10 @@ const (
 	OpStartDaemon       Op = "start daemon"
 	OpStopDaemon        Op = "stop daemon"
 	OpConnections       Op = "open connections"
+	OpSysctls           Op = "read sysctls"
+	// OpEnterNetNS: entering Config.NetNS to open the socket failed
+	// (setns needs CAP_SYS_ADMIN).
+	OpEnterNetNS Op = "enter network namespace"
 )
 
 // Sentinels for the outcomes ipvsadm names. Match them with errors.Is; the

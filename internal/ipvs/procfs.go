@@ -72,6 +72,19 @@ func openProcIPVS(ns nsID) *os.File {
 	return f
 }
 
+// openProcTable opens /proc's IPVS table of the client's namespace, or
+// returns nil if it cannot.
+func (c *Client) openProcTable() *os.File {
+	if c.netns == 0 {
+		return openProcIPVS(c.ns)
+	}
+	f, err := c.openInNamespace(threadIPVSPath)
+	if err != nil {
+		return nil
+	}
+	return f
+}
+
 // procKey identifies a service in /proc/net/ip_vs, which does not show
 // a fwmark service's family.
 type procKey struct {

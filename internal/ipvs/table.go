@@ -119,7 +119,7 @@ func (c *Client) readProcTable(want bool) *procTable {
 	if !want {
 		return nil
 	}
-	f := openProcIPVS(c.ns)
+	f := c.openProcTable()
 	if f == nil {
 		return nil
 	}

@@ -58,8 +58,14 @@ func WriteConns(w, stderr io.Writer, proc io.Reader, o ListOptions, r names.Reso
 		if !ok {
 			return 1
 		}
-		io.WriteString(w, connLine(f, o, r))
 		prev = f
+		if o.Conn.Active() {
+			_, vaddr, daddr := connAddrs(&f)
+			if !o.Conn.Match(vaddr, f.vport(), daddr, f.dport(), f.state()) {
+				continue
+			}
+		}
+		io.WriteString(w, connLine(f, o, r))
 	}
 }
 
@@ -166,10 +172,28 @@ func connLine(f connFields, o ListOptions, r names.Resolver) string {
 		proto = rules.SCTP
 	}
 
+	caddr, vaddr, daddr := connAddrs(&f)
+
+	// ipvsadm keeps expires unsigned for the division.
+	exp := uint32(f.expires())
+	expire := fmt.Sprintf("%02d:%02d", exp/60, exp%60)
+	src := AddrPortText(caddr, f.cport(), proto, o.Numeric, r)
+	virt := AddrPortText(vaddr, f.vport(), proto, o.Numeric, r)
+	dst := AddrPortText(daddr, f.dport(), proto, o.Numeric, r)
+	if o.PersistentConn && f.n == 11 {
+		return fmt.Sprintf("%-3s %-6s %-11s %-18s %-18s %-16s %-18s %s\n",
+			f.protocol(), expire, f.state(), src, virt, dst, f.peName(), f.peData())
+	}
+	return fmt.Sprintf("%-3s %-6s %-11s %-18s %-18s %s\n",
+		f.protocol(), expire, f.state(), src, virt, dst)
+}
+
+// connAddrs reads the client, virtual and real server addresses of a
+// proc line as ipvsadm does.
+func connAddrs(f *connFields) (caddr, vaddr, daddr netip.Addr) {
 	// The client address decides how the virtual one is read; the
 	// destination is classified on its own (it may be IPv6 behind an IPv4
 	// service).
-	var caddr, vaddr netip.Addr
 	if a, ok := connPton6(f.caddr()); ok {
 		caddr = a
 		if vaddr, ok = connPton6(f.vaddr()); !ok {
@@ -190,18 +214,7 @@ func connLine(f connFields, o ListOptions, r names.Resolver) string {
 		}
 	}
 
-	// ipvsadm keeps expires unsigned for the division.
-	exp := uint32(f.expires())
-	expire := fmt.Sprintf("%02d:%02d", exp/60, exp%60)
-	src := AddrPortText(caddr, f.cport(), proto, o.Numeric, r)
-	virt := AddrPortText(vaddr, f.vport(), proto, o.Numeric, r)
-	dst := AddrPortText(daddr, f.dport(), proto, o.Numeric, r)
-	if o.PersistentConn && f.n == 11 {
-		return fmt.Sprintf("%-3s %-6s %-11s %-18s %-18s %-16s %-18s %s\n",
-			f.protocol(), expire, f.state(), src, virt, dst, f.peName(), f.peData())
-	}
-	return fmt.Sprintf("%-3s %-6s %-11s %-18s %-18s %s\n",
-		f.protocol(), expire, f.state(), src, virt, dst)
+	return caddr, vaddr, daddr
 }
 
 // connPton4 is inet_pton(AF_INET): strict dotted quad, no leading zeros.

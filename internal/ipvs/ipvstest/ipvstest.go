@@ -170,3 +170,7 @@ func (ns *NS) Ipvsadm(t testing.TB, args ...string) string {
 	}
 	return r.Stdout
 }
+
+// NSOfFD wraps the descriptor of an existing network namespace (opened by
+// the caller, who closes it) for RunIn and Run; its Links is nil.
+func NSOfFD(fd int) *NS { return &NS{handle: netns.NsHandle(fd)} }
