@@ -45,12 +45,13 @@ func TestBashCompletion(t *testing.T) {
 }
 
 func TestUnitCommands(t *testing.T) {
-	for _, want := range []string{"ExecStart=/usr/sbin/ipvsadm -R\n", "StandardInput=file:/etc/ipvsadm.rules\n", "ExecStop=", "ConditionFileNotEmpty=/etc/ipvsadm.rules\n"} {
+	for _, want := range []string{"ExecStart=/usr/sbin/ipvsadm -R --replace\n", "StandardInput=file:/etc/ipvsadm.rules\n",
+		"ExecStop=/bin/sh -c '/usr/sbin/ipvsadm -S --full -n > ", "ConditionFileNotEmpty=/etc/ipvsadm.rules\n"} {
 		if !strings.Contains(Unit, want) {
 			t.Errorf("unit lacks %q", want)
 		}
 	}
-	if strings.Contains(Unit, "ipvsadm -C\nExecStop") || strings.Contains(Unit, "ExecStopPost") {
-		t.Error("stopping must not flush the table")
+	if strings.Contains(Unit, "ipvsadm -C") || strings.Contains(Unit, "ExecStopPost") {
+		t.Error("neither starting nor stopping may flush the table")
 	}
 }

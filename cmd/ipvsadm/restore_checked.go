@@ -56,7 +56,9 @@ func (p *program) restoreChecked(mode cmdline.RestoreMode, jsonInput bool) int {
 	var err error
 	switch {
 	case jsonInput:
-		cr.readJSON(&in)
+		if !cr.readJSON(&in) {
+			return cr.report()
+		}
 	case mode.Replace:
 		err = cr.readTable(&in)
 	default:

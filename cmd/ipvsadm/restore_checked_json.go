@@ -15,8 +15,9 @@ import (
 // readJSON reads the document on standard input into in: with --replace
 // as the desired table (as readTable does), else as the changes that add
 // its services, real servers and timeouts (as readScript does). A document
-// that cannot be read is one problem; it changes nothing.
-func (cr *checkedRestore) readJSON(in *input) {
+// that cannot be read is one problem, and ok is false: there is nothing
+// to plan.
+func (cr *checkedRestore) readJSON(in *input) (ok bool) {
 	doc, err := jsondoc.Decode(cr.p.stdin)
 	var entries []rules.ServiceEntry
 	if err == nil {
@@ -24,7 +25,7 @@ func (cr *checkedRestore) readJSON(in *input) {
 	}
 	if err != nil {
 		cr.fail(0, "the JSON document: %v", err)
-		return
+		return false
 	}
 	var changes []rules.Change
 	for _, e := range entries {
@@ -42,7 +43,7 @@ func (cr *checkedRestore) readJSON(in *input) {
 	if !cr.mode.Replace {
 		in.changes = changes
 		in.lines = make([]int, len(changes))
-		return
+		return true
 	}
 	in.desired = rules.NewTable()
 	in.desired.Env.Links = localLinks()
@@ -63,6 +64,7 @@ func (cr *checkedRestore) readJSON(in *input) {
 			cr.fail(0, "%s: %s", jsonObject(c), modelErrorMessage(err))
 		}
 	}
+	return true
 }
 
 // jsonObject names the object of a change for a document's problems.
