@@ -11,18 +11,7 @@ import (
 // changeBatch queues kernel changes and sends them together, returning one
 // result per change in order (see ipvs.Batch).
 type changeBatch interface {
-	AddService(rules.Service)
-	UpdateService(rules.Service)
-	DeleteService(rules.ServiceKey)
-	AddDestination(rules.ServiceKey, rules.Destination)
-	UpdateDestination(rules.ServiceKey, rules.Destination)
-	DeleteDestination(rules.ServiceKey, rules.Destination)
-	ZeroAll()
-	ZeroService(rules.ServiceKey)
-	Flush()
-	SetTimeouts(rules.Timeouts)
-	StartDaemon(rules.Daemon)
-	StopDaemon(rules.SyncState)
+	rules.ChangeQueue
 	Len() int
 	Send() ([]error, error)
 }
@@ -98,39 +87,11 @@ func (s *serialBatch) Send() ([]error, error) {
 // queueChange adds a modifying command to a batch; it reports false for
 // commands that are not changes.
 func queueChange(b changeBatch, cmd cmdline.Command) bool {
-	svc := cmd.Service
-	key := svc.ServiceKey
-	switch cmd.Kind {
-	case cmdline.CmdAddService:
-		b.AddService(svc)
-	case cmdline.CmdEditService:
-		b.UpdateService(svc)
-	case cmdline.CmdDeleteService:
-		b.DeleteService(key)
-	case cmdline.CmdFlush:
-		b.Flush()
-	case cmdline.CmdAddServer:
-		b.AddDestination(key, cmd.Dest)
-	case cmdline.CmdEditServer:
-		b.UpdateDestination(key, cmd.Dest)
-	case cmdline.CmdDeleteServer:
-		b.DeleteDestination(key, cmd.Dest)
-	case cmdline.CmdSetTimeouts:
-		b.SetTimeouts(cmd.Timeouts)
-	case cmdline.CmdStartDaemon:
-		b.StartDaemon(cmd.Daemon)
-	case cmdline.CmdStopDaemon:
-		b.StopDaemon(cmd.Daemon.State)
-	case cmdline.CmdZero:
-		if zeroesAll(cmd) {
-			b.ZeroAll()
-		} else {
-			b.ZeroService(key)
-		}
-	default:
-		return false
+	c, ok := changeOf(&cmd)
+	if ok {
+		c.QueueOn(b)
 	}
-	return true
+	return ok
 }
 
 // zeroesAll reports whether -Z acts on every service: without a service,

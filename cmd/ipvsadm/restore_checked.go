@@ -347,37 +347,6 @@ func changeOf(cmd *cmdline.Command) (rules.Change, bool) {
 	return rules.Change{}, false
 }
 
-// queueRulesChange adds c to a batch.
-func queueRulesChange(b changeBatch, c rules.Change) {
-	k := c.Service.ServiceKey
-	switch c.Op {
-	case rules.OpAddService:
-		b.AddService(c.Service)
-	case rules.OpEditService:
-		b.UpdateService(c.Service)
-	case rules.OpDelService:
-		b.DeleteService(k)
-	case rules.OpAddDest:
-		b.AddDestination(k, c.Dest)
-	case rules.OpEditDest:
-		b.UpdateDestination(k, c.Dest)
-	case rules.OpDelDest:
-		b.DeleteDestination(k, c.Dest)
-	case rules.OpFlush:
-		b.Flush()
-	case rules.OpZeroAll:
-		b.ZeroAll()
-	case rules.OpZeroService:
-		b.ZeroService(k)
-	case rules.OpSetTimeouts:
-		b.SetTimeouts(c.Timeouts)
-	case rules.OpStartDaemon:
-		b.StartDaemon(c.Daemon)
-	case rules.OpStopDaemon:
-		b.StopDaemon(c.Daemon.State)
-	}
-}
-
 // printPlan writes the changes as ipvsadm -R lines on standard output and
 // a summary of each on standard error. The summary is written in one
 // piece at the end: standard error flushes standard output first, so a
@@ -410,7 +379,7 @@ func (p *program) sendChanges(changes []rules.Change, stop func(results []error)
 	for start := 0; start < len(changes); start += applyChunk {
 		chunk := changes[start:min(start+applyChunk, len(changes))]
 		for _, c := range chunk {
-			queueRulesChange(b, c)
+			c.QueueOn(b)
 		}
 		res, fatal := b.Send()
 		results = append(results, res...)

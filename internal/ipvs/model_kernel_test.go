@@ -194,7 +194,7 @@ func (k *kernelRun) apply(run []rules.Change, batch bool) []error {
 	}
 	b := k.c.NewBatch()
 	for _, c := range run {
-		queue(b, c)
+		c.QueueOn(b)
 	}
 	res, err := b.Send()
 	require.NoError(k.t, err)
@@ -243,35 +243,6 @@ func (k *kernelRun) one(c rules.Change) error {
 	}
 	k.t.Fatalf("unknown change %v", c.Op)
 	return nil
-}
-
-// queue adds a change to a batch; daemons never go in one.
-func queue(b *ipvs.Batch, c rules.Change) {
-	key := c.Service.ServiceKey
-	switch c.Op {
-	case rules.OpAddService:
-		b.AddService(c.Service)
-	case rules.OpEditService:
-		b.UpdateService(c.Service)
-	case rules.OpDelService:
-		b.DeleteService(key)
-	case rules.OpAddDest:
-		b.AddDestination(key, c.Dest)
-	case rules.OpEditDest:
-		b.UpdateDestination(key, c.Dest)
-	case rules.OpDelDest:
-		b.DeleteDestination(key, c.Dest)
-	case rules.OpFlush:
-		b.Flush()
-	case rules.OpZeroAll:
-		b.ZeroAll()
-	case rules.OpZeroService:
-		b.ZeroService(key)
-	case rules.OpSetTimeouts:
-		b.SetTimeouts(c.Timeouts)
-	default:
-		panic("not batched: " + c.Op.String())
-	}
 }
 
 // close stops the daemons still running, after they settled.

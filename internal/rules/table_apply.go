@@ -473,3 +473,51 @@ func (t *Table) stopDaemon(s SyncState) error {
 	*slot = nil
 	return nil
 }
+
+// A ChangeQueue takes changes, one method per kind of change: the kernel
+// client's batch is one, and so is anything that stands in for it.
+type ChangeQueue interface {
+	AddService(Service)
+	UpdateService(Service)
+	DeleteService(ServiceKey)
+	AddDestination(ServiceKey, Destination)
+	UpdateDestination(ServiceKey, Destination)
+	DeleteDestination(ServiceKey, Destination)
+	Flush()
+	ZeroAll()
+	ZeroService(ServiceKey)
+	SetTimeouts(Timeouts)
+	StartDaemon(Daemon)
+	StopDaemon(SyncState)
+}
+
+// QueueOn adds c to q through the method for its kind.
+func (c Change) QueueOn(q ChangeQueue) {
+	k := c.Service.ServiceKey
+	switch c.Op {
+	case OpAddService:
+		q.AddService(c.Service)
+	case OpEditService:
+		q.UpdateService(c.Service)
+	case OpDelService:
+		q.DeleteService(k)
+	case OpAddDest:
+		q.AddDestination(k, c.Dest)
+	case OpEditDest:
+		q.UpdateDestination(k, c.Dest)
+	case OpDelDest:
+		q.DeleteDestination(k, c.Dest)
+	case OpFlush:
+		q.Flush()
+	case OpZeroAll:
+		q.ZeroAll()
+	case OpZeroService:
+		q.ZeroService(k)
+	case OpSetTimeouts:
+		q.SetTimeouts(c.Timeouts)
+	case OpStartDaemon:
+		q.StartDaemon(c.Daemon)
+	case OpStopDaemon:
+		q.StopDaemon(c.Daemon.State)
+	}
+}

@@ -3,6 +3,7 @@ package rules
 import (
 	"errors"
 	"net/netip"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -375,4 +376,38 @@ func TestSettings(t *testing.T) {
 	require.Equal(t, DestinationKey{Family: IPv4, Addr: rs1, Port: 80}, Destination{Addr: rs1, Port: 80, Weight: 5}.Key())
 	require.Equal(t, DestinationKey{Family: IPv6, Addr: rs6}, Destination{Family: IPv6, Addr: rs6}.Key())
 	require.Equal(t, "inet6 [2001:db8:1::1]:80", DestinationKey{Family: IPv6, Addr: rs6, Port: 80}.String())
+}
+
+// recordingQueue records the method each change is queued through.
+type recordingQueue struct{ calls []string }
+
+func (q *recordingQueue) AddService(Service)       { q.calls = append(q.calls, "AddService") }
+func (q *recordingQueue) UpdateService(Service)    { q.calls = append(q.calls, "UpdateService") }
+func (q *recordingQueue) DeleteService(ServiceKey) { q.calls = append(q.calls, "DeleteService") }
+func (q *recordingQueue) AddDestination(ServiceKey, Destination) {
+	q.calls = append(q.calls, "AddDestination")
+}
+func (q *recordingQueue) UpdateDestination(ServiceKey, Destination) {
+	q.calls = append(q.calls, "UpdateDestination")
+}
+func (q *recordingQueue) DeleteDestination(ServiceKey, Destination) {
+	q.calls = append(q.calls, "DeleteDestination")
+}
+func (q *recordingQueue) Flush()                 { q.calls = append(q.calls, "Flush") }
+func (q *recordingQueue) ZeroAll()               { q.calls = append(q.calls, "ZeroAll") }
+func (q *recordingQueue) ZeroService(ServiceKey) { q.calls = append(q.calls, "ZeroService") }
+func (q *recordingQueue) SetTimeouts(Timeouts)   { q.calls = append(q.calls, "SetTimeouts") }
+func (q *recordingQueue) StartDaemon(Daemon)     { q.calls = append(q.calls, "StartDaemon") }
+func (q *recordingQueue) StopDaemon(SyncState)   { q.calls = append(q.calls, "StopDaemon") }
+
+func TestChangeQueueOn(t *testing.T) {
+	q := &recordingQueue{}
+	for op := OpAddService; op <= OpStopDaemon; op++ {
+		Change{Op: op}.QueueOn(q)
+	}
+	want := []string{"AddService", "UpdateService", "DeleteService", "AddDestination", "UpdateDestination",
+		"DeleteDestination", "Flush", "ZeroAll", "ZeroService", "SetTimeouts", "StartDaemon", "StopDaemon"}
+	if strings.Join(q.calls, " ") != strings.Join(want, " ") {
+		t.Errorf("QueueOn called %v, want %v", q.calls, want)
+	}
 }
