@@ -92,10 +92,11 @@ func TestKernelSystemdUnit(t *testing.T) {
 
 	mustRunTool(t, boot, tl.ref, "", "-A", "-t", "10.9.9.9:443", "-s", "wrr")
 	live := mustRunTool(t, boot, tl.ref, "", "-Sn")
+	liveFull := mustRunTool(t, boot, tl.ours, "", "-S", "--full", "-n")
 	runUnit(t, boot, stop, rules)
 	b, _ := os.ReadFile(rules)
-	if string(b) != live {
-		t.Errorf("stop saved\n%s\nnot the live table\n%s", b, live)
+	if string(b) != liveFull {
+		t.Errorf("stop saved\n%s\nnot the live table (-S --full -n)\n%s", b, liveFull)
 	}
 	if got := mustRunTool(t, boot, tl.ref, "", "-Sn"); got != live {
 		t.Errorf("stop changed the table:\n%s", got)
