@@ -34,15 +34,11 @@ func (p *program) list(cmd cmdline.Command) int {
 		render.WriteDaemons(p.out, ds)
 		return 0
 	case cmd.HasService:
-		s, err := p.b.Service(cmd.Service.ServiceKey)
+		e, err := p.serviceEntry(cmd.Service.ServiceKey)
 		if err != nil {
 			return p.listError(err)
 		}
-		dests, err := p.b.Destinations(s.ServiceKey)
-		if err != nil {
-			return p.listError(err)
-		}
-		render.WriteServiceList(p.out, rules.ServiceEntry{Service: s, Dests: dests}, o, p.res)
+		render.WriteServiceList(p.out, e, o, p.res)
 		return 0
 	}
 	info := p.info
@@ -54,4 +50,17 @@ func (p *program) list(cmd cmdline.Command) int {
 	}
 	render.WriteList(p.out, info, entries, o, p.res)
 	return 0
+}
+
+// serviceEntry reads one service and its real servers (-L -t/-u/-f).
+func (p *program) serviceEntry(k rules.ServiceKey) (rules.ServiceEntry, error) {
+	s, err := p.b.Service(k)
+	if err != nil {
+		return rules.ServiceEntry{}, err
+	}
+	dests, err := p.b.Destinations(s.ServiceKey)
+	if err != nil {
+		return rules.ServiceEntry{}, err
+	}
+	return rules.ServiceEntry{Service: s, Dests: dests}, nil
 }

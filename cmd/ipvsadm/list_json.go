@@ -88,15 +88,11 @@ func (p *program) listExtended(cmd cmdline.Command) int {
 		}
 		doc.Daemons = jsondoc.DaemonsOf(ds)
 	case cmd.HasService:
-		s, err := p.b.Service(cmd.Service.ServiceKey)
+		e, err := p.serviceEntry(cmd.Service.ServiceKey)
 		if err != nil {
 			return p.listError(err)
 		}
-		dests, err := p.b.Destinations(s.ServiceKey)
-		if err != nil {
-			return p.listError(err)
-		}
-		doc.Services = jsondoc.Services([]rules.ServiceEntry{{Service: s, Dests: dests}})
+		doc.Services = jsondoc.Services([]rules.ServiceEntry{e})
 	default:
 		// Every real server complete: JSON always carries thresholds,
 		// counters and tunnel settings.
