@@ -115,3 +115,18 @@ func (b *Bed) Nodes() []*Node { return b.nodes }
 func (b *Bed) String() string {
 	return fmt.Sprintf("testbed with %d networks, %d nodes", len(b.networks), len(b.nodes))
 }
+
+// ReportTo makes the bed's helpers report failures to t, a subtest of the
+// test that made the bed (a test may only fail from its own goroutine),
+// and register their cleanups with it, until the returned function is
+// called:
+//
+//	t.Run("case", func(t *testing.T) {
+//		defer lab.ReportTo(t)()
+//		...
+//	})
+func (b *Bed) ReportTo(t testing.TB) (restore func()) {
+	prev := b.t
+	b.t = t
+	return func() { b.t = prev }
+}

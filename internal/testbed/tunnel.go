@@ -2,10 +2,12 @@ package testbed
 
 import (
 	"encoding/binary"
+	"net/netip"
 
 	"fmt"
 	"github.com/mdlayher/genetlink"
 	mdnetlink "github.com/mdlayher/netlink"
+	vnetlink "github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
 	"github.com/ipvsadm-go/ipvsadm/internal/ipvs/ipvstest"
@@ -100,4 +102,34 @@ func addGUEPort(port uint16) error {
 	msg := genetlink.Message{Header: genetlink.Header{Command: fouCmdAdd, Version: fouGenlVersion}, Data: data}
 	_, err = c.Execute(msg, fam.ID, mdnetlink.Request|mdnetlink.Acknowledge)
 	return err
+}
+
+// GRECsumDevice is the device DecapGRECsum creates.
+const GRECsumDevice = "grecsum"
+
+// greCsum is GRE_CSUM of linux/if_tunnel.h, in host order (the netlink
+// library swaps it).
+const greCsum = 0x8000
+
+// DecapGRECsum makes the node accept GRE packets with checksums to its
+// address local, on a device (GRECsumDevice) that requires them ("ip
+// tunnel add grecsum mode gre local LOCAL icsum"): the fallback gre0
+// counts them as checksum errors and drops them. Packets without a
+// checksum to local are then refused; the device is deleted when the
+// (sub)test ends.
+func (n *Node) DecapGRECsum(local netip.Addr) {
+	t := n.bed.t
+	t.Helper()
+	la := vnetlink.NewLinkAttrs()
+	la.Name = GRECsumDevice
+	dev := &vnetlink.Gretun{LinkAttrs: la, Local: local.AsSlice(), IFlags: greCsum}
+	h := n.NS.Links()
+	if err := h.LinkAdd(dev); err != nil {
+		ipvstest.SkipOrFail(t, fmt.Sprintf("testbed: GRE device %s in %s (module ip_gre loaded?): %v", GRECsumDevice, n.Name, err))
+	}
+	t.Cleanup(func() { _ = h.LinkDel(dev) })
+	if err := h.LinkSetUp(dev); err != nil {
+		t.Fatalf("testbed: set %s up in %s: %v", GRECsumDevice, n.Name, err)
+	}
+	n.Sysctl("net.ipv4.conf."+GRECsumDevice+".rp_filter", "0")
 }
