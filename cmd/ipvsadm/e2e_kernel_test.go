@@ -348,6 +348,61 @@ func TestKernelE2EWeightZero(t *testing.T) {
 			}
 		})
 	}
+	// Weight 0 stops new connections only: one already open stays with
+	// its real server.
+	t.Run("established", func(t *testing.T) {
+		defer l.sub(t)()
+		l.ServeTCP(7000)
+		vip := l.VIP4Port(7000)
+		l.ipvsadm("-C")
+		l.restore(`-A -t %[1]s -s rr
+-a -t %[1]s -r %[2]s -m
+-a -t %[1]s -r %[3]s -m
+`, vip, ap(l.Servers[0].V4(), 7000), ap(l.Servers[1].V4(), 7000))
+		first := l.session(c, vip)
+		l.session(c, vip)
+		name := first.ask()
+		var drained *testbed.Node
+		for _, rs := range l.Servers {
+			if rs.Name == name {
+				drained = rs
+			}
+		}
+		l.ipvsadm("-e", "-t", vip.String(), "-r", ap(drained.V4(), 7000), "-m", "-w", "0")
+		for i := 0; i < 3; i++ {
+			if got := first.ask(); got != name {
+				t.Errorf("the open connection moved from %s to %s", name, got)
+			}
+			if got := l.session(c, vip).ask(); got == name {
+				t.Errorf("a new connection went to %s, of weight 0", name)
+			}
+		}
+	})
+}
+
+// asker is a session that fails the test when a question fails.
+type asker struct {
+	s *testbed.Session
+	t *testing.T
+}
+
+func (a asker) ask() string {
+	a.t.Helper()
+	name, err := a.s.Ask()
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return name
+}
+
+// session opens a kept-open connection from c to target.
+func (l *e2eLab) session(c *testbed.Node, target netip.AddrPort) asker {
+	l.t.Helper()
+	s, err := c.OpenSession(netip.AddrPort{}, target)
+	if err != nil {
+		l.fatal(err)
+	}
+	return asker{s, l.t}
 }
 
 // counters are one line of -Ln --stats --exact.

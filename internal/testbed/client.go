@@ -114,3 +114,54 @@ func (n *Node) UDPSession(src, target netip.AddrPort, count int, payload []byte)
 	}
 	return names, nil
 }
+
+// A Session is a TCP connection from a node to a ServeTCP server, kept
+// open across questions.
+type Session struct {
+	c net.Conn
+	r *bufio.Reader
+}
+
+// OpenSession connects from the node (from src when it is valid or has a
+// port) to target, a ServeTCP server or a virtual service in front of
+// some. The session is closed when the test ends, if not before.
+func (n *Node) OpenSession(src, target netip.AddrPort) (*Session, error) {
+	d := net.Dialer{Timeout: ClientTimeout}
+	if src.IsValid() || src.Port() != 0 {
+		d.LocalAddr = &net.TCPAddr{IP: src.Addr().AsSlice(), Port: int(src.Port())}
+	}
+	var c net.Conn
+	err := n.Do(func() (err error) {
+		c, err = d.Dial("tcp", target.String())
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: connect to %s: %w", n.Name, target, err)
+	}
+	n.bed.t.Cleanup(func() { c.Close() })
+	return &Session{c: c, r: bufio.NewReader(c)}, nil
+}
+
+// Ask sends a line and returns the answer: the name of the server at the
+// other end of the connection.
+func (s *Session) Ask() (string, error) {
+	if err := s.c.SetDeadline(time.Now().Add(ClientTimeout)); err != nil {
+		return "", err
+	}
+	if _, err := io.WriteString(s.c, "who\n"); err != nil {
+		return "", fmt.Errorf("session %s: %w", s.c.LocalAddr(), err)
+	}
+	line, err := s.r.ReadString('\n')
+	if err != nil {
+		return "", fmt.Errorf("session %s: %w", s.c.LocalAddr(), err)
+	}
+	return strings.TrimSuffix(line, "\n"), nil
+}
+
+// LocalAddr is the session's address and port on the client.
+func (s *Session) LocalAddr() netip.AddrPort {
+	return s.c.LocalAddr().(*net.TCPAddr).AddrPort()
+}
+
+// Close closes the connection.
+func (s *Session) Close() error { return s.c.Close() }

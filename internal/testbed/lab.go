@@ -108,6 +108,15 @@ func (l *Lab) ServeHTTP(ports ...int) {
 	}
 }
 
+// ServeTCP starts line answerers (Node.ServeTCP) on the port of every
+// real server.
+func (l *Lab) ServeTCP(port int) {
+	l.t.Helper()
+	for _, rs := range l.Servers {
+		rs.ServeTCP(port)
+	}
+}
+
 // ServeUDP starts UDP answerers on the port of every real server.
 func (l *Lab) ServeUDP(port int) {
 	l.t.Helper()
@@ -121,22 +130,3 @@ func (l *Lab) VIP4Port(port uint16) netip.AddrPort { return netip.AddrPortFrom(l
 
 // VIP6Port is VIP4Port for IPv6.
 func (l *Lab) VIP6Port(port uint16) netip.AddrPort { return netip.AddrPortFrom(l.VIP6, port) }
-
-// V4 and V6 are the node's addresses on its first interface.
-func (n *Node) V4() netip.Addr { return n.Ifaces[0].V4 }
-
-// V6 is V4 for IPv6.
-func (n *Node) V6() netip.Addr { return n.Ifaces[0].V6 }
-
-// AddHiddenVIP puts virtual addresses on lo (AddVIP) and makes the node
-// neither answer ARP requests for them (arp_ignore=1: only for addresses
-// of the interface asked on) nor use them as the source of its own ARP
-// requests (arp_announce=2), so that only the director draws the
-// virtual addresses' traffic. IPv6 needs nothing more: neighbour
-// discovery answers only for addresses of the interface asked on.
-func (n *Node) AddHiddenVIP(vips ...netip.Addr) {
-	n.bed.t.Helper()
-	n.Sysctl("net.ipv4.conf.all.arp_ignore", "1")
-	n.Sysctl("net.ipv4.conf.all.arp_announce", "2")
-	n.AddVIP(vips...)
-}

@@ -1,18 +1,13 @@
 package testbed
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -214,179 +209,21 @@ func (n *Node) MustRun(argv ...string) string {
 	return r.Stdout
 }
 
-// A Process is a program running in a node's namespace in the
-// background.
-type Process struct {
-	cmd  *exec.Cmd
-	out  output // standard output and error
-	done chan struct{}
-	err  error
-}
+// V4 and V6 are the node's addresses on its first interface.
+func (n *Node) V4() netip.Addr { return n.Ifaces[0].V4 }
 
-// Start starts a program (found on PATH) in the node's namespace; it is
-// killed, with its process group, when the test ends.
-func (n *Node) Start(argv ...string) *Process {
-	t := n.bed.t
-	t.Helper()
-	fd, err := unix.Dup(n.NS.FD())
-	if err != nil {
-		t.Fatalf("testbed: dup namespace descriptor: %v", err)
-	}
-	nsFile := os.NewFile(uintptr(fd), "netns")
-	defer nsFile.Close()
-	p := &Process{done: make(chan struct{})}
-	// ExtraFiles[0] is descriptor 3 in nsenter.
-	p.cmd = exec.Command("nsenter", append([]string{"--net=/proc/self/fd/3"}, argv...)...)
-	p.cmd.ExtraFiles = []*os.File{nsFile}
-	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("testbed: start %q in %s: %v", argv, n.Name, err)
-	}
-	go func() {
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(p.Stop)
-	return p
-}
+// V6 is V4 for IPv6.
+func (n *Node) V6() netip.Addr { return n.Ifaces[0].V6 }
 
-// Stop kills the process group and waits for it (at most 5 s).
-func (p *Process) Stop() {
-	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-	select {
-	case <-p.done:
-	case <-time.After(5 * time.Second):
-	}
-}
-
-// Exited reports whether the process has ended, and how.
-func (p *Process) Exited() (bool, error) {
-	select {
-	case <-p.done:
-		return true, p.err
-	default:
-		return false, nil
-	}
-}
-
-// Output is what the process wrote to its standard output and error so
-// far.
-func (p *Process) Output() string { return p.out.String() }
-
-// output is a buffer written by a process and read by the test.
-type output struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (o *output) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.Write(p)
-}
-
-func (o *output) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.String()
-}
-
-// errNotReady is the error of a bounded wait that ran out.
-var errNotReady = errors.New("not ready")
-
-// MAC is the hardware address of the node's device dev.
-func (n *Node) MAC(dev string) string {
+// AddHiddenVIP puts virtual addresses on lo (AddVIP) and makes the node
+// neither answer ARP requests for them (arp_ignore=1: only for addresses
+// of the interface asked on) nor use them as the source of its own ARP
+// requests (arp_announce=2), so that only the director draws the
+// virtual addresses' traffic. IPv6 needs nothing more: neighbour
+// discovery answers only for addresses of the interface asked on.
+func (n *Node) AddHiddenVIP(vips ...netip.Addr) {
 	n.bed.t.Helper()
-	return n.link(dev).Attrs().HardwareAddr.String()
-}
-
-// NeighbourMAC is the hardware address the node's neighbour table holds
-// for a, or "" when it has no entry.
-func (n *Node) NeighbourMAC(a netip.Addr) string {
-	t := n.bed.t
-	t.Helper()
-	fam := unix.AF_INET
-	if a.Is6() {
-		fam = unix.AF_INET6
-	}
-	neighs, err := n.NS.Links().NeighList(0, fam)
-	if err != nil {
-		t.Fatalf("testbed: neighbours of %s: %v", n.Name, err)
-	}
-	for _, ne := range neighs {
-		if ip, ok := netip.AddrFromSlice(ne.IP); ok && ip.Unmap() == a {
-			return ne.HardwareAddr.String()
-		}
-	}
-	return ""
-}
-
-// UDPInDatagrams is the node's count of UDP datagrams delivered (the Udp
-// InDatagrams of /proc/net/snmp in its namespace), IPv4 only.
-func (n *Node) UDPInDatagrams() uint64 {
-	t := n.bed.t
-	t.Helper()
-	var b []byte
-	// thread-self: /proc/self/net is the namespace of the process.
-	err := n.Do(func() (err error) { b, err = os.ReadFile("/proc/thread-self/net/snmp"); return err })
-	if err != nil {
-		t.Fatalf("testbed: snmp of %s: %v", n.Name, err)
-	}
-	var names []string
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 || f[0] != "Udp:" {
-			continue
-		}
-		if names == nil {
-			names = f
-			continue
-		}
-		for i, name := range names {
-			if name == "InDatagrams" && i < len(f) {
-				v, err := strconv.ParseUint(f[i], 10, 64)
-				if err != nil {
-					t.Fatalf("testbed: snmp of %s: %v", n.Name, err)
-				}
-				return v
-			}
-		}
-	}
-	t.Fatalf("testbed: no Udp InDatagrams in the snmp of %s", n.Name)
-	return 0
-}
-
-// Describe is a summary of the node's network state for failure
-// messages: its devices with their packet, error and drop counters, and
-// its neighbour entries.
-func (n *Node) Describe() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s:\n", n.Name)
-	links, err := n.NS.Links().LinkList()
-	if err != nil {
-		return b.String() + "  links: " + err.Error() + "\n"
-	}
-	for _, l := range links {
-		a := l.Attrs()
-		fmt.Fprintf(&b, "  %s %s %s", a.Name, a.OperState, a.HardwareAddr)
-		if s := a.Statistics; s != nil {
-			fmt.Fprintf(&b, " rx %d err %d drop %d crc %d, tx %d err %d drop %d",
-				s.RxPackets, s.RxErrors, s.RxDropped, s.RxCrcErrors, s.TxPackets, s.TxErrors, s.TxDropped)
-		}
-		b.WriteString("\n")
-	}
-	for _, fam := range []int{unix.AF_INET, unix.AF_INET6} {
-		neighs, err := n.NS.Links().NeighList(0, fam)
-		if err != nil {
-			continue
-		}
-		for _, ne := range neighs {
-			if ne.IP.IsLinkLocalUnicast() || ne.IP.IsMulticast() {
-				continue
-			}
-			fmt.Fprintf(&b, "  neighbour %s %s state %#x\n", ne.IP, ne.HardwareAddr, ne.State)
-		}
-	}
-	return b.String()
+	n.Sysctl("net.ipv4.conf.all.arp_ignore", "1")
+	n.Sysctl("net.ipv4.conf.all.arp_announce", "2")
+	n.AddVIP(vips...)
 }

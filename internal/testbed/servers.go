@@ -1,6 +1,7 @@
 package testbed
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"net"
@@ -9,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -105,3 +107,61 @@ func answerUDP(c *net.UDPConn, answer []byte) {
 		}
 	}
 }
+
+// ServeTCP answers, on port (all addresses), every line a client sends
+// with a line holding the node's name, on connections kept open until
+// the client closes them: a connection that outlives changes of the
+// director's table shows which server it stays with (Session). The
+// listener and its connections close when the test ends.
+func (n *Node) ServeTCP(port int) {
+	t := n.bed.t
+	t.Helper()
+	var ln net.Listener
+	err := n.Do(func() (err error) {
+		ln, err = net.Listen("tcp", ":"+strconv.Itoa(port))
+		return err
+	})
+	if err != nil {
+		t.Fatalf("testbed: TCP server on port %d of %s: %v", port, n.Name, err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	answer := []byte(n.Name + "\n")
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			go answerLines(c, answer)
+		}
+	}()
+}
+
+// answerLines writes answer for every line read from c, until c ends.
+func answerLines(c net.Conn, answer []byte) {
+	defer c.Close()
+	r := bufio.NewReader(c)
+	for {
+		if _, err := r.ReadString('\n'); err != nil {
+			return
+		}
+		if _, err := c.Write(answer); err != nil {
+			return
+		}
+	}
+}
+
+// errNotReady is the error of a bounded wait that ran out.
+var errNotReady = errors.New("not ready")

@@ -27,6 +27,16 @@ func TestKernelTestbedLayouts(t *testing.T) {
 			}
 		}
 	}
+	nat.Servers[1].ServeTCP(7000)
+	s, err := c.OpenSession(netip.AddrPort{}, netip.AddrPortFrom(nat.Servers[1].V6(), 7000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if got, err := s.Ask(); err != nil || got != "rs2" {
+			t.Errorf("session question %d: %q, %v", i+1, got, err)
+		}
+	}
 	src := netip.AddrPortFrom(c.V4(), 40000)
 	if got, err := c.UDPSession(src, netip.AddrPortFrom(nat.Servers[0].V4(), 53), 3, nil); err != nil || len(got) != 3 {
 		t.Errorf("UDP session: %q, %v", got, err)

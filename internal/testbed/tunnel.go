@@ -55,20 +55,6 @@ func (n *Node) upFallback(dev, module string) {
 	n.Sysctl("net.ipv4.conf."+dev+".rp_filter", "0")
 }
 
-// RxPackets is the number of packets the node's device dev has received.
-func (n *Node) RxPackets(dev string) uint64 {
-	t := n.bed.t
-	t.Helper()
-	l, err := n.NS.Links().LinkByName(dev)
-	if err != nil {
-		t.Fatalf("testbed: %s in %s: %v", dev, n.Name, err)
-	}
-	if s := l.Attrs().Statistics; s != nil {
-		return s.RxPackets
-	}
-	return 0
-}
-
 // Attributes and values of the fou generic-netlink family (linux/fou.h).
 const (
 	fouCmdAdd      = 1
