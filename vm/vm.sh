@@ -39,8 +39,9 @@
 #         --kvm                 use KVM instead of TCG (opt-in; hangs on some hosts)
 #       Inside the VM: PATH=/work:/ref/bin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin,
 #       HOME=/root, IPVSADM_VM=1; busybox applets (sh, ip, nsenter, unshare,
-#       timeout, nc, httpd, wget, ...); all IPVS modules, veth, dummy, ipip
-#       loaded; lo up; the reference ipvsadm at /ref/bin/ipvsadm (and
+#       timeout, nc, httpd, wget, ...); all IPVS modules and EXTRA_MODULES
+#       (veth, dummy, ipip, and for internal/testbed bridge, ip_gre, fou,
+#       sch_ingress, cls_flower, act_skbedit) loaded; lo up; the reference ipvsadm at /ref/bin/ipvsadm (and
 #       /usr/sbin/ipvsadm); /etc/services, /etc/protocols, /etc/hosts with
 #       the test names of vm/guest/etc/hosts, nsswitch.conf with "files" only.
 #

@@ -443,10 +443,10 @@ func (l *e2eLab) stats() map[string]counters {
 
 // waitStats polls stats until every key has at least its number of
 // connections (the kernel folds its per-CPU counters into the totals
-// every 2 s), for at most 5 s.
+// every 2 s), for at most 8 s.
 func (l *e2eLab) waitStats(conns map[string]uint64) map[string]counters {
 	l.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(8 * time.Second)
 	for {
 		st := l.stats()
 		ready := true
