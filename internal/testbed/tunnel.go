@@ -2,9 +2,11 @@ package testbed
 
 import (
 	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
 	"net/netip"
 
-	"fmt"
 	"github.com/mdlayher/genetlink"
 	mdnetlink "github.com/mdlayher/netlink"
 	vnetlink "github.com/vishvananda/netlink"
@@ -13,18 +15,24 @@ import (
 	"github.com/ipvsadm-go/ipvsadm/internal/ipvs/ipvstest"
 )
 
-// DecapIPIP makes the node accept IP-in-IP packets from anywhere: it sets
-// up tunl0, the fallback device the ipip module gives every namespace.
+// DecapIPIP makes the node accept IP-in-IP packets from anywhere on
+// tunl0: the ipip module's fallback device, or a device of its kind
+// (no local, no remote address) where the kernel gives namespaces no
+// fallback devices (net.core.fb_tunnels_only_for_init_net, as in the VM).
 func (n *Node) DecapIPIP() {
 	n.bed.t.Helper()
-	n.upFallback("tunl0", "ipip")
+	n.anyTunnel("tunl0", "ipip", func(la vnetlink.LinkAttrs) vnetlink.Link { return &vnetlink.Iptun{LinkAttrs: la} })
 }
 
-// DecapGRE makes the node accept GRE packets (without key) from anywhere:
-// it sets up gre0, the fallback device of the ip_gre module.
+// DecapGRE makes the node accept GRE packets without key or checksum
+// from anywhere on gre0, as DecapIPIP does for IP-in-IP.
 func (n *Node) DecapGRE() {
 	n.bed.t.Helper()
-	n.upFallback("gre0", "ip_gre")
+	// An IPv4 local address, if only 0.0.0.0, makes the library ask for
+	// an IPv4 GRE device (else ip6gre).
+	n.anyTunnel("gre0", "ip_gre", func(la vnetlink.LinkAttrs) vnetlink.Link {
+		return &vnetlink.Gretun{LinkAttrs: la, Local: net.IPv4zero}
+	})
 }
 
 // DecapGUE makes the node accept GUE (generic UDP encapsulation) on the
@@ -40,16 +48,26 @@ func (n *Node) DecapGUE(port int) {
 	}
 }
 
-// upFallback sets a tunnel module's fallback device up, with no reverse
-// path filter on it (the inner source is routed through another device).
-func (n *Node) upFallback(dev, module string) {
+// anyTunnel sets up the tunnel device dev that takes packets from any
+// address: the module's fallback device if the namespace has one, else
+// a new one made by newLink. Its reverse path filter is off (the inner
+// source is routed through another device).
+func (n *Node) anyTunnel(dev, module string, newLink func(vnetlink.LinkAttrs) vnetlink.Link) {
 	t := n.bed.t
 	t.Helper()
-	l, err := n.NS.Links().LinkByName(dev)
+	h := n.NS.Links()
+	l, err := h.LinkByName(dev)
+	var notFound vnetlink.LinkNotFoundError
+	if errors.As(err, &notFound) {
+		la := vnetlink.NewLinkAttrs()
+		la.Name = dev
+		l = newLink(la)
+		err = h.LinkAdd(l)
+	}
 	if err != nil {
 		ipvstest.SkipOrFail(t, fmt.Sprintf("testbed: %s in %s (module %s loaded?): %v", dev, n.Name, module, err))
 	}
-	if err := n.NS.Links().LinkSetUp(l); err != nil {
+	if err := h.LinkSetUp(l); err != nil {
 		t.Fatalf("testbed: set %s up in %s: %v", dev, n.Name, err)
 	}
 	n.Sysctl("net.ipv4.conf."+dev+".rp_filter", "0")
