@@ -6,11 +6,26 @@
 //
 // A Bed is the switch with its Networks (a bridge each, with an IPv4 and an
 // IPv6 prefix); a Node is a namespace attached to networks, with helpers
-// for addresses, routes, sysctls, processes, servers (busybox httpd and a
-// UDP answerer that both name their node) and client requests that report
-// which server answered. NewNAT and NewLAN build the two classic layouts
-// (Lab): real servers behind the director for NAT, and one LAN shared by
-// everybody for direct routing and tunnels.
+// for addresses, routes, sysctls, processes, servers that name their node
+// (busybox httpd, a UDP answerer, a TCP line answerer for connections kept
+// open), client requests that report which server answered (Get, UDP,
+// UDPSession, OpenSession), tunnel receivers (DecapIPIP, DecapGUE,
+// DecapGRE, DecapGRECsum) and firewall marks (MarkIngress). NewNAT and
+// NewLAN build the two classic layouts (Lab): real servers behind the
+// director for NAT, and one LAN shared by everybody for direct routing
+// and tunnels; a test adds nodes (a second director, say) with Node and
+// Attach.
+//
+// A typical test:
+//
+//	lab := testbed.NewNAT(t, 2, 2) // c1, c2, director, rs1, rs2
+//	lab.ServeHTTP(80)
+//	lab.Director.MustRun(ipvsadm, "-A", "-t", lab.VIP4Port(80).String()) // ipvsadm: a path
+//	lab.Director.MustRun(ipvsadm, "-a", "-t", ..., "-r", lab.Servers[0].V4().String(), "-m")
+//	name, err := lab.Clients[0].Get(lab.VIP4Port(80)) // "rs1" or "rs2"
+//
+// Helpers report failures to the test that made the bed; subtests switch
+// that with ReportTo.
 //
 // Everything is undone when the test ends: processes are killed, sockets
 // closed, namespaces released. Every wait is bounded. Like ipvstest, a
