@@ -168,13 +168,13 @@ func (p *program) initError(err error) int {
 	return 2
 }
 
-// kernelError prints ipvsadm's text for a failed modifying command and
-// returns its exit status.
-func (p *program) kernelError(err error) int {
+// kernelError prints ipvsadm's text for a failed modifying command, and
+// its hint on a terminal, and returns its exit status.
+func (p *program) kernelError(err error, hint string) int {
 	if err == nil {
 		return 0
 	}
-	p.report(errorMessage(err), err, "")
+	p.report(errorMessage(err), err, hint)
 	return 255
 }
 
@@ -304,7 +304,11 @@ func (p *program) restore() int {
 		if err != nil {
 			var ae *cmdline.ArgError
 			if errors.As(err, &ae) && ae.Kind == cmdline.ArgPopt {
-				pl.poptError(ae.Msg)
+				hint := ""
+				if p.tty {
+					hint = p.restoreLineHint(args)
+				}
+				pl.poptError(ae.Msg, hint)
 				continue
 			}
 			pl.settle()
