@@ -95,9 +95,16 @@ Daemon Options:
 
 func writeVersion(w io.Writer) { io.WriteString(w, versionLine) }
 
-func writeHelp(w io.Writer, argv0 string) {
+// writeHelp writes -h: ipvsadm 1.31's text, byte for byte, for scripts
+// and the conformance suite; on a terminal (a person reading) the
+// extensions follow it, as --help-extensions lists them.
+func writeHelp(w io.Writer, argv0 string, terminal bool) {
 	io.WriteString(w, versionLine)
 	fmt.Fprintf(w, usageText, argv0)
+	if terminal {
+		io.WriteString(w, "\n")
+		fmt.Fprintf(w, extensionsText, argv0)
+	}
 }
 
 // extensionsText lists the options this ipvsadm has beyond 1.31 (-h
@@ -118,6 +125,7 @@ Options:
   --json                              JSON output (one document; -L -c: one
                                       connection per line); errors as JSON on
                                       stderr; with -R, read a -L --json document
+                                      (the checked modes also read -R lines)
   --pretty                            indent the JSON output
   --netns NAME|PATH                   work on the network namespace NAME (under
                                       /run/netns) or of the file PATH
@@ -143,7 +151,8 @@ Options:
                                       fwmark:N or fwmark:N-M
   --dry-run                           with -R's options above: print the plan as
                                       -R lines on stdout and a summary on
-                                      stderr, change nothing
+                                      stderr (with --json: one plan document),
+                                      change nothing
   --full                              with -S: save thresholds, timeouts and
                                       sync daemons too
   --help-extensions                   display this help message
@@ -156,7 +165,8 @@ change was undone, 4 the kernel refused a change and some could not be undone
 changed).
 
 When standard error is a terminal, an error is followed by a line starting
-with "hint:" that says what is wrong. The JSON schema is
+with "hint:" that says what is wrong; when standard output is a terminal,
+-h lists these extensions after ipvsadm's help. The JSON schema is
 docs/ipvsadm.schema.json (installed as /usr/share/ipvsadm/ipvsadm.schema.json).
 `
 

@@ -152,3 +152,31 @@ func TestRestoreHintsOnTerminal(t *testing.T) {
 		require.Equal(t, want, got, "%q", tc.args)
 	}
 }
+
+// TestHelpOnTerminal: -h on a terminal is ipvsadm 1.31's text followed by
+// the extensions (the text of --help-extensions); not on a terminal it is
+// 1.31's bytes alone.
+func TestHelpOnTerminal(t *testing.T) {
+	withBackend(t, nil, noIPVS)
+	plain, errs, status := runArgs([]string{"-h"}, "")
+	require.Equal(t, 0, status, errs)
+	require.Len(t, plain, 4645)
+	ext, _, _ := runArgs([]string{"--help-extensions"}, "")
+	_, extText, _ := strings.Cut(ext, "\n")
+
+	ctl, term := openPTY(t)
+	defer ctl.Close()
+	read := make(chan []byte)
+	go func() {
+		b, _ := io.ReadAll(ctl) // read while it writes: a terminal's buffer is small
+		read <- b
+	}()
+	var errb bytes.Buffer
+	status = run([]string{"ipvsadm", "-h"}, strings.NewReader(""), term, &errb)
+	term.Close()
+	b := <-read
+	require.Equal(t, 0, status, errb.String())
+	got := strings.ReplaceAll(string(b), "\r\n", "\n")
+	require.Equal(t, plain+"\n"+extText, got)
+	require.Contains(t, got, "\n  ipvsadm -R --test|--atomic|--replace [--scope items] [--dry-run] [--json]\n")
+}

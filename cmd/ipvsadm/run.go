@@ -35,7 +35,7 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	std := newStdio(stdout, stderr)
 	p := &program{argv0: argv[0], stdin: stdin, out: std.Out, stderr: std, rawStderr: stderr, res: newResolver(),
-		tty: isTerminal(stderr)}
+		tty: isTerminal(stderr), outTTY: isTerminal(stdout)}
 	status := p.main(argv[1:])
 	if p.b != nil {
 		p.b.Close()
@@ -67,10 +67,12 @@ type program struct {
 	info      rules.Info // what init read of IPVS
 
 	// Extensions (see COMPATIBILITY.md).
-	ext  cmdline.Extensions
-	tty  bool          // standard error is a terminal: hints are printed
-	nsfd int           // --netns descriptor, 0 for the caller's namespace
-	ns   jsondoc.NetNS // the namespace worked on
+	ext cmdline.Extensions
+	tty bool // standard error is a terminal: hints are printed
+	// outTTY: standard output is a terminal: -h lists the extensions too.
+	outTTY bool
+	nsfd   int           // --netns descriptor, 0 for the caller's namespace
+	ns     jsondoc.NetNS // the namespace worked on
 }
 
 func (p *program) parser() *cmdline.Parser {
@@ -201,7 +203,7 @@ func (p *program) execute(cmd cmdline.Command) int {
 		}
 		return p.save(cmd.List.Numeric)
 	case cmdline.CmdHelp:
-		writeHelp(p.out, p.argv0)
+		writeHelp(p.out, p.argv0, p.outTTY)
 		return 0
 	case cmdline.CmdVersion:
 		writeVersion(p.out)
