@@ -49,9 +49,9 @@ func randomEntries(rng *rand.Rand, n int) []rules.ServiceEntry {
 		for j := rng.Intn(4); j > 0; j-- {
 			d := rules.Destination{Addr: netip.MustParseAddr(pick("192.168.0.1", "2001:db8::5", "0.0.0.0")), Port: uint16(rng.Intn(65536)),
 				Forward: []rules.ForwardMethod{rules.Masquerade, rules.Local, rules.Tunnel, rules.Route, 9}[rng.Intn(5)],
-				Weight: rng.Int31() - 1<<30, UpperThreshold: rng.Uint32(), LowerThreshold: rng.Uint32(),
+				Weight:  rng.Int31() - 1<<30, UpperThreshold: rng.Uint32(), LowerThreshold: rng.Uint32(),
 				DestinationCounters: rules.DestinationCounters{ActiveConns: rng.Uint32(), InactiveConns: rng.Uint32(), PersistentConns: rng.Uint32()},
-				TunnelType: []rules.TunnelType{rules.TunnelIPIP, rules.TunnelGUE, rules.TunnelGRE, 7}[rng.Intn(4)], TunnelPort: uint16(rng.Intn(65536)),
+				TunnelType:          []rules.TunnelType{rules.TunnelIPIP, rules.TunnelGUE, rules.TunnelGRE, 7}[rng.Intn(4)], TunnelPort: uint16(rng.Intn(65536)),
 				TunnelFlags: rules.TunnelFlags(rng.Intn(5))}
 			if rng.Intn(3) > 0 {
 				d.Family = rules.FamilyOf(d.Addr)
