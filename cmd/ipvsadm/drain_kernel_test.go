@@ -210,7 +210,9 @@ func (l *drainLab) ipvsadm(t *testing.T, args ...string) string {
 }
 
 // nsPath names the director's namespace for --netns.
-func (l *drainLab) nsPath() string { return fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), l.director.FD()) }
+func (l *drainLab) nsPath() string {
+	return fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), l.director.FD())
+}
 
 // realServers reads the service's real servers in the director.
 func (l *drainLab) realServers(t *testing.T, key rules.ServiceKey) map[string]rules.Destination {
