@@ -107,3 +107,21 @@ func TestDrainParse(t *testing.T) {
 	_, err = (&Parser{Argv0: "ipvsadm"}).Parse([]string{"-d", "-t", "10.0.0.1:80", "-r", "10.0.0.2", "--remove"})
 	require.Equal(t, &ArgError{Kind: ArgPopt, Msg: "--remove: unknown option"}, err)
 }
+
+// FuzzParseDrainTimeout: a value is accepted only as a positive duration,
+// and the duration prints back to itself.
+func FuzzParseDrainTimeout(f *testing.F) {
+	for _, s := range []string{"90", "90s", "1h30m", "0", "-1s", "1.5m", "", "4294967296", "9999999h"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, ok := parseDrainTimeout(s)
+		if !ok {
+			return
+		}
+		require.Positive(t, d, "%q", s)
+		back, ok := parseDrainTimeout(d.String())
+		require.True(t, ok, "%q -> %s", s, d)
+		require.Equal(t, d, back)
+	})
+}
