@@ -1,9 +1,9 @@
 package main
 
-// --drain on the real kernel with live traffic: a client namespace, a
-// director and two real-server namespaces joined by veth pairs, NAT
-// forwarding. Connections are Go sockets made inside the namespaces, held
-// open while the drain waits and closed by the test.
+// --drain on the real kernel with live traffic, in testbed's NAT layout:
+// a client, a director and two real servers, each in its namespace. TCP
+// connections are Go sockets made inside the namespaces, held open while
+// the drain waits and closed by the test; UDP goes to testbed's answerers.
 
 import (
 	"bufio"
@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,34 +18,27 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
 	"github.com/ipvsadm-go/ipvsadm/internal/ipvs"
 	"github.com/ipvsadm-go/ipvsadm/internal/ipvs/ipvstest"
 	"github.com/ipvsadm-go/ipvsadm/internal/jsondoc"
 	"github.com/ipvsadm-go/ipvsadm/internal/rules"
+	"github.com/ipvsadm-go/ipvsadm/internal/testbed"
 	"github.com/ipvsadm-go/ipvsadm/internal/testkit"
 )
 
-// drainLab is the topology: client 10.1.0.2 -- 10.1.0.1 director
-// 10.2.0.1 -- 10.2.0.2 r1, director 10.3.0.1 -- 10.3.0.2 r2. The virtual
-// services are on the director's 10.1.0.1.
+// drainLab is testbed's NAT layout with one client and two real servers,
+// rs1 and rs2, and this command linked as ipvsadm.
 type drainLab struct {
-	client, director, r1, r2 *ipvstest.NS
-	ours                     string // this command, as ipvsadm
+	*testbed.Lab
+	ours string
 }
-
-const (
-	labVIP = "10.1.0.1"
-	labR1  = "10.2.0.2"
-	labR2  = "10.3.0.2"
-)
 
 func newDrainLab(t *testing.T) *drainLab {
 	t.Helper()
-	l := &drainLab{client: ipvstest.NewNS(t), director: ipvstest.NewNS(t), r1: ipvstest.NewNS(t), r2: ipvstest.NewNS(t)}
-	c, err := ipvs.Dial(&ipvs.Config{NetNS: l.director.FD()})
+	l := &drainLab{Lab: testbed.NewNAT(t, 1, 2)}
+	c, err := ipvs.Dial(&ipvs.Config{NetNS: l.Director.NS.FD()})
 	if err == nil {
 		_, err = c.Info()
 		c.Close()
@@ -54,13 +46,6 @@ func newDrainLab(t *testing.T) *drainLab {
 	if err != nil {
 		ipvstest.SkipOrFail(t, "no IPVS: "+err.Error())
 	}
-	labVeth(t, l.director, "c0", "10.1.0.1/24", l.client, "eth0", "10.1.0.2/24")
-	labVeth(t, l.director, "s1", "10.2.0.1/24", l.r1, "eth0", "10.2.0.2/24")
-	labVeth(t, l.director, "s2", "10.3.0.1/24", l.r2, "eth0", "10.3.0.2/24")
-	labDefaultRoute(t, l.client, "10.1.0.1")
-	labDefaultRoute(t, l.r1, "10.2.0.1")
-	labDefaultRoute(t, l.r2, "10.3.0.1")
-	inNSErr(t, l.director, func() error { return os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0o644) })
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -72,59 +57,22 @@ func newDrainLab(t *testing.T) *drainLab {
 	return l
 }
 
-// labVeth joins a and b with a veth pair, addressed and up.
-func labVeth(t *testing.T, a *ipvstest.NS, aName, aCIDR string, b *ipvstest.NS, bName, bCIDR string) {
+// do runs fn in the node's namespace (testbed.Node.Do) and fails on its
+// error; sockets fn makes stay in that namespace.
+func do(t *testing.T, n *testbed.Node, fn func() error) {
 	t.Helper()
-	la := netlink.NewLinkAttrs()
-	la.Name = aName
-	if err := a.Links().LinkAdd(&netlink.Veth{LinkAttrs: la, PeerName: bName, PeerNamespace: netlink.NsFd(b.FD())}); err != nil {
-		t.Fatalf("veth %s/%s: %v", aName, bName, err)
-	}
-	for _, side := range []struct {
-		ns         *ipvstest.NS
-		name, cidr string
-	}{{a, aName, aCIDR}, {b, bName, bCIDR}} {
-		link, err := side.ns.Links().LinkByName(side.name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr, err := netlink.ParseAddr(side.cidr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := side.ns.Links().AddrAdd(link, addr); err != nil {
-			t.Fatal(err)
-		}
-		if err := side.ns.Links().LinkSetUp(link); err != nil {
-			t.Fatal(err)
-		}
+	if err := n.Do(fn); err != nil {
+		t.Fatalf("%s: %v", n.Name, err)
 	}
 }
 
-func labDefaultRoute(t *testing.T, ns *ipvstest.NS, gw string) {
-	t.Helper()
-	if err := ns.Links().RouteAdd(&netlink.Route{Gw: net.ParseIP(gw)}); err != nil {
-		t.Fatalf("default route via %s: %v", gw, err)
-	}
-}
-
-// inNSErr runs fn on a thread inside ns (inNS) and fails on its error;
-// sockets fn makes stay in ns.
-func inNSErr(t *testing.T, ns *ipvstest.NS, fn func() error) {
-	t.Helper()
-	var err error
-	inNS(t, ns, func() { err = fn() })
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-// serveTCP answers each connection to port 80 in ns with name and a
-// newline, then holds it until the client closes it.
-func serveTCP(t *testing.T, ns *ipvstest.NS, name string) {
+// holdTCP serves port 80 on the node: it answers each connection with the
+// node's name and a newline, then holds it until the client closes it
+// (testbed's httpd closes at once).
+func holdTCP(t *testing.T, n *testbed.Node) {
 	t.Helper()
 	var ln net.Listener
-	inNSErr(t, ns, func() (err error) { ln, err = net.Listen("tcp4", ":80"); return err })
+	do(t, n, func() (err error) { ln, err = net.Listen("tcp4", ":80"); return err })
 	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
@@ -134,27 +82,9 @@ func serveTCP(t *testing.T, ns *ipvstest.NS, name string) {
 			}
 			go func() {
 				defer c.Close()
-				io.WriteString(c, name+"\n")
+				io.WriteString(c, n.Name+"\n")
 				io.Copy(io.Discard, c)
 			}()
-		}
-	}()
-}
-
-// serveUDP answers every datagram to port 53 in ns with name.
-func serveUDP(t *testing.T, ns *ipvstest.NS, name string) {
-	t.Helper()
-	var pc net.PacketConn
-	inNSErr(t, ns, func() (err error) { pc, err = net.ListenPacket("udp4", ":53"); return err })
-	t.Cleanup(func() { pc.Close() })
-	go func() {
-		buf := make([]byte, 512)
-		for {
-			_, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			pc.WriteTo([]byte(name), from)
 		}
 	}()
 }
@@ -164,7 +94,10 @@ func serveUDP(t *testing.T, ns *ipvstest.NS, name string) {
 func (l *drainLab) dialTCP(t *testing.T) (net.Conn, string) {
 	t.Helper()
 	var c net.Conn
-	inNSErr(t, l.client, func() (err error) { c, err = net.DialTimeout("tcp4", labVIP+":80", 3*time.Second); return err })
+	do(t, l.Clients[0], func() (err error) {
+		c, err = net.DialTimeout("tcp4", l.VIP4Port(80).String(), 3*time.Second)
+		return err
+	})
 	t.Cleanup(func() { c.Close() })
 	c.SetReadDeadline(time.Now().Add(3 * time.Second))
 	line, err := bufio.NewReader(c).ReadString('\n')
@@ -179,7 +112,7 @@ func (l *drainLab) dialTCP(t *testing.T) (net.Conn, string) {
 func (l *drainLab) dialUDP(t *testing.T) (net.Conn, string) {
 	t.Helper()
 	var c net.Conn
-	inNSErr(t, l.client, func() (err error) { c, err = net.Dial("udp4", labVIP+":53"); return err })
+	do(t, l.Clients[0], func() (err error) { c, err = net.Dial("udp4", l.VIP4Port(53).String()); return err })
 	t.Cleanup(func() { c.Close() })
 	return c, udpAsk(t, c)
 }
@@ -211,13 +144,13 @@ func (l *drainLab) ipvsadm(t *testing.T, args ...string) string {
 
 // nsPath names the director's namespace for --netns.
 func (l *drainLab) nsPath() string {
-	return fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), l.director.FD())
+	return fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), l.Director.NS.FD())
 }
 
 // realServers reads the service's real servers in the director.
 func (l *drainLab) realServers(t *testing.T, key rules.ServiceKey) map[string]rules.Destination {
 	t.Helper()
-	c, err := ipvs.Dial(&ipvs.Config{NetNS: l.director.FD()})
+	c, err := ipvs.Dial(&ipvs.Config{NetNS: l.Director.NS.FD()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,7 +266,15 @@ func (p *drainProc) running() bool {
 	}
 }
 
-var labTCP = rules.ServiceKey{Family: rules.IPv4, Protocol: rules.TCP, Addr: netip.MustParseAddr(labVIP), Port: 80}
+// tcpKey is the TCP service on port 80 of the virtual address.
+func (l *drainLab) tcpKey() rules.ServiceKey {
+	return rules.ServiceKey{Family: rules.IPv4, Protocol: rules.TCP, Addr: l.VIP4, Port: 80}
+}
+
+// names are the virtual address and the real servers' addresses.
+func (l *drainLab) names() (vip, r1, r2 string) {
+	return l.VIP4.String(), l.Servers[0].V4().String(), l.Servers[1].V4().String()
+}
 
 // TestKernelDrainTCP: held connections keep the drain waiting; a new
 // connection meanwhile goes to the other server; the drain ends when they
@@ -341,33 +282,34 @@ var labTCP = rules.ServiceKey{Family: rules.IPv4, Protocol: rules.TCP, Addr: net
 func TestKernelDrainTCP(t *testing.T) {
 	start := time.Now()
 	l := newDrainLab(t)
-	serveTCP(t, l.r1, "r1")
-	serveTCP(t, l.r2, "r2")
-	l.ipvsadm(t, "-A", "-t", labVIP+":80", "-s", "rr")
-	l.ipvsadm(t, "-a", "-t", labVIP+":80", "-r", labR1+":80", "-m", "-w", "3", "-x", "100", "-y", "10")
-	l.ipvsadm(t, "-a", "-t", labVIP+":80", "-r", labR2+":80", "-m", "-w", "3")
+	vip, r1, r2 := l.names()
+	holdTCP(t, l.Servers[0])
+	holdTCP(t, l.Servers[1])
+	l.ipvsadm(t, "-A", "-t", vip+":80", "-s", "rr")
+	l.ipvsadm(t, "-a", "-t", vip+":80", "-r", r1+":80", "-m", "-w", "3", "-x", "100", "-y", "10")
+	l.ipvsadm(t, "-a", "-t", vip+":80", "-r", r2+":80", "-m", "-w", "3")
 	var held []net.Conn
 	for len(held) < 2 {
 		c, who := l.dialTCP(t)
-		if who == "r1" {
+		if who == "rs1" {
 			held = append(held, c)
 		}
 	}
-	before := l.realServers(t, labTCP)[labR1]
+	before := l.realServers(t, l.tcpKey())[r1]
 
-	d := l.startDrain(t, "-t", labVIP+":80", "-r", labR1, "--remove", "--json", "--drain-timeout", "30s")
+	d := l.startDrain(t, "-t", vip+":80", "-r", r1, "--remove", "--json", "--drain-timeout", "30s")
 	ev := d.event(t, "start", 5*time.Second)
 	if ev.PreviousWeight != 3 || ev.ActiveConnections != 2 {
 		t.Fatalf("start: %+v", ev)
 	}
-	now := l.realServers(t, labTCP)[labR1]
+	now := l.realServers(t, l.tcpKey())[r1]
 	want := before.Settings()
 	want.Weight = 0
 	if now.Settings() != want {
 		t.Fatalf("drained server %+v, want %+v", now.Settings(), want)
 	}
 	for range 3 {
-		if _, who := l.dialTCP(t); who != "r2" {
+		if _, who := l.dialTCP(t); who != "rs2" {
 			t.Fatalf("a new connection during the drain went to %s", who)
 		}
 	}
@@ -386,7 +328,7 @@ func TestKernelDrainTCP(t *testing.T) {
 	if code := d.exit(t, 5*time.Second); code != 0 {
 		t.Fatalf("exit %d: %s", code, d.stderr.String())
 	}
-	if _, ok := l.realServers(t, labTCP)[labR1]; ok {
+	if _, ok := l.realServers(t, l.tcpKey())[r1]; ok {
 		t.Fatal("--remove left the real server")
 	}
 	t.Logf("took %s", time.Since(start).Round(time.Millisecond))
@@ -398,26 +340,27 @@ func TestKernelDrainTCP(t *testing.T) {
 func TestKernelDrainDeadlineAndInterrupt(t *testing.T) {
 	start := time.Now()
 	l := newDrainLab(t)
-	serveTCP(t, l.r1, "r1")
-	l.ipvsadm(t, "-A", "-t", labVIP+":80")
-	l.ipvsadm(t, "-a", "-t", labVIP+":80", "-r", labR1+":80", "-m", "-w", "2")
+	vip, r1, _ := l.names()
+	holdTCP(t, l.Servers[0])
+	l.ipvsadm(t, "-A", "-t", vip+":80")
+	l.ipvsadm(t, "-a", "-t", vip+":80", "-r", r1+":80", "-m", "-w", "2")
 	l.dialTCP(t)
 
-	d := l.startDrain(t, "-t", labVIP+":80", "-r", labR1, "--remove", "--drain-timeout", "2s")
-	if line := d.next(t, 5*time.Second); !strings.HasPrefix(line, "Draining 10.2.0.2:80 of TCP 10.1.0.1:80: weight 2 -> 0; undo with: ipvsadm --undrain") {
+	d := l.startDrain(t, "-t", vip+":80", "-r", r1, "--remove", "--drain-timeout", "2s")
+	if line := d.next(t, 5*time.Second); !strings.HasPrefix(line, fmt.Sprintf("Draining %s:80 of TCP %s:80: weight 2 -> 0; undo with: ipvsadm --undrain", r1, vip)) {
 		t.Fatalf("first line %q", line)
 	}
 	if code := d.exit(t, 10*time.Second); code != drainTimeoutStatus {
 		t.Fatalf("exit %d, want %d: %s", code, drainTimeoutStatus, d.stderr.String())
 	}
-	if !strings.Contains(d.stderr.String(), "Deadline of 2s passed: 10.2.0.2:80 of TCP 10.1.0.1:80 still has 1 active") {
+	if !strings.Contains(d.stderr.String(), fmt.Sprintf("Deadline of 2s passed: %s:80 of TCP %s:80 still has 1 active", r1, vip)) {
 		t.Fatalf("stderr: %s", d.stderr.String())
 	}
-	if rs, ok := l.realServers(t, labTCP)[labR1]; !ok || rs.Weight != 0 {
+	if rs, ok := l.realServers(t, l.tcpKey())[r1]; !ok || rs.Weight != 0 {
 		t.Fatalf("after the deadline: %+v %v", rs, ok)
 	}
 
-	d = l.startDrain(t, "-t", labVIP+":80", "-r", labR1)
+	d = l.startDrain(t, "-t", vip+":80", "-r", r1)
 	d.next(t, 5*time.Second)
 	d.cmd.Process.Signal(unix.SIGINT)
 	if code := d.exit(t, 5*time.Second); code != drainInterruptedStatus {
@@ -427,8 +370,8 @@ func TestKernelDrainDeadlineAndInterrupt(t *testing.T) {
 		t.Fatalf("stderr: %s", d.stderr.String())
 	}
 
-	l.ipvsadm(t, "--undrain", "-t", labVIP+":80", "-r", labR1, "-w", "2")
-	if rs := l.realServers(t, labTCP)[labR1]; rs.Weight != 2 {
+	l.ipvsadm(t, "--undrain", "-t", vip+":80", "-r", r1, "-w", "2")
+	if rs := l.realServers(t, l.tcpKey())[r1]; rs.Weight != 2 {
 		t.Fatalf("undrain: weight %d", rs.Weight)
 	}
 	t.Logf("took %s", time.Since(start).Round(time.Millisecond))
@@ -440,15 +383,15 @@ func TestKernelDrainDeadlineAndInterrupt(t *testing.T) {
 func TestKernelDrainUDP(t *testing.T) {
 	start := time.Now()
 	l := newDrainLab(t)
-	serveUDP(t, l.r1, "r1")
-	serveUDP(t, l.r2, "r2")
+	vip, r1, r2 := l.names()
+	l.ServeUDP(53)
 	l.ipvsadm(t, "--set", "0", "0", "2") // UDP entries expire 2 s after their last packet
-	l.ipvsadm(t, "-A", "-u", labVIP+":53", "-s", "rr")
-	l.ipvsadm(t, "-a", "-u", labVIP+":53", "-r", labR1+":53", "-m")
-	l.ipvsadm(t, "-a", "-u", labVIP+":53", "-r", labR2+":53", "-m")
+	l.ipvsadm(t, "-A", "-u", vip+":53", "-s", "rr")
+	l.ipvsadm(t, "-a", "-u", vip+":53", "-r", r1+":53", "-m")
+	l.ipvsadm(t, "-a", "-u", vip+":53", "-r", r2+":53", "-m")
 	var flow net.Conn
 	for flow == nil {
-		if c, who := l.dialUDP(t); who == "r1" {
+		if c, who := l.dialUDP(t); who == "rs1" {
 			flow = c
 		}
 	}
@@ -466,15 +409,15 @@ func TestKernelDrainUDP(t *testing.T) {
 		}
 	}()
 
-	d := l.startDrain(t, "-u", labVIP+":53", "-r", labR1, "--json", "--drain-timeout", "30s")
+	d := l.startDrain(t, "-u", vip+":53", "-r", r1, "--json", "--drain-timeout", "30s")
 	ev := d.event(t, "start", 5*time.Second)
 	if ev.InactiveConnections == 0 || ev.RemainingConnections == 0 {
 		t.Fatalf("start: %+v", ev)
 	}
-	if _, who := l.dialUDP(t); who != "r2" {
+	if _, who := l.dialUDP(t); who != "rs2" {
 		t.Fatalf("a new flow during the drain went to %s", who)
 	}
-	if who := udpAsk(t, flow); who != "r1" {
+	if who := udpAsk(t, flow); who != "rs1" {
 		t.Fatalf("the existing flow moved to %s", who)
 	}
 	time.Sleep(2500 * time.Millisecond)
