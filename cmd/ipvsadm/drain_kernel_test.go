@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -172,6 +173,8 @@ type drainProc struct {
 	lines  chan string
 	stderr strings.Builder
 	done   chan struct{} // closed once it exited; then stderr is whole
+	// warned are the sysctls of the warning events read so far.
+	warned []string
 }
 
 func (l *drainLab) startDrain(t *testing.T, args ...string) *drainProc {
@@ -228,6 +231,9 @@ func (p *drainProc) event(t *testing.T, kind string, within time.Duration) jsond
 		}
 		if ev.Event == kind {
 			return ev
+		}
+		if ev.Event == "warning" && ev.Sysctl != nil {
+			p.warned = append(p.warned, *ev.Sysctl)
 		}
 		if ev.Event != "progress" && ev.Event != "warning" {
 			t.Fatalf("event %s before %s: %s", ev.Event, kind, line)
@@ -325,6 +331,11 @@ func TestKernelDrainTCP(t *testing.T) {
 		t.Fatalf("drained: %+v", ev)
 	}
 	d.event(t, "removed", 2*time.Second)
+	// The director's own sysctls were read: a fresh namespace has
+	// expire_nodest_conn 0, the one --remove warns about.
+	if !slices.Equal(d.warned, []string{"expire_nodest_conn"}) {
+		t.Fatalf("warnings about %q", d.warned)
+	}
 	if code := d.exit(t, 5*time.Second); code != 0 {
 		t.Fatalf("exit %d: %s", code, d.stderr.String())
 	}
