@@ -300,3 +300,13 @@ func TestDrainTerminalProgress(t *testing.T) {
 	require.Equal(t, 2, strings.Count(out.String(), "\n"), out.String())
 	require.Contains(t, out.String(), "Drained 10.0.0.2:80 of TCP 10.0.0.1:80 after 2s")
 }
+
+// A real server at weight 0 already is waited for all the same; there is
+// no weight to give back, and the start line says so.
+func TestDrainAlreadyZero(t *testing.T) {
+	newDrainTest(t, "-A -f 7", "-a -f 7 -r 10.0.0.2:80 -w 0")
+	out, errs, status := runArgs([]string{"--drain", "-f", "7", "-r", "10.0.0.2:80"}, "")
+	require.Equal(t, 0, status, errs)
+	require.Equal(t, "Draining 10.0.0.2:80 of FWM 7: weight 0 -> 0 (it was 0 already: give --undrain the weight to restore with -w)\n"+
+		"Drained 10.0.0.2:80 of FWM 7 after 0s: 0 active, 0 inactive connections and 0 persistence templates left, weight 0\n", out)
+}
