@@ -356,7 +356,8 @@ func TestHelpExtensions(t *testing.T) {
 	require.Equal(t, 0, status)
 	require.Empty(t, errs)
 	require.True(t, strings.HasPrefix(out, versionText()+"\nExtensions of this ipvsadm"), out)
-	for _, opt := range []string{"--json", "--pretty", "--netns", "--system", "--conn-virtual", "--conn-real", "--conn-state", "--conn-count"} {
+	for _, opt := range []string{"--json", "--pretty", "--netns", "--system", "--conn-virtual", "--conn-real", "--conn-state", "--conn-count",
+		"--drain", "--drain-timeout", "--remove", "--undrain"} {
 		require.Contains(t, out, "\n  "+opt+" ")
 	}
 	// -v keeps 1.31's line.

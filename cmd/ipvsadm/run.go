@@ -35,7 +35,7 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	std := newStdio(stdout, stderr)
 	p := &program{argv0: argv[0], stdin: stdin, out: std.Out, stderr: std, rawStderr: stderr, res: newResolver(),
-		tty: isTerminal(stderr), outTTY: isTerminal(stdout)}
+		tty: isTerminal(stderr), outTTY: isTerminal(stdout), syncOut: std.Sync}
 	status := p.main(argv[1:])
 	if p.b != nil {
 		p.b.Close()
@@ -63,8 +63,10 @@ type program struct {
 	// rawStderr is standard error itself, for modprobe.
 	rawStderr io.Writer
 	res       names.Resolver
-	b         backend
-	info      rules.Info // what init read of IPVS
+	// syncOut writes what out holds now (see stdio.Sync).
+	syncOut func() error
+	b       backend
+	info    rules.Info // what init read of IPVS
 
 	// Extensions (see COMPATIBILITY.md).
 	ext cmdline.Extensions
@@ -136,6 +138,12 @@ func (p *program) main(args []string) int {
 	p.b, p.info = b, info
 	if perr != nil {
 		return p.argError(perr)
+	}
+	switch cmd.Kind {
+	case cmdline.CmdDrain:
+		return p.drain(cmd)
+	case cmdline.CmdUndrain:
+		return p.undrain(cmd)
 	}
 	if cmd.Kind == cmdline.CmdRestore {
 		if cmd.Restore.Checked() {
