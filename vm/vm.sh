@@ -92,7 +92,7 @@ REF_IPVSADM_VERSION=1.31
 # Kernel modules loaded at boot, with their dependencies: every IPVS
 # scheduler the kernel ships (these must be among them), and the extras.
 IPVS_SCHEDULERS_REQUIRED=(rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf mh)
-EXTRA_MODULES=(ip_vs_pe_sip veth dummy ipip)
+EXTRA_MODULES=(ip_vs_pe_sip veth dummy ipip bridge)
 # Module options (the host's modprobe.d is ignored). numdummies=0: no dummy0
 # appears by itself, as on a systemd Debian host.
 MODULE_OPTIONS=(dummy:numdummies=0)
