@@ -15,8 +15,18 @@ set -eu
 
 VIP=192.168.0.100
 SERVICE=$VIP:80
-DEMO=/run/demo
-mkdir -p "$DEMO"
+DEMO=$(mktemp -d /tmp/demo.XXXXXX)
+
+# The demo's namespaces, and at the end every process in them (servers,
+# the processes that keep them): they go when the demo does.
+nets=
+cleanup() {
+	for p in /proc/[0-9]*; do
+		case "$nets " in *" $(readlink "$p/ns/net" 2>/dev/null) "*) kill "${p#/proc/}" 2>/dev/null || true ;; esac
+	done
+	rm -rf "$DEMO"
+}
+trap cleanup EXIT
 
 # drain RS: takes a real server out of rotation on the director: no new
 # connections, the open ones go on. Until ipvsadm has --drain, weight 0:
@@ -81,6 +91,7 @@ new_host() {
 	unshare -n sleep 100000 &
 	echo $! >"$DEMO/$1.pid"
 	while [ "$(readlink "/proc/$!/ns/net")" = "$(readlink /proc/self/ns/net)" ]; do sleep 0.01; done
+	nets="$nets $(readlink "/proc/$!/ns/net")"
 	on "$1" ip link set lo up
 }
 on() {
@@ -164,11 +175,11 @@ sed 's/^/  /' "$DEMO/rules"
 	get >>"$DEMO/$out" 2>&1 || echo FAILED >>"$DEMO/$out"
 done) &
 traffic=$!
-sleep 2
+sleep 1
 echo "director# ipvsadm -R --replace < rules"
 on director ipvsadm -R --replace <"$DEMO/rules" || fail "ipvsadm -R --replace (exit status $?)"
 touch "$DEMO/reloaded"
-sleep 3
+sleep 2
 touch "$DEMO/stop"
 wait "$traffic"
 printf 'until the reload was done: %3d requests, answered by %s\n' "$(wc -l <"$DEMO/before")" "$(tally "$DEMO/before")"

@@ -266,6 +266,8 @@ cmd_kernel_test() {
 	# at ../../ from each test binary's directory.
 	[[ ! -d $REPO_ROOT/testdata ]] || runargs+=(--file "$REPO_ROOT/testdata:/work/testdata")
 	[[ ! -f $REPO_ROOT/COMPATIBILITY.md ]] || runargs+=(--file "$REPO_ROOT/COMPATIBILITY.md:/work/COMPATIBILITY.md")
+	# make demo's script, for the test that runs it (TestKernelDemo).
+	[[ ! -f $REPO_ROOT/vm/demo.sh ]] || runargs+=(--file "$REPO_ROOT/vm/demo.sh:/work/vm/demo.sh")
 
 	local results="$tmp/results" vmrc=0 i
 	IPVSADM_VM_TIMEOUT=${IPVSADM_VM_TIMEOUT:-1800} "$VM_DIR/vm.sh" run ${envs[@]+"${envs[@]}"} \

@@ -117,8 +117,9 @@ func hasFields(text string, want []string) bool {
 
 // TestKernelSyncFailover: two directors (master and backup sync daemons
 // started by our ipvsadm, syncid 7, multicast on eth0), two direct-routing
-// real servers and a client on one LAN. Connections made through the
-// master appear in the backup's table (-Lnc and --json); then the master
+// real servers and a client on one LAN, and another cluster's backup
+// (syncid 8). Connections made through the master appear in the backup's
+// table (-Lnc and --json), not in the other backup's; then the master
 // fails (its link goes down, its daemon is stopped), the virtual address
 // moves to the backup with a gratuitous ARP, and each established
 // connection goes on, through the backup, to the real server that
@@ -130,6 +131,9 @@ func TestKernelSyncFailover(t *testing.T) {
 	client := segment.attach(t, "client", "10.0.0.10/24")
 	master := segment.attach(t, "master", "10.0.0.2/24", syncVIP+"/24")
 	backup := segment.attach(t, "backup", "10.0.0.3/24")
+	// The backup of another cluster on the same LAN (syncid 8): it gets
+	// the same multicast messages and must ignore them.
+	otherBackup := segment.attach(t, "other", "10.0.0.4/24")
 	for name, addr := range syncRealServers {
 		rs := segment.attach(t, name, addr+"/24")
 		// The virtual address on lo, neither answered nor announced by
@@ -139,10 +143,11 @@ func TestKernelSyncFailover(t *testing.T) {
 		setSysctl(t, rs, "net/ipv4/conf/all/arp_announce", "2")
 		serveEcho(t, rs, name, ":80")
 	}
-	for _, d := range []*ipvstest.NS{master, backup} {
+	for _, d := range []*ipvstest.NS{master, backup, otherBackup} {
 		mustRunTool(t, d, ours, syncTable, "-R")
 	}
 	mustRunTool(t, backup, ours, "", "--start-daemon", "backup", "--mcast-interface", "eth0", "--syncid", syncID)
+	mustRunTool(t, otherBackup, ours, "", "--start-daemon", "backup", "--mcast-interface", "eth0", "--syncid", "8")
 	mustRunTool(t, master, ours, "", "--start-daemon", "master", "--mcast-interface", "eth0", "--syncid", syncID)
 	for d, want := range map[*ipvstest.NS]string{
 		master: "master sync daemon (mcast=eth0, syncid=7",
@@ -192,6 +197,10 @@ func TestKernelSyncFailover(t *testing.T) {
 		t.Fatalf("after %v the backup's table lacks the master's connections %v: %+v", took, servedBy, synced)
 	}
 	t.Logf("the backup had both connections %v after sending", took.Round(time.Millisecond))
+	// Received at the same moment (one multicast), dropped for the syncid.
+	if other := syncedConns(t, otherBackup, ours); len(other) != 0 {
+		t.Errorf("the backup with syncid 8 took connections of syncid 7: %+v", other)
+	}
 	text := mustRunTool(t, backup, ours, "", "-Lnc")
 	for port, name := range servedBy {
 		want := []string{"ESTABLISHED", fmt.Sprintf("10.0.0.10:%d", port), syncService, syncRealServers[name] + ":80"}
