@@ -6,58 +6,45 @@ package main
 // after a failover the established connections go on through the backup to
 // the same real servers.
 //
-// Direct routing, because it needs no state outside IPVS: the real servers
-// hold the virtual address and answer the client themselves, so the
-// backup only has to send the client's packets to the same real server.
-// (With NAT the real servers' return route, and with it every answer,
-// would have to move to the backup too.)
+// Direct routing, because then the failover needs nothing outside IPVS:
+// the real servers hold the virtual address and answer the client
+// themselves, so the backup only has to send the client's packets on to
+// the same real server. (With NAT the real servers' return route, and with
+// it every answer, would have to move to the backup too.)
 
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/ipvsadm-go/ipvsadm/internal/ipvs/ipvstest"
 	"github.com/ipvsadm-go/ipvsadm/internal/jsondoc"
+	"github.com/ipvsadm-go/ipvsadm/internal/testbed"
 )
 
-// The sync test's LAN: 10.0.0.0/24, the virtual service on syncVIP.
-const (
-	syncVIP     = "10.0.0.100"
-	syncService = syncVIP + ":80"
-	syncID      = "7"
-)
+// syncPort is the virtual service's port (the echo servers').
+const syncPort = 7
 
-// syncTable is both directors' table: the same service and real servers,
-// so the backup can bind synced connections to its own real servers.
-const syncTable = `-A -t 10.0.0.100:80 -s rr
--a -t 10.0.0.100:80 -r 10.0.0.11:80 -g
--a -t 10.0.0.100:80 -r 10.0.0.12:80 -g
-`
-
-// syncRealServers are the real servers' names and addresses.
-var syncRealServers = map[string]string{"rs1": "10.0.0.11", "rs2": "10.0.0.12"}
-
-// setSysctl writes a sysctl of ns (path under /proc/sys).
-func setSysctl(t *testing.T, ns *ipvstest.NS, path, value string) {
-	t.Helper()
-	var err error
-	inNS(t, ns, func() { err = os.WriteFile(filepath.Join("/proc/sys", path), []byte(value), 0) })
-	if err != nil {
-		t.Fatal(err)
+// syncTable is a director's table: the virtual service on vip, its real
+// servers by direct routing. Both directors have it, so that the backup
+// binds synced connections to its own real servers.
+func syncTable(vip netip.Addr, servers []*testbed.Node) string {
+	service := netip.AddrPortFrom(vip, syncPort)
+	table := fmt.Sprintf("-A -t %s -s rr\n", service)
+	for _, rs := range servers {
+		table += fmt.Sprintf("-a -t %s -r %s -g\n", service, netip.AddrPortFrom(rs.V4(), syncPort))
 	}
+	return table
 }
 
-// syncedConns reads the backup's connection table with our -Lnc --json
-// and returns the entries for the virtual service, by client port.
-func syncedConns(t *testing.T, ns *ipvstest.NS, ours string) map[uint16]jsondoc.Connection {
+// syncedConns reads a director's connection table with our -Lnc --json,
+// the entries of service by client port.
+func syncedConns(t *testing.T, d *testbed.Node, ours string, service netip.AddrPort) map[uint16]jsondoc.Connection {
 	t.Helper()
-	out := mustRunTool(t, ns, ours, "", "-Lnc", "--json", "--conn-virtual", syncService)
+	out := mustRunTool(t, d.NS, ours, "", "-Lnc", "--json", "--conn-virtual", service.String())
 	conns := map[uint16]jsondoc.Connection{}
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		if line == "" {
@@ -65,28 +52,39 @@ func syncedConns(t *testing.T, ns *ipvstest.NS, ours string) map[uint16]jsondoc.
 		}
 		var c jsondoc.Connection
 		if err := json.Unmarshal([]byte(line), &c); err != nil {
-			t.Fatalf("-Lnc --json line %q: %v", line, err)
+			t.Fatalf("%s: -Lnc --json line %q: %v", d.Name, line, err)
 		}
 		conns[c.ClientPort] = c
 	}
 	return conns
 }
 
-// realServerInPackets reads the packets each real server of the virtual
-// service received through ns (our -Ln --stats --json), by address.
-func realServerInPackets(t *testing.T, ns *ipvstest.NS, ours string) map[string]uint64 {
+// realServerInPackets reads the packets each real server received through
+// a director (our -Ln --stats --json), by address.
+func realServerInPackets(t *testing.T, d *testbed.Node, ours string) map[string]uint64 {
 	t.Helper()
-	var d jsondoc.Document
-	if err := json.Unmarshal([]byte(mustRunTool(t, ns, ours, "", "-Ln", "--stats", "--json")), &d); err != nil {
+	var doc jsondoc.Document
+	if err := json.Unmarshal([]byte(mustRunTool(t, d.NS, ours, "", "-Ln", "--stats", "--json")), &doc); err != nil {
 		t.Fatal(err)
 	}
 	in := map[string]uint64{}
-	for _, s := range d.Services {
+	for _, s := range doc.Services {
 		for _, rs := range s.RealServers {
 			in[rs.Address] = rs.Counters.InPackets
 		}
 	}
 	return in
+}
+
+// hasFields reports whether a line of text ends with the fields want.
+func hasFields(text string, want []string) bool {
+	for _, line := range strings.Split(text, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= len(want) && slices.Equal(f[len(f)-len(want):], want) {
+			return true
+		}
+	}
+	return false
 }
 
 // waitFor polls cond every 100 ms until it holds or limit passes, and
@@ -104,65 +102,50 @@ func waitFor(limit time.Duration, cond func() bool) (time.Duration, bool) {
 	}
 }
 
-// hasFields reports whether a line of text ends with the fields want.
-func hasFields(text string, want []string) bool {
-	for _, line := range strings.Split(text, "\n") {
-		f := strings.Fields(line)
-		if len(f) >= len(want) && slices.Equal(f[len(f)-len(want):], want) {
-			return true
-		}
-	}
-	return false
-}
-
-// TestKernelSyncFailover: two directors (master and backup sync daemons
-// started by our ipvsadm, syncid 7, multicast on eth0), two direct-routing
-// real servers and a client on one LAN, and another cluster's backup
-// (syncid 8). Connections made through the master appear in the backup's
-// table (-Lnc and --json), not in the other backup's; then the master
-// fails (its link goes down, its daemon is stopped), the virtual address
-// moves to the backup with a gratuitous ARP, and each established
-// connection goes on, through the backup, to the real server that
-// answered it before.
+// TestKernelSyncFailover: on one LAN (testbed.NewLAN) a client, two
+// direct-routing real servers running echo servers, the master director
+// and the backup (sync daemons started by our ipvsadm, syncid 7,
+// multicast on eth0), and another cluster's backup (syncid 8).
+// Connections made through the master appear in the backup's table (-Lnc
+// and --json), not in the other backup's; then the master fails (its link
+// goes down, its daemon is stopped), the virtual address moves to the
+// backup with a gratuitous ARP, and each established connection goes on,
+// through the backup, to the real server that answered it before.
 func TestKernelSyncFailover(t *testing.T) {
 	ours := newTools(t).ours
 	start := time.Now()
-	segment := newLAN(t)
-	client := segment.attach(t, "client", "10.0.0.10/24")
-	master := segment.attach(t, "master", "10.0.0.2/24", syncVIP+"/24")
-	backup := segment.attach(t, "backup", "10.0.0.3/24")
-	// The backup of another cluster on the same LAN (syncid 8): it gets
-	// the same multicast messages and must ignore them.
-	otherBackup := segment.attach(t, "other", "10.0.0.4/24")
-	for name, addr := range syncRealServers {
-		rs := segment.attach(t, name, addr+"/24")
-		// The virtual address on lo, neither answered nor announced by
-		// ARP: the director's MAC is where the client sends to it.
-		addAddrs(t, rs, "lo", syncVIP+"/32")
-		setSysctl(t, rs, "net/ipv4/conf/all/arp_ignore", "1")
-		setSysctl(t, rs, "net/ipv4/conf/all/arp_announce", "2")
-		serveEcho(t, rs, name, ":80")
+	lab := testbed.NewLAN(t, 1, 2)
+	client, master := lab.Clients[0], lab.Director
+	backup := lab.Node("backup")
+	backup.Attach(lab.Public, 2)
+	otherBackup := lab.Node("other")
+	otherBackup.Attach(lab.Public, 3)
+	service := lab.VIP4Port(syncPort)
+	realAddr := map[string]string{}
+	for _, rs := range lab.Servers {
+		serveEcho(t, rs, syncPort)
+		realAddr[rs.Name] = rs.V4().String()
 	}
-	for _, d := range []*ipvstest.NS{master, backup, otherBackup} {
-		mustRunTool(t, d, ours, syncTable, "-R")
+	table := syncTable(lab.VIP4, lab.Servers)
+	for _, d := range []*testbed.Node{master, backup, otherBackup} {
+		mustRunTool(t, d.NS, ours, table, "-R")
 	}
-	mustRunTool(t, backup, ours, "", "--start-daemon", "backup", "--mcast-interface", "eth0", "--syncid", syncID)
-	mustRunTool(t, otherBackup, ours, "", "--start-daemon", "backup", "--mcast-interface", "eth0", "--syncid", "8")
-	mustRunTool(t, master, ours, "", "--start-daemon", "master", "--mcast-interface", "eth0", "--syncid", syncID)
-	for d, want := range map[*ipvstest.NS]string{
-		master: "master sync daemon (mcast=eth0, syncid=7",
-		backup: "backup sync daemon (mcast=eth0, syncid=7",
-	} {
-		if got := mustRunTool(t, d, ours, "", "-L", "--daemon"); !strings.HasPrefix(got, want) {
-			t.Fatalf("-L --daemon: %q, want it to start with %q", got, want)
+	daemon := func(d *testbed.Node, role, syncID string) {
+		mustRunTool(t, d.NS, ours, "", "--start-daemon", role, "--mcast-interface", "eth0", "--syncid", syncID)
+		want := role + " sync daemon (mcast=eth0, syncid=" + syncID + ","
+		if got := mustRunTool(t, d.NS, ours, "", "-L", "--daemon"); !strings.HasPrefix(got, want) {
+			t.Fatalf("%s: -L --daemon: %q, want it to start with %q", d.Name, got, want)
 		}
 	}
-	t.Logf("topology and daemons ready after %v", time.Since(start).Round(time.Millisecond))
+	daemon(backup, "backup", "7")
+	daemon(otherBackup, "backup", "8")
+	daemon(master, "master", "7")
+	t.Logf("network and daemons ready after %v", time.Since(start).Round(time.Millisecond))
 
 	// Two connections through the master, one per real server (rr); a
 	// few lines each, so that the master syncs them (it does at the
 	// third packet of an established connection).
-	conns := []*echoConn{dialEcho(t, client, syncService), dialEcho(t, client, syncService)}
+	conns := []*echoConn{dialEcho(t, client, service), dialEcho(t, client, service)}
 	servedBy := map[uint16]string{}
 	for i, c := range conns {
 		for n := range 3 {
@@ -184,10 +167,10 @@ func TestKernelSyncFailover(t *testing.T) {
 	// seconds): poll the backup's table.
 	var synced map[uint16]jsondoc.Connection
 	took, ok := waitFor(15*time.Second, func() bool {
-		synced = syncedConns(t, backup, ours)
+		synced = syncedConns(t, backup, ours, service)
 		for port, name := range servedBy {
 			c, found := synced[port]
-			if !found || c.State != "ESTABLISHED" || c.RealAddress != syncRealServers[name] || c.ClientAddress != "10.0.0.10" {
+			if !found || c.State != "ESTABLISHED" || c.RealAddress != realAddr[name] || c.ClientAddress != client.V4().String() {
 				return false
 			}
 		}
@@ -196,14 +179,14 @@ func TestKernelSyncFailover(t *testing.T) {
 	if !ok {
 		t.Fatalf("after %v the backup's table lacks the master's connections %v: %+v", took, servedBy, synced)
 	}
-	t.Logf("the backup had both connections %v after sending", took.Round(time.Millisecond))
-	// Received at the same moment (one multicast), dropped for the syncid.
-	if other := syncedConns(t, otherBackup, ours); len(other) != 0 {
+	t.Logf("the backup had both connections %v after they were made", took.Round(time.Millisecond))
+	// The same multicast reached it at the same moment; the syncid differs.
+	if other := syncedConns(t, otherBackup, ours, service); len(other) != 0 {
 		t.Errorf("the backup with syncid 8 took connections of syncid 7: %+v", other)
 	}
-	text := mustRunTool(t, backup, ours, "", "-Lnc")
+	text := mustRunTool(t, backup.NS, ours, "", "-Lnc")
 	for port, name := range servedBy {
-		want := []string{"ESTABLISHED", fmt.Sprintf("10.0.0.10:%d", port), syncService, syncRealServers[name] + ":80"}
+		want := []string{"ESTABLISHED", fmt.Sprintf("%s:%d", client.V4(), port), service.String(), fmt.Sprintf("%s:%d", realAddr[name], syncPort)}
 		if !hasFields(text, want) {
 			t.Errorf("backup's -Lnc lacks a line ending in %q:\n%s", want, text)
 		}
@@ -211,19 +194,20 @@ func TestKernelSyncFailover(t *testing.T) {
 
 	// Failover: the master goes away, the backup takes the virtual
 	// address and tells the LAN (gratuitous ARP, as keepalived does).
-	eth0, err := master.Links().LinkByName("eth0")
+	eth0, err := master.NS.Links().LinkByName("eth0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := master.Links().LinkSetDown(eth0); err != nil {
+	if err := master.NS.Links().LinkSetDown(eth0); err != nil {
 		t.Fatal(err)
 	}
-	mustRunTool(t, master, ours, "", "--stop-daemon", "master")
-	if got := mustRunTool(t, master, ours, "", "-L", "--daemon"); got != "" {
+	mustRunTool(t, master.NS, ours, "", "--stop-daemon", "master")
+	if got := mustRunTool(t, master.NS, ours, "", "-L", "--daemon"); got != "" {
 		t.Errorf("master's -L --daemon after --stop-daemon: %q", got)
 	}
-	addAddrs(t, backup, "eth0", syncVIP+"/24")
-	mustRun(t, backup, "arping", "-U", "-c", "1", "-I", "eth0", "-s", syncVIP, syncVIP)
+	backup.AddAddr("eth0", netip.PrefixFrom(lab.VIP4, lab.Public.Prefix4.Bits()))
+	vip := lab.VIP4.String()
+	backup.MustRun("arping", "-U", "-c", "1", "-I", "eth0", "-s", vip, vip)
 	failover := time.Now()
 	for i, c := range conns {
 		name, err := c.exchange(fmt.Sprintf("conn%d after failover", i), 15*time.Second)
@@ -242,7 +226,7 @@ func TestKernelSyncFailover(t *testing.T) {
 	took, ok = waitFor(5*time.Second, func() bool {
 		perServer = realServerInPackets(t, backup, ours)
 		for _, name := range servedBy {
-			if perServer[syncRealServers[name]] == 0 {
+			if perServer[realAddr[name]] == 0 {
 				return false
 			}
 		}
@@ -252,7 +236,7 @@ func TestKernelSyncFailover(t *testing.T) {
 		t.Errorf("the backup's real servers counted no packets after %v: %v", took, perServer)
 	}
 	// A new connection is the backup's own.
-	fresh := dialEcho(t, client, syncService)
+	fresh := dialEcho(t, client, service)
 	if _, err := fresh.exchange("new", 10*time.Second); err != nil {
 		t.Fatalf("new connection through the backup: %v", err)
 	}
