@@ -53,8 +53,8 @@
 #       and runs them all in one VM boot (vm/guest/run-kernel-tests) with
 #       -test.v=test2json -test.run '^TestKernel' -test.count=1 GO-TEST-ARGS, in
 #       a directory holding a copy of the package's testdata/, if any (the
-#       repository's testdata/ and COMPATIBILITY.md go to /work), with the --env
-#       variables set. Each binary's output and status come back checksummed
+#       repository's testdata/, COMPATIBILITY.md and vm/demo.sh go to /work),
+#       with the --env variables set. Each binary's output and status come back checksummed
 #       (--out), are converted with go tool test2json and judged by vm/judge:
 #       the run fails unless the VM reported, every binary ran and exited 0, no
 #       test failed, was skipped or was left unfinished, and every package
