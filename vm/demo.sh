@@ -18,12 +18,15 @@ SERVICE=$VIP:80
 DEMO=$(mktemp -d /tmp/demo.XXXXXX)
 
 # The demo's namespaces, and at the end every process in them (servers,
-# the processes that keep them): they go when the demo does.
+# the processes that keep them): they go when the demo does, and so do
+# its loops in the background (told to stop, then waited for).
 nets=
 cleanup() {
+	touch "$DEMO/stop" "$DEMO/release"
 	for p in /proc/[0-9]*; do
 		case "$nets " in *" $(readlink "$p/ns/net" 2>/dev/null) "*) kill "${p#/proc/}" 2>/dev/null || true ;; esac
 	done
+	wait
 	rm -rf "$DEMO"
 }
 trap cleanup EXIT

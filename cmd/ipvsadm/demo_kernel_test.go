@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -37,8 +38,17 @@ func TestKernelDemo(t *testing.T) {
 	cmd := exec.CommandContext(ctx, "sh", script)
 	// Ours first on PATH: the demo runs "ipvsadm".
 	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(ours)+":"+os.Getenv("PATH"))
+	// The demo in a process group of its own, ended as a whole, and no
+	// waiting on a straggler that holds the output pipe: the tests that
+	// run after it must find nothing of it left.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 10 * time.Second
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
+	if cmd.Process != nil {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
 	if err != nil || !strings.Contains(string(out), "\n=== Done") {
 		t.Fatalf("sh %s: %v after %v:\n%s", demoScript, err, time.Since(start), out)
 	}
