@@ -31,11 +31,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# drain RS: takes a real server out of rotation on the director: no new
-# connections, the open ones go on. Until ipvsadm has --drain, weight 0:
-drain() { run director ipvsadm -e -t "$SERVICE" -r "$1:80" -m -w 0; }
-# With --drain (it also waits until the server's connections are gone):
-# drain() { run director ipvsadm --drain -t "$SERVICE" -r "$1:80"; }
+# drain RS: takes a real server out of rotation on the director (weight 0,
+# its other settings kept): no new connections, the open ones go on, and
+# it returns once the server's connections are gone.
+# Its standard error goes to a file, so its progress comes as plain lines
+# on standard output (not one line redrawn on the console) and does not
+# mix with the rest of the demo.
+drain() {
+	run director ipvsadm --drain -t "$SERVICE" -r "$1:80" --drain-timeout 60s 2>"$DEMO/drain.err" ||
+		{ cat "$DEMO/drain.err" && return 1; }
+}
 
 diagram() {
 	cat <<'EOF'
