@@ -13,7 +13,7 @@ SHELL_SCRIPTS := $(wildcard vm/*.sh vm/lib/*.sh) vm/guest/init vm/guest/run-kern
 # How long each fuzzer runs in `make fuzz` (CI runs every one briefly).
 FUZZTIME ?= 5s
 
-.PHONY: build lint shellcheck-installed test fuzz vm-setup vm-test bench conformance-record ci clean
+.PHONY: build lint shellcheck-installed test fuzz vm-setup vm-test demo bench conformance-record ci clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -o bin/ipvsadm ./cmd/ipvsadm
@@ -62,6 +62,11 @@ vm-setup:
 
 vm-test: vm-setup
 	vm/vm.sh kernel-test $(KERNEL_TEST_ARGS)
+
+# A load balancer at work, narrated: a client, a director programmed by this
+# ipvsadm, three real servers, in the VM (vm/demo.sh). Not part of ci.
+demo: vm-setup build
+	vm/vm.sh run --timeout 300 --file bin/ipvsadm:/work/ipvsadm --file vm/demo.sh:/work/demo.sh -- demo.sh
 
 # ipvsadm 1.31 vs ours in the VM (see vm/bench.sh; BENCH_QUICK=1 for a quick run).
 bench: vm-setup

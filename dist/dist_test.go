@@ -37,6 +37,12 @@ func TestBashCompletion(t *testing.T) {
 		{[]string{"ipvsadm", "-L", "--js"}, "--json"},
 		{[]string{"ipvsadm", "-L", "--conn-"}, "--conn-virtual --conn-real --conn-state --conn-count"},
 		{[]string{"ipvsadm", "-w", ""}, ""},
+		{[]string{"ipvsadm", "--dr"}, "--drain"},
+		{[]string{"ipvsadm", "--drain", "-t", "10.0.0.1:80", "-r", ""}, "1.2.3.4:80"},
+		{[]string{"ipvsadm", "--drain", "-u", "10.0.0.2:53", "-r", ""}, ""},
+		{[]string{"ipvsadm", "--drain", "-t", "10.0.0.1:80", "--re"}, "--real-server --remove"},
+		{[]string{"ipvsadm", "--undrain", "-t", "10.0.0.1:80", "--re"}, "--real-server"},
+		{[]string{"ipvsadm", "-a", "-r", ""}, ""},
 	} {
 		if got := strings.Join(complete(t, tc.words...), " "); got != tc.want {
 			t.Errorf("%q: %q, want %q", tc.words, got, tc.want)

@@ -41,9 +41,10 @@
 #       HOME=/root, IPVSADM_VM=1; busybox applets (sh, ip, nsenter, unshare,
 #       timeout, nc, httpd, wget, ...); all IPVS modules and EXTRA_MODULES
 #       (veth, dummy, ipip, and for internal/testbed bridge, ip_gre, fou,
-#       sch_ingress, cls_flower, act_skbedit) loaded; lo up; the reference ipvsadm at /ref/bin/ipvsadm (and
-#       /usr/sbin/ipvsadm); /etc/services, /etc/protocols, /etc/hosts with
-#       the test names of vm/guest/etc/hosts, nsswitch.conf with "files" only.
+#       sch_ingress, cls_flower, act_skbedit) loaded; lo up; the reference
+#       ipvsadm at /ref/bin/ipvsadm (and /usr/sbin/ipvsadm); /etc/services,
+#       /etc/protocols, /etc/hosts with the test names of vm/guest/etc/hosts,
+#       nsswitch.conf with "files" only.
 #
 #   vm/vm.sh kernel-test [--env K=V]... [GO-TEST-ARGS...]
 #       For every entry of $KERNEL_TEST_PKGS (space-separated, default
@@ -54,8 +55,8 @@
 #       and runs them all in one VM boot (vm/guest/run-kernel-tests) with
 #       -test.v=test2json -test.run '^TestKernel' -test.count=1 GO-TEST-ARGS, in
 #       a directory holding a copy of the package's testdata/, if any (the
-#       repository's testdata/ and COMPATIBILITY.md go to /work), with the --env
-#       variables set. Each binary's output and status come back checksummed
+#       repository's testdata/, COMPATIBILITY.md and vm/demo.sh go to /work),
+#       with the --env variables set. Each binary's output and status come back checksummed
 #       (--out), are converted with go tool test2json and judged by vm/judge:
 #       the run fails unless the VM reported, every binary ran and exited 0, no
 #       test failed, was skipped or was left unfinished, and every package
@@ -271,6 +272,8 @@ cmd_kernel_test() {
 	# at ../../ from each test binary's directory.
 	[[ ! -d $REPO_ROOT/testdata ]] || runargs+=(--file "$REPO_ROOT/testdata:/work/testdata")
 	[[ ! -f $REPO_ROOT/COMPATIBILITY.md ]] || runargs+=(--file "$REPO_ROOT/COMPATIBILITY.md:/work/COMPATIBILITY.md")
+	# make demo's script, for the test that runs it (TestKernelDemo).
+	[[ ! -f $REPO_ROOT/vm/demo.sh ]] || runargs+=(--file "$REPO_ROOT/vm/demo.sh:/work/vm/demo.sh")
 
 	local results="$tmp/results" vmrc=0 i
 	IPVSADM_VM_TIMEOUT=${IPVSADM_VM_TIMEOUT:-1800} "$VM_DIR/vm.sh" run ${envs[@]+"${envs[@]}"} \

@@ -57,16 +57,16 @@ func TestExtensionParseErrors(t *testing.T) {
 		msg  string
 	}{
 		{[]string{"-L", "--pretty"}, "--pretty only indents the output of --json\n"},
-		{[]string{"-S", "--json"}, `{"error":{"message":"-S writes ipvsadm's rules; use -L --json for the table as JSON","operation":null,"errno":null,"errno_name":null,"hint":null}}` + "\n"},
+		{[]string{"-S", "--json"}, `{"error":{"message":"-S writes ipvsadm's rules; use -L --json for the table as JSON","operation":null,"errno":null,"errno_name":null,"hint":null,"line":null}}` + "\n"},
 		{[]string{"-L", "--system", "--stats"}, "--system is a view of its own: use it as -L --system [-n] [--json]\n"},
 		{[]string{"-A", "-t", "1.2.3.4:80", "--system"}, "--system is a view of its own: use it as -L --system [-n] [--json]\n"},
 		{[]string{"-L", "--conn-count"}, "--conn-virtual, --conn-real, --conn-state and --conn-count select connections of -L -c\n"},
 		{[]string{"-L", "-c", "--conn-virtual", "vip"}, "--conn-virtual needs a numeric address, address:port or [address]:port, not `vip'\n"},
-		{[]string{"-L", "-c", "--json", "--pretty"}, `{"error":{"message":"--pretty does not apply to -L -c --json, which writes one connection per line","operation":null,"errno":null,"errno_name":null,"hint":null}}` + "\n"},
-		{[]string{"-L", "--json", "--json"}, `{"error":{"message":"multiple '--json' options specified","operation":null,"errno":null,"errno_name":null,"hint":null}}` + "\n"},
+		{[]string{"-L", "-c", "--json", "--pretty"}, `{"error":{"message":"--pretty does not apply to -L -c --json, which writes one connection per line","operation":null,"errno":null,"errno_name":null,"hint":null,"line":null}}` + "\n"},
+		{[]string{"-L", "--json", "--json"}, `{"error":{"message":"multiple '--json' options specified","operation":null,"errno":null,"errno_name":null,"hint":null,"line":null}}` + "\n"},
 		{[]string{"-L", "--netns="}, "--netns needs a namespace name (under /run/netns) or the path of a namespace file\n"},
 		// 1.31's checks come first.
-		{[]string{"-L", "--json", "-s", "rr"}, `{"error":{"message":"Illegal 'scheduler' option with the 'list' command","operation":null,"errno":null,"errno_name":null,"hint":null}}` + "\n"},
+		{[]string{"-L", "--json", "-s", "rr"}, `{"error":{"message":"Illegal 'scheduler' option with the 'list' command","operation":null,"errno":null,"errno_name":null,"hint":null,"line":null}}` + "\n"},
 	} {
 		out, errs, status := runArgs(tc.args, "")
 		require.Equal(t, 2, status, "%q", tc.args)
@@ -356,7 +356,8 @@ func TestHelpExtensions(t *testing.T) {
 	require.Equal(t, 0, status)
 	require.Empty(t, errs)
 	require.True(t, strings.HasPrefix(out, versionText()+"\nExtensions of this ipvsadm"), out)
-	for _, opt := range []string{"--json", "--pretty", "--netns", "--system", "--conn-virtual", "--conn-real", "--conn-state", "--conn-count"} {
+	for _, opt := range []string{"--json", "--pretty", "--netns", "--system", "--conn-virtual", "--conn-real", "--conn-state", "--conn-count",
+		"--drain", "--drain-timeout", "--remove", "--undrain"} {
 		require.Contains(t, out, "\n  "+opt+" ")
 	}
 	// -v keeps 1.31's line.

@@ -95,9 +95,16 @@ Daemon Options:
 
 func writeVersion(w io.Writer) { io.WriteString(w, versionLine) }
 
-func writeHelp(w io.Writer, argv0 string) {
+// writeHelp writes -h: ipvsadm 1.31's text, byte for byte, for scripts
+// and the conformance suite; on a terminal (a person reading) the
+// extensions follow it, as --help-extensions lists them.
+func writeHelp(w io.Writer, argv0 string, terminal bool) {
 	io.WriteString(w, versionLine)
 	fmt.Fprintf(w, usageText, argv0)
+	if terminal {
+		io.WriteString(w, "\n")
+		fmt.Fprintf(w, extensionsText, argv0)
+	}
 }
 
 // extensionsText lists the options this ipvsadm has beyond 1.31 (-h
@@ -111,6 +118,8 @@ const extensionsText = `Extensions of this ipvsadm (ipvsadm 1.31 refuses these o
   %[1]s -R --json
   %[1]s -R --test|--atomic|--replace [--scope items] [--dry-run] [--json]
   %[1]s -S --full [-n]
+  %[1]s --drain virtual-service -r server-address [--drain-timeout DURATION] [--remove] [--json]
+  %[1]s --undrain virtual-service -r server-address -w weight [--json]
   %[1]s --netns NAME|PATH <any command>
   %[1]s --help-extensions
 
@@ -118,6 +127,7 @@ Options:
   --json                              JSON output (one document; -L -c: one
                                       connection per line); errors as JSON on
                                       stderr; with -R, read a -L --json document
+                                      (the checked modes also read -R lines)
   --pretty                            indent the JSON output
   --netns NAME|PATH                   work on the network namespace NAME (under
                                       /run/netns) or of the file PATH
@@ -143,9 +153,20 @@ Options:
                                       fwmark:N or fwmark:N-M
   --dry-run                           with -R's options above: print the plan as
                                       -R lines on stdout and a summary on
-                                      stderr, change nothing
+                                      stderr (with --json: one plan document),
+                                      change nothing
   --full                              with -S: save thresholds, timeouts and
                                       sync daemons too
+  --drain                             set a real server's weight to 0 (its
+                                      other settings kept), wait until its
+                                      connections end (TCP, SCTP: the active
+                                      ones; UDP, fwmark: every entry)
+  --drain-timeout DURATION            with --drain: wait at most this long
+                                      (90s, 10m, 1h; default 10m)
+  --remove                            with --drain: delete the real server
+                                      once it is drained
+  --undrain                           give a drained real server the weight
+                                      of -w back (--drain prints the line)
   --help-extensions                   display this help message
 
 Every problem of a checked restore (--test, --atomic, --replace, --dry-run)
@@ -155,8 +176,15 @@ change was undone, 4 the kernel refused a change and some could not be undone
 (listed), 5 another --atomic/--replace held this network namespace (nothing
 changed).
 
+--drain exits 0 when drained (and removed), 3 when the deadline passed with
+connections left, 130 when interrupted, 1 when someone else deleted the real
+server meanwhile; in all these cases the weight stays 0. It warns when the
+IPVS sysctls keep clients on the server (expire_quiescent_template,
+conn_reuse_mode) or drop them after --remove (expire_nodest_conn).
+
 When standard error is a terminal, an error is followed by a line starting
-with "hint:" that says what is wrong. The JSON schema is
+with "hint:" that says what is wrong; when standard output is a terminal,
+-h lists these extensions after ipvsadm's help. The JSON schema is
 docs/ipvsadm.schema.json (installed as /usr/share/ipvsadm/ipvsadm.schema.json).
 `
 

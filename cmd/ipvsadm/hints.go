@@ -72,3 +72,13 @@ func commandHint(cmd cmdline.Command, err error) string {
 	}
 	return ""
 }
+
+// restoreLineHint explains a restore line that does not parse, or is "":
+// restore lines have ipvsadm 1.31's grammar, so an option of this
+// ipvsadm is unknown there.
+func (p *program) restoreLineHint(args []string) string {
+	if _, err := p.commandParser().Parse(args); err == nil {
+		return "restore lines take ipvsadm 1.31's options only: options of this ipvsadm (ipvsadm --help-extensions) go on the command line of -R, or run the line as a command of its own"
+	}
+	return ""
+}

@@ -32,7 +32,7 @@ func (p *program) document() *jsondoc.Document {
 
 // listExtended runs the listings that are extensions: every -L view with
 // --json, -L --system and -L -c --conn-count. A JSON document is written
-// whole or not at all.
+// whole or not at all: everything is read before any of it is written.
 func (p *program) listExtended(cmd cmdline.Command) int {
 	o := cmd.List
 	doc := p.document()
@@ -92,7 +92,7 @@ func (p *program) listExtended(cmd cmdline.Command) int {
 		if err != nil {
 			return p.listError(err)
 		}
-		doc.Services = jsondoc.Services([]rules.ServiceEntry{e})
+		return p.writeTable(doc, []rules.ServiceEntry{e}, cmd.Ext.Pretty)
 	default:
 		// Every real server complete: JSON always carries thresholds,
 		// counters and tunnel settings.
@@ -112,9 +112,19 @@ func (p *program) listExtended(cmd cmdline.Command) int {
 		if err != nil {
 			return p.listError(err)
 		}
-		doc.Services, doc.Timeouts, doc.Daemons = jsondoc.Services(entries), jsondoc.TimeoutsOf(t), jsondoc.DaemonsOf(ds)
+		doc.Timeouts, doc.Daemons = jsondoc.TimeoutsOf(t), jsondoc.DaemonsOf(ds)
+		return p.writeTable(doc, entries, cmd.Ext.Pretty)
 	}
 	if err := jsondoc.Write(p.out, doc, cmd.Ext.Pretty); err != nil {
+		return 1
+	}
+	return 0
+}
+
+// writeTable writes doc with entries as its services: encoded straight
+// from the table, in pieces (a 60,000-line table is some 20 MB of JSON).
+func (p *program) writeTable(doc *jsondoc.Document, entries []rules.ServiceEntry, pretty bool) int {
+	if err := jsondoc.WriteTable(p.out, doc, entries, pretty); err != nil {
 		return 1
 	}
 	return 0

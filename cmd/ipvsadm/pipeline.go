@@ -108,18 +108,24 @@ func zeroesAll(cmd cmdline.Command) bool {
 type restorePipeline struct {
 	p      *program
 	batch  changeBatch
-	lines  []string // "" for a queued change, else a popt message
-	status int      // exit status of the last line settled
+	lines  []heldLine
+	status int // exit status of the last line settled
+	// cmds are the queued changes' commands, for their hints; kept only
+	// when hints are printed (standard error a terminal).
+	cmds []cmdline.Command
 	// lost is set when the kernel stopped answering: the outcome of the
 	// rest is unknown, and the restore ends.
 	lost bool
 }
 
+// A heldLine is a queued change (msg "") or a popt message and its hint.
+type heldLine struct{ msg, hint string }
+
 // maxQueued bounds the lines held before they are sent.
 const maxQueued = 8192
 
-func (pl *restorePipeline) poptError(msg string) {
-	pl.lines = append(pl.lines, msg)
+func (pl *restorePipeline) poptError(msg, hint string) {
+	pl.lines = append(pl.lines, heldLine{msg, hint})
 	if len(pl.lines) >= maxQueued {
 		pl.settle()
 	}
@@ -129,7 +135,10 @@ func (pl *restorePipeline) queue(cmd cmdline.Command) bool {
 	if !queueChange(pl.batch, cmd) {
 		return false
 	}
-	pl.lines = append(pl.lines, "")
+	pl.lines = append(pl.lines, heldLine{})
+	if pl.p.tty {
+		pl.cmds = append(pl.cmds, cmd)
+	}
 	if len(pl.lines) >= maxQueued {
 		pl.settle()
 	}
@@ -143,13 +152,17 @@ func (pl *restorePipeline) settle() {
 		results, _ = pl.batch.Send()
 	}
 	i := 0
-	for _, msg := range pl.lines {
-		if msg != "" {
-			pl.p.errorf("%s", msg)
+	for _, l := range pl.lines {
+		if l.msg != "" {
+			pl.p.report(l.msg, nil, l.hint)
 			pl.status = 255
 			continue
 		}
-		pl.status = pl.p.kernelError(results[i])
+		hint := ""
+		if results[i] != nil && pl.p.tty {
+			hint = commandHint(pl.cmds[i], results[i])
+		}
+		pl.status = pl.p.kernelError(results[i], hint)
 		if errors.Is(results[i], ipvs.ErrTimeout) {
 			// One message: every later change shares this fate.
 			pl.lost = true
@@ -157,5 +170,5 @@ func (pl *restorePipeline) settle() {
 		}
 		i++
 	}
-	pl.lines = pl.lines[:0]
+	pl.lines, pl.cmds = pl.lines[:0], pl.cmds[:0]
 }

@@ -1,12 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -16,7 +15,8 @@ import (
 // Errors are printed in one of three ways: ipvsadm's exact text (scripts
 // parse it; stderr not a terminal); the same text and one line starting
 // with "hint: " that says what is wrong and what to do (stderr a
-// terminal); or, with --json, one JSON object per error on its own line.
+// terminal); or, with --json, one JSON object per error on its own line
+// ($defs/error of the schema).
 
 // errorObject is an error as --json prints it on standard error.
 type errorObject struct {
@@ -24,18 +24,29 @@ type errorObject struct {
 }
 
 type errorReport struct {
-	// Message is ipvsadm's text for the error.
+	// Message is ipvsadm's text for the error (without "line N: ").
 	Message   string  `json:"message"`
 	Operation *string `json:"operation"`  // the kernel operation that failed
 	Errno     *int    `json:"errno"`      // the kernel's errno
 	ErrnoName *string `json:"errno_name"` // "EEXIST"
 	Hint      *string `json:"hint"`
+	// Line is the restore input line of the error, null for none.
+	Line *int `json:"line"`
 }
 
 // report prints one error message with an optional hint and its cause.
 func (p *program) report(msg string, cause error, hint string) {
+	p.stderr.Write(p.appendReport(nil, 0, msg, cause, hint))
+}
+
+// appendReport appends the error at restore input line line (0: none) as
+// report prints it.
+func (p *program) appendReport(b []byte, line int, msg string, cause error, hint string) []byte {
 	if p.ext.JSON {
 		r := errorReport{Message: msg}
+		if line != 0 {
+			r.Line = &line
+		}
 		var ie *ipvs.Error
 		if errors.As(cause, &ie) {
 			op := string(ie.Op)
@@ -48,17 +59,25 @@ func (p *program) report(msg string, cause error, hint string) {
 		if hint != "" {
 			r.Hint = &hint
 		}
-		var sb strings.Builder
-		enc := json.NewEncoder(&sb)
-		enc.SetEscapeHTML(false)
-		enc.Encode(errorObject{Error: r})
-		io.WriteString(p.stderr, sb.String())
-		return
+		return appendJSONLine(b, errorObject{Error: r})
 	}
-	fmt.Fprintf(p.stderr, "%s\n", msg)
+	if line != 0 {
+		b = fmt.Appendf(b, "line %d: ", line)
+	}
+	b = append(append(b, msg...), '\n')
 	if hint != "" && p.tty {
-		fmt.Fprintf(p.stderr, "hint: %s\n", hint)
+		b = append(append(append(b, "hint: "...), hint...), '\n')
 	}
+	return b
+}
+
+// appendJSONLine appends v as one line of compact JSON.
+func appendJSONLine(b []byte, v any) []byte {
+	buf := bytes.NewBuffer(b)
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+	return buf.Bytes()
 }
 
 // isTerminal reports whether w is a terminal.

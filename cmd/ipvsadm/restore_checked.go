@@ -6,6 +6,7 @@ import (
 	"net"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/ipvsadm-go/ipvsadm/internal/cmdline"
 	"github.com/ipvsadm-go/ipvsadm/internal/ipvs"
@@ -47,6 +48,29 @@ func (cr *checkedRestore) fail(line int, format string, a ...any) {
 	cr.errs = append(cr.errs, lineError{line: line, msg: fmt.Sprintf(format, a...)})
 }
 
+// refuse records change c, which the table model refuses with err: msg
+// with the kernel's errno and, where one helps, a hint.
+func (cr *checkedRestore) refuse(line int, msg string, c rules.Change, err error) {
+	e := lineError{line: line, msg: msg, cause: modelCause(err)}
+	if cr.p.tty || cr.p.ext.JSON {
+		e.hint = commandHint(commandOf(c), e.cause)
+	}
+	cr.errs = append(cr.errs, e)
+}
+
+// stop reports one error that ends the checked restore before any change
+// and returns status: ipvsadm's one line, or with --json the error and
+// the outcome.
+func (cr *checkedRestore) stop(status int, msg string, cause error, hint string) int {
+	p := cr.p
+	b := p.appendReport(nil, 0, msg, cause, hint)
+	if p.ext.JSON {
+		b = appendOutcome(b, restoreResult{Status: status, Message: nothingChanged(p.argv0, 1), Errors: 1})
+	}
+	p.stderr.Write(b)
+	return status
+}
+
 func (p *program) restoreChecked(mode cmdline.RestoreMode, jsonInput bool) int {
 	cr := &checkedRestore{p: p, mode: mode}
 	// The input is read whole before the lock and the live table, so that
@@ -55,7 +79,7 @@ func (p *program) restoreChecked(mode cmdline.RestoreMode, jsonInput bool) int {
 	var in input
 	var err error
 	switch {
-	case jsonInput:
+	case jsonInput && cr.inputIsJSON():
 		if !cr.readJSON(&in) {
 			return cr.report()
 		}
@@ -65,24 +89,22 @@ func (p *program) restoreChecked(mode cmdline.RestoreMode, jsonInput bool) int {
 		err = cr.readScript(&in)
 	}
 	if err != nil {
-		p.errorf("%s: cannot read the rules from standard input: %s", filepath.Base(p.argv0), ioErrorText(err))
-		return exitRefused
+		return cr.stop(exitRefused, fmt.Sprintf("%s: cannot read the rules from standard input: %s", filepath.Base(p.argv0), ioErrorText(err)), err, "")
 	}
 	if !mode.Test && !mode.DryRun {
 		unlock, err := lockNamespace(lockWait())
 		if err != nil {
-			p.errorf("%s: %v; nothing was changed", filepath.Base(p.argv0), err)
+			msg := fmt.Sprintf("%s: %v; nothing was changed", filepath.Base(p.argv0), err)
 			if errors.Is(err, errLocked) {
-				return exitLocked
+				return cr.stop(exitLocked, msg, err, fmt.Sprintf("another ipvsadm -R --atomic or --replace held this namespace for %s: wait until it ends, or wait longer with IPVSADM_LOCK_TIMEOUT=SECONDS", lockWait()))
 			}
-			return exitRefused
+			return cr.stop(exitRefused, msg, err, "")
 		}
 		defer unlock()
 	}
 	live, err := p.liveModel()
 	if err != nil {
-		p.errorf("%s", errorMessage(err))
-		return exitRefused
+		return cr.stop(exitRefused, errorMessage(err), err, commandHint(cmdline.Command{Kind: cmdline.CmdList}, err))
 	}
 	changes, lines := in.changes, in.lines
 	if mode.Replace {
@@ -90,21 +112,21 @@ func (p *program) restoreChecked(mode cmdline.RestoreMode, jsonInput bool) int {
 	}
 	if len(changes) == 0 && len(cr.errs) == 0 {
 		if mode.DryRun {
-			p.printPlan(live, nil)
+			p.printPlan(live, nil, nil)
 		}
 		return 0
 	}
 	sim := plan.Simulate(live.Clone(), changes)
 	for i, e := range sim.Errs {
 		if e != nil {
-			cr.fail(lines[i], "%s", describeRefusal(lines[i], changes[i], e))
+			cr.refuse(lines[i], describeRefusal(lines[i], changes[i], e), changes[i], e)
 		}
 	}
 	if len(cr.errs) > 0 {
 		return cr.report()
 	}
 	if mode.DryRun {
-		p.printPlan(live, changes)
+		p.printPlan(live, changes, lines)
 		return 0
 	}
 	if mode.Test {
@@ -138,7 +160,11 @@ func (cr *checkedRestore) read(each func(line int, cmd *cmdline.Command)) error 
 	for sc.Scan() {
 		cmd, err := parser.Parse(sc.Args())
 		if err != nil {
-			cr.fail(sc.Line(), "%s", err.Error())
+			e := lineError{line: sc.Line(), msg: err.Error()}
+			if cr.p.tty || cr.p.ext.JSON {
+				e.hint = cr.p.restoreLineHint(sc.Args())
+			}
+			cr.errs = append(cr.errs, e)
 			continue
 		}
 		each(sc.Line(), &cmd)
@@ -162,13 +188,14 @@ func (cr *checkedRestore) report() int {
 	// One write: every write to standard error flushes standard output.
 	var b []byte
 	for _, e := range cr.errs {
-		b = append(append(b, e.String()...), '\n')
+		b = cr.p.appendReport(b, e.line, e.msg, e.cause, e.hint)
 	}
-	n := "1 error"
-	if len(cr.errs) > 1 {
-		n = fmt.Sprintf("%d errors", len(cr.errs))
+	summary := nothingChanged(cr.p.argv0, len(cr.errs))
+	if cr.p.ext.JSON {
+		b = appendOutcome(b, restoreResult{Status: exitRefused, Message: summary, Errors: len(cr.errs)})
+	} else {
+		b = append(append(b, summary...), '\n')
 	}
-	b = fmt.Appendf(b, "%s: %s; nothing was changed\n", filepath.Base(cr.p.argv0), n)
 	cr.p.stderr.Write(b)
 	return exitRefused
 }
@@ -267,7 +294,7 @@ func (cr *checkedRestore) readTable(in *input) error {
 			cr.fail(line, "service %s is outside --scope %s", k, scope)
 		}
 		if err := in.desired.Apply(c); err != nil {
-			cr.fail(line, "%s", modelErrorMessage(err))
+			cr.refuse(line, modelErrorMessage(err), c, err)
 			return
 		}
 		switch c.Op {
@@ -348,10 +375,15 @@ func changeOf(cmd *cmdline.Command) (rules.Change, bool) {
 }
 
 // printPlan writes the changes as ipvsadm -R lines on standard output and
-// a summary of each on standard error. The summary is written in one
-// piece at the end: standard error flushes standard output first, so a
-// write per line would cost two system calls a line.
-func (p *program) printPlan(live *rules.Table, changes []rules.Change) {
+// a summary of each on standard error, or with --json one plan document
+// on standard output. The summary is written in one piece at the end:
+// standard error flushes standard output first, so a write per line would
+// cost two system calls a line.
+func (p *program) printPlan(live *rules.Table, changes []rules.Change, lines []int) {
+	if p.ext.JSON {
+		p.printPlanJSON(live, changes, lines)
+		return
+	}
 	t := live
 	if len(changes) > 0 {
 		t = live.Clone()
@@ -402,11 +434,10 @@ func (p *program) applyAtomic(changes []rules.Change, undo [][]rules.Change, lin
 	}
 	name := filepath.Base(p.argv0)
 	msg := errorMessage(results[first])
-	if lines[first] != 0 {
-		p.errorf("line %d: %s", lines[first], msg)
-	} else {
-		p.errorf("%s: %s", changes[first], msg)
+	if lines[first] == 0 {
+		msg = fmt.Sprintf("%s: %s", changes[first], msg)
 	}
+	b := p.appendReport(nil, lines[first], msg, results[first], commandHint(commandOf(changes[first]), results[first]))
 	var back []rules.Change
 	applied := 0
 	for i := len(results) - 1; i >= 0; i-- {
@@ -417,6 +448,8 @@ func (p *program) applyAtomic(changes []rules.Change, undo [][]rules.Change, lin
 			back = append(back, undo[i]...)
 		}
 	}
+	// The refusal is printed before the undo is sent.
+	p.stderr.Write(b)
 	backResults := p.sendChanges(back, func([]error) bool { return false })
 	var left []rules.Change
 	for i, c := range back {
@@ -424,13 +457,24 @@ func (p *program) applyAtomic(changes []rules.Change, undo [][]rules.Change, lin
 			left = append(left, c)
 		}
 	}
+	res := restoreResult{Status: exitRolledBack, Errors: 1, AppliedChanges: applied}
 	if len(left) == 0 {
-		p.errorf("%s: the kernel refused a change; all %d applied changes were undone", name, applied)
-		return exitRolledBack
+		res.Message = fmt.Sprintf("%s: the kernel refused a change; all %d applied changes were undone", name, applied)
+	} else {
+		res.Status, res.Changed = exitIncomplete, true
+		res.Message = fmt.Sprintf("%s: the kernel refused a change and not all of the %d applied changes could be undone; to get the table back, still run:", name, applied)
+		for _, c := range left {
+			res.Left = append(res.Left, strings.TrimSuffix(string(render.AppendChangeLine(nil, c)), "\n"))
+		}
 	}
-	p.errorf("%s: the kernel refused a change and not all of the %d applied changes could be undone; to get the table back, still run:", name, applied)
-	for _, c := range left {
-		fmt.Fprintf(p.stderr, "%s", render.AppendChangeLine(nil, c))
+	if p.ext.JSON {
+		p.stderr.Write(appendOutcome(nil, res))
+		return res.Status
 	}
-	return exitIncomplete
+	b = append(append(b[:0], res.Message...), '\n')
+	for _, l := range res.Left {
+		b = append(append(b, l...), '\n')
+	}
+	p.stderr.Write(b)
+	return res.Status
 }

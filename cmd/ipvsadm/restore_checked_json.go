@@ -1,16 +1,41 @@
 package main
 
 import (
+	"bufio"
+	"errors"
 	"fmt"
 
 	"github.com/ipvsadm-go/ipvsadm/internal/jsondoc"
 	"github.com/ipvsadm-go/ipvsadm/internal/rules"
 )
 
-// The checked restore of a JSON document (-R --json with --test, --atomic,
+// The checked restore with --json (-R --json with --test, --atomic,
 // --replace or --dry-run): the document -L --json writes stands for the
-// lines of a restore. A document has no lines, so its problems name their
-// object instead.
+// lines of a restore (restore lines are read too, so that their plan and
+// errors can be had as JSON), the plan of --dry-run is a JSON document,
+// and errors are JSON objects. A document has no lines, so its problems
+// name their object instead.
+
+// inputIsJSON reports whether the input is a JSON document rather than
+// restore lines: no restore line starts with '{' or '['. An input of
+// blanks only counts as a (broken) document, so that an empty pipe is an
+// error and never an empty table for --replace.
+func (cr *checkedRestore) inputIsJSON() bool {
+	in := bufio.NewReaderSize(cr.p.stdin, 64<<10)
+	cr.p.stdin = in
+	for {
+		c, err := in.ReadByte()
+		if err != nil {
+			return true
+		}
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		}
+		in.UnreadByte()
+		return c == '{' || c == '['
+	}
+}
 
 // readJSON reads the document on standard input into in: with --replace
 // as the desired table (as readTable does), else as the changes that add
@@ -23,8 +48,12 @@ func (cr *checkedRestore) readJSON(in *input) (ok bool) {
 	if err == nil {
 		entries, err = doc.Entries()
 	}
+	if err == nil && cr.mode.Replace && doc.Services == nil {
+		err = errors.New(`it has no "services" (null): --replace needs the listing of a table, as -L --json writes it`)
+	}
 	if err != nil {
-		cr.fail(0, "the JSON document: %v", err)
+		cr.errs = append(cr.errs, lineError{msg: fmt.Sprintf("the JSON document: %v", err),
+			hint: "-R --json reads one document as -L --json writes it (docs/ipvsadm.schema.json)"})
 		return false
 	}
 	var changes []rules.Change
@@ -61,7 +90,7 @@ func (cr *checkedRestore) readJSON(in *input) (ok bool) {
 			continue
 		}
 		if err := in.desired.Apply(c); err != nil {
-			cr.fail(0, "%s: %s", jsonObject(c), modelErrorMessage(err))
+			cr.refuse(0, fmt.Sprintf("%s: %s", jsonObject(c), modelErrorMessage(err)), c, err)
 		}
 	}
 	return true
@@ -74,4 +103,21 @@ func jsonObject(c rules.Change) string {
 		return fmt.Sprintf("service %s, real server %s", k, c.Dest.Key())
 	}
 	return fmt.Sprintf("service %s", k)
+}
+
+// printPlanJSON writes the plan of --dry-run --json: one document, each
+// change with the state of its object before and after it.
+func (p *program) printPlanJSON(live *rules.Table, changes []rules.Change, lines []int) {
+	t := live
+	if len(changes) > 0 {
+		t = live.Clone()
+	}
+	doc := jsondoc.Plan{SchemaVersion: jsondoc.SchemaVersion, Generator: generator(), NetNS: p.ns, IPVS: jsondoc.IPVSOf(p.info),
+		Changes: make([]jsondoc.PlanChange, len(changes))}
+	for i, c := range changes {
+		doc.Changes[i] = jsondoc.PlanChangeOf(t, c, lines[i])
+		doc.Summary.Count(&doc.Changes[i])
+		t.Apply(c)
+	}
+	jsondoc.Write(p.out, &doc, p.ext.Pretty)
 }

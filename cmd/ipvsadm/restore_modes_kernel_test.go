@@ -10,6 +10,7 @@ package main
 // round trips through ipvsadm 1.31's -R and our --replace.
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand"
 	"net"
@@ -27,6 +28,7 @@ import (
 
 	"github.com/ipvsadm-go/ipvsadm/internal/ipvs"
 	"github.com/ipvsadm-go/ipvsadm/internal/ipvs/ipvstest"
+	"github.com/ipvsadm-go/ipvsadm/internal/jsondoc"
 	"github.com/ipvsadm-go/ipvsadm/internal/rules"
 	"github.com/ipvsadm-go/ipvsadm/internal/testkit"
 )
@@ -74,6 +76,25 @@ func TestKernelRestoreCheckedErrorLines(t *testing.T) {
 		}
 		if after := mustRunTool(t, ns, tl.ref, "", "-Sn"); after != before {
 			t.Errorf("-R %s changed the table", mode)
+		}
+		// With --json: the same problems as error objects with their
+		// lines and errnos, then the outcome.
+		r = runTool(t, ns, tl.ours, input, "-R", mode, "--json")
+		errLines := strings.Split(strings.TrimSuffix(r.Stderr, "\n"), "\n")
+		if r.Code != exitRefused || r.Stdout != "" || len(errLines) != 5 {
+			t.Errorf("-R %s --json: exit %d, stdout %q, stderr:\n%s", mode, r.Code, r.Stdout, r.Stderr)
+		} else {
+			for i, want := range []string{`"errno_name":"ERANGE","hint":"the lower threshold (-y 2) is above the upper threshold (-x 1)`,
+				`"errno_name":"EEXIST",`, `"message":"--bogus: unknown option"`, `"message":"Service not defined"`} {
+				testkit.ValidateJSON(t, "error", []byte(errLines[i]))
+				if !strings.Contains(errLines[i], want) || !strings.Contains(errLines[i], fmt.Sprintf(`"line":%d}`, []int{5000, 5002, 9000, 11000}[i])) {
+					t.Errorf("-R %s --json: error %d: %s", mode, i, errLines[i])
+				}
+			}
+			testkit.ValidateJSON(t, "restore_outcome", []byte(errLines[4]))
+		}
+		if after := mustRunTool(t, ns, tl.ref, "", "-Sn"); after != before {
+			t.Errorf("-R %s --json changed the table", mode)
 		}
 		// ipvsadm 1.31 refuses the option itself.
 		ref := runTool(t, ns, tl.ref, "", "-R", mode)
@@ -459,7 +480,19 @@ func TestKernelRestoreDryRunByReference(t *testing.T) {
 		from, to := randomTable(rng), randomTable(rng)
 		ns := ipvstest.NewNS(t)
 		mustRunTool(t, ns, tl.ref, from, "-R")
-		plan := mustRunTool(t, ns, tl.ours, to, "-R", "--replace", "--dry-run")
+		dry := runTool(t, ns, tl.ours, to, "-R", "--replace", "--dry-run")
+		plan := dry.Stdout
+		// The JSON plan of the same input has the same changes and counts.
+		doc := mustRunTool(t, ns, tl.ours, to, "-R", "--replace", "--dry-run", "--json")
+		testkit.ValidateJSON(t, "plan", []byte(doc))
+		var jp jsondoc.Plan
+		if err := json.Unmarshal([]byte(doc), &jp); err != nil {
+			t.Fatal(err)
+		}
+		if sum := fmt.Sprintf("%d changes: %d to add, %d to change, %d to delete\n", jp.Summary.Changes, jp.Summary.Add, jp.Summary.Edit, jp.Summary.Delete); dry.Code != 0 ||
+			len(jp.Changes) != strings.Count(plan, "\n") || !strings.HasSuffix(dry.Stderr, sum) {
+			t.Fatalf("round %d: the JSON plan (%d changes, %s) is not the text plan (exit %d, %d lines, %s)", round, len(jp.Changes), sum, dry.Code, strings.Count(plan, "\n"), dry.Stderr)
+		}
 		before := mustRunTool(t, ns, tl.ours, "", "-S", "--full", "-n")
 		mustRunTool(t, ns, tl.ref, plan, "-R")
 		fresh := ipvstest.NewNS(t)

@@ -35,7 +35,7 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	std := newStdio(stdout, stderr)
 	p := &program{argv0: argv[0], stdin: stdin, out: std.Out, stderr: std, rawStderr: stderr, res: newResolver(),
-		tty: isTerminal(stderr)}
+		tty: isTerminal(stderr), outTTY: isTerminal(stdout), syncOut: std.Sync}
 	status := p.main(argv[1:])
 	if p.b != nil {
 		p.b.Close()
@@ -63,14 +63,18 @@ type program struct {
 	// rawStderr is standard error itself, for modprobe.
 	rawStderr io.Writer
 	res       names.Resolver
-	b         backend
-	info      rules.Info // what init read of IPVS
+	// syncOut writes what out holds now (see stdio.Sync).
+	syncOut func() error
+	b       backend
+	info    rules.Info // what init read of IPVS
 
 	// Extensions (see COMPATIBILITY.md).
-	ext  cmdline.Extensions
-	tty  bool          // standard error is a terminal: hints are printed
-	nsfd int           // --netns descriptor, 0 for the caller's namespace
-	ns   jsondoc.NetNS // the namespace worked on
+	ext cmdline.Extensions
+	tty bool // standard error is a terminal: hints are printed
+	// outTTY: standard output is a terminal: -h lists the extensions too.
+	outTTY bool
+	nsfd   int           // --netns descriptor, 0 for the caller's namespace
+	ns     jsondoc.NetNS // the namespace worked on
 }
 
 func (p *program) parser() *cmdline.Parser {
@@ -135,6 +139,12 @@ func (p *program) main(args []string) int {
 	if perr != nil {
 		return p.argError(perr)
 	}
+	switch cmd.Kind {
+	case cmdline.CmdDrain:
+		return p.drain(cmd)
+	case cmdline.CmdUndrain:
+		return p.undrain(cmd)
+	}
 	if cmd.Kind == cmdline.CmdRestore {
 		if cmd.Restore.Checked() {
 			return p.restoreChecked(cmd.Restore, cmd.Ext.JSON)
@@ -168,13 +178,13 @@ func (p *program) initError(err error) int {
 	return 2
 }
 
-// kernelError prints ipvsadm's text for a failed modifying command and
-// returns its exit status.
-func (p *program) kernelError(err error) int {
+// kernelError prints ipvsadm's text for a failed modifying command, and
+// its hint on a terminal, and returns its exit status.
+func (p *program) kernelError(err error, hint string) int {
 	if err == nil {
 		return 0
 	}
-	p.report(errorMessage(err), err, "")
+	p.report(errorMessage(err), err, hint)
 	return 255
 }
 
@@ -201,7 +211,7 @@ func (p *program) execute(cmd cmdline.Command) int {
 		}
 		return p.save(cmd.List.Numeric)
 	case cmdline.CmdHelp:
-		writeHelp(p.out, p.argv0)
+		writeHelp(p.out, p.argv0, p.outTTY)
 		return 0
 	case cmdline.CmdVersion:
 		writeVersion(p.out)
@@ -304,7 +314,11 @@ func (p *program) restore() int {
 		if err != nil {
 			var ae *cmdline.ArgError
 			if errors.As(err, &ae) && ae.Kind == cmdline.ArgPopt {
-				pl.poptError(ae.Msg)
+				hint := ""
+				if p.tty {
+					hint = p.restoreLineHint(args)
+				}
+				pl.poptError(ae.Msg, hint)
 				continue
 			}
 			pl.settle()

@@ -18,7 +18,7 @@ import (
 )
 
 // withBackend makes run use b (or fail to dial with err) for one test.
-func withBackend(t *testing.T, b backend, err error) {
+func withBackend(t testing.TB, b backend, err error) {
 	t.Helper()
 	old, oldModprobe := dialBackend, modprobePath
 	dialBackend = func(int) (backend, error) { return b, err }

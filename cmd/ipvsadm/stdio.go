@@ -116,6 +116,15 @@ func (s *stdio) Write(p []byte) (int, error) {
 	return s.err.Write(p)
 }
 
+// Sync writes all of standard output now, for output that reports
+// progress as it happens (--drain); ipvsadm 1.31 has none.
+func (s *stdio) Sync() error {
+	if err := s.Out.Flush(); err != nil {
+		return err
+	}
+	return s.aligned.Close()
+}
+
 // Close flushes standard output as exit does and returns the first error
 // writing it.
 func (s *stdio) Close() error {

@@ -148,6 +148,10 @@ var optionMatrix = map[CommandKind]string{
 	CmdRestore:       "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
 	CmdSave:          ".xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
 	CmdZero:          "xx.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+	// Extensions: a drain names one real server, as -d does; an undrain
+	// also needs the weight to give back.
+	CmdDrain:   "xx+xxx+xxxxxxxxxxxxxxxxxxxxxxxxxxx",
+	CmdUndrain: "xx+xxx+x+xxxxxxxxxxxxxxxxxxxxxxxxx",
 }
 
 // An optSpec is one entry of the option table.
@@ -243,6 +247,10 @@ var optTable = []optSpec{
 	{long: "dry-run", id: optExtension, ext: extDryRun, where: CmdRestore},
 	{long: "scope", arg: argRequired, id: optExtension, ext: extScope, where: CmdRestore},
 	{long: "full", id: optExtension, ext: extFull, where: CmdSave},
+	{long: "drain", id: optCommand, cmd: CmdDrain},
+	{long: "undrain", id: optCommand, cmd: CmdUndrain},
+	{long: "drain-timeout", arg: argRequired, id: optExtension, ext: extDrainTimeout, where: CmdDrain},
+	{long: "remove", id: optExtension, ext: extRemove, where: CmdDrain},
 }
 
 func lookupLong(name string) *optSpec {

@@ -49,14 +49,22 @@ var commandNames = [...]string{
 	CmdVersion:       "version",
 }
 
-// CmdHelpExtensions is --help-extensions, an extension (extensions.go);
-// numbered apart from ipvsadm's commands.
-const CmdHelpExtensions CommandKind = 100
+// The extension commands (extensions.go), numbered apart from ipvsadm's.
+const (
+	CmdHelpExtensions CommandKind = 100 + iota // --help-extensions
+	CmdDrain                                   // --drain: weight 0, wait for the connections to end
+	CmdUndrain                                 // --undrain: give a drained real server its weight back
+)
+
+// extCommandNames are the extension commands' names, for messages.
+var extCommandNames = map[CommandKind]string{
+	CmdHelpExtensions: "help-extensions", CmdDrain: "drain", CmdUndrain: "undrain",
+}
 
 // String is the name ipvsadm uses for the command in its messages.
 func (k CommandKind) String() string {
-	if k == CmdHelpExtensions {
-		return "help-extensions"
+	if name, ok := extCommandNames[k]; ok {
+		return name
 	}
 	if k >= 0 && int(k) < len(commandNames) {
 		return commandNames[k]
@@ -83,8 +91,10 @@ type Command struct {
 	Daemon   rules.Daemon   // --start-daemon / --stop-daemon (State only)
 
 	// Options 1.31 does not have; zero on its command lines. Restore holds
-	// the extension options of -R, SaveFull that of -S, Ext the others.
+	// the extension options of -R, SaveFull that of -S, Drain those of
+	// --drain, Ext the others.
 	Restore  RestoreMode
 	SaveFull bool
+	Drain    DrainOptions
 	Ext      Extensions
 }

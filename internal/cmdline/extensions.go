@@ -2,7 +2,9 @@ package cmdline
 
 import (
 	"net/netip"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ipvsadm-go/ipvsadm/internal/plan"
 )
@@ -13,7 +15,8 @@ import (
 // checks and messages are untouched), are known only with
 // Parser.Extensions, and are checked after everything 1.31 checks. The
 // restore options are known only after -R and --full only after -S, and
-// --help-extensions only as the command: elsewhere the scanner refuses
+// --help-extensions, --drain and --undrain only as the command, and the
+// drain's options only after --drain: elsewhere the scanner refuses
 // them exactly as popt refuses an unknown option.
 
 // An extOption is one extension option.
@@ -35,6 +38,8 @@ const (
 	extDryRun
 	extScope
 	extFull
+	extDrainTimeout
+	extRemove
 	numExtOptions
 )
 
@@ -44,6 +49,7 @@ var extNames = [numExtOptions]string{
 	extConnVirtual: "conn-virtual", extConnReal: "conn-real", extConnState: "conn-state",
 	extConnCount: "conn-count", extTest: "test", extAtomic: "atomic", extReplace: "replace",
 	extDryRun: "dry-run", extScope: "scope", extFull: "full",
+	extDrainTimeout: "drain-timeout", extRemove: "remove",
 }
 
 // Extensions are the extension options of a command line.
@@ -65,13 +71,24 @@ type RestoreMode struct {
 	Scope plan.Scope
 }
 
+// DefaultDrainTimeout is how long --drain waits without --drain-timeout:
+// long enough for UDP entries to expire after their last packet (the
+// default UDP timeout is 300 seconds) and for most TCP requests to end.
+const DefaultDrainTimeout = 10 * time.Minute
+
+// DrainOptions are the options of --drain.
+type DrainOptions struct {
+	Timeout time.Duration // --drain-timeout: how long to wait at most
+	Remove  bool          // --remove: delete the real server once drained
+}
+
 // Checked reports whether any extension mode is set, which replaces
 // ipvsadm's line-by-line restore with a checked one.
 func (m RestoreMode) Checked() bool { return m.Test || m.Atomic || m.Replace || m.DryRun }
 
 // isExtension reports whether spec is an option 1.31 does not have.
 func isExtension(spec *optSpec) bool {
-	return spec.id == optExtension || spec.id == optCommand && spec.cmd == CmdHelpExtensions
+	return spec.id == optExtension || spec.id == optCommand && spec.cmd >= CmdHelpExtensions
 }
 
 // extensionAllowed reports whether an extension option is known at this
@@ -140,8 +157,26 @@ func (st *parseState) applyExtension(o *occurrence) *ArgError {
 		st.extGiven[x] = false // --scope may repeat
 	case extFull:
 		c.SaveFull = true
+	case extDrainTimeout:
+		d, ok := parseDrainTimeout(o.val)
+		if !ok {
+			return failf("--drain-timeout needs a positive duration such as 90s, 10m or 1h30m (a plain number is seconds), not `%s'", o.val)
+		}
+		c.Drain.Timeout = d
+	case extRemove:
+		c.Drain.Remove = true
 	}
 	return nil
+}
+
+// parseDrainTimeout parses a positive duration: Go's form (90s, 1m30s)
+// or whole seconds.
+func parseDrainTimeout(s string) (time.Duration, bool) {
+	if n, err := strconv.ParseUint(s, 10, 32); err == nil {
+		return time.Duration(n) * time.Second, n > 0
+	}
+	d, err := time.ParseDuration(s)
+	return d, err == nil && d > 0
 }
 
 // parseEndpoint parses a numeric address with an optional port: 10.0.0.1,
@@ -181,6 +216,14 @@ func (st *parseState) checkExtensions() *ArgError {
 	}
 	if c.Restore.Scope != nil && !c.Restore.Replace {
 		return failf("--scope needs --replace")
+	}
+	if c.Kind == CmdDrain {
+		if c.Ext.Pretty {
+			return failf("--pretty does not apply to --drain --json, which writes one event per line")
+		}
+		if c.Drain.Timeout == 0 {
+			c.Drain.Timeout = DefaultDrainTimeout
+		}
 	}
 	return nil
 }

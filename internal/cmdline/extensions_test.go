@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -67,4 +68,60 @@ func TestExtensionsParse(t *testing.T) {
 		}
 		require.Equal(t, want, got, "%q", tc.args)
 	}
+}
+
+func TestDrainParse(t *testing.T) {
+	p := &Parser{Argv0: "ipvsadm", Extensions: true}
+	c, err := p.Parse([]string{"--drain", "-t", "10.0.0.1:80", "-r", "10.0.0.2", "--drain-timeout", "90", "--remove", "--json"})
+	require.NoError(t, err)
+	require.Equal(t, CmdDrain, c.Kind)
+	require.Equal(t, netip.MustParseAddr("10.0.0.2"), c.Dest.Addr)
+	require.Equal(t, uint16(80), c.Dest.Port, "the port defaults to the service's, as with -a")
+	require.Equal(t, DrainOptions{Timeout: 90 * time.Second, Remove: true}, c.Drain)
+
+	c, err = p.Parse([]string{"--drain", "-f", "7", "-r", "[2001:db8::2]:8080"})
+	require.NoError(t, err)
+	require.Equal(t, DefaultDrainTimeout, c.Drain.Timeout)
+	require.Equal(t, uint32(7), c.Service.FWMark)
+
+	c, err = p.Parse([]string{"--undrain", "-u", "10.0.0.1:53", "-r", "10.0.0.2", "-w", "9"})
+	require.NoError(t, err)
+	require.Equal(t, CmdUndrain, c.Kind)
+	require.Equal(t, int32(9), c.Dest.Weight)
+	require.Equal(t, "undrain", c.Kind.String())
+
+	for _, args := range [][]string{
+		{"--drain", "-t", "10.0.0.1:80", "-r", "10.0.0.2", "--drain-timeout", "-5s"},
+		{"--drain", "-t", "10.0.0.1:80", "-r", "10.0.0.2", "--drain-timeout", "1fortnight"},
+		{"--drain", "-t", "10.0.0.1:80", "-r", "10.0.0.2", "-m"},
+		{"--drain", "-r", "10.0.0.2"},
+		{"--undrain", "-t", "10.0.0.1:80", "-r", "10.0.0.2", "--drain-timeout", "5s"},
+		{"-L", "--undrain"},
+	} {
+		_, err := p.Parse(args)
+		require.Error(t, err, "%q", args)
+	}
+	// Without extensions they are unknown, as in 1.31.
+	_, err = (&Parser{Argv0: "ipvsadm"}).Parse([]string{"--drain", "-t", "10.0.0.1:80", "-r", "10.0.0.2"})
+	require.Equal(t, &ArgError{Kind: ArgTry, Msg: TryMessage("ipvsadm")}, err)
+	_, err = (&Parser{Argv0: "ipvsadm"}).Parse([]string{"-d", "-t", "10.0.0.1:80", "-r", "10.0.0.2", "--remove"})
+	require.Equal(t, &ArgError{Kind: ArgPopt, Msg: "--remove: unknown option"}, err)
+}
+
+// FuzzParseDrainTimeout: a value is accepted only as a positive duration,
+// and the duration prints back to itself.
+func FuzzParseDrainTimeout(f *testing.F) {
+	for _, s := range []string{"90", "90s", "1h30m", "0", "-1s", "1.5m", "", "4294967296", "9999999h"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, ok := parseDrainTimeout(s)
+		if !ok {
+			return
+		}
+		require.Positive(t, d, "%q", s)
+		back, ok := parseDrainTimeout(d.String())
+		require.True(t, ok, "%q -> %s", s, d)
+		require.Equal(t, d, back)
+	})
 }

@@ -19,7 +19,8 @@ func Decode(r io.Reader) (*Document, error) {
 	dec := json.NewDecoder(r)
 	dec.UseNumber()
 	var raw struct {
-		SchemaVersion *int `json:"schema_version"`
+		SchemaVersion *int            `json:"schema_version"`
+		Changes       json.RawMessage `json:"changes"`
 	}
 	var buf json.RawMessage
 	if err := dec.Decode(&buf); err != nil {
@@ -36,6 +37,9 @@ func Decode(r io.Reader) (*Document, error) {
 	}
 	if *raw.SchemaVersion != SchemaVersion {
 		return nil, fmt.Errorf("schema_version %d is not supported (this ipvsadm reads %d)", *raw.SchemaVersion, SchemaVersion)
+	}
+	if raw.Changes != nil {
+		return nil, errors.New("this is a plan (-R --dry-run --json), not a table as -L --json writes it")
 	}
 	var d Document
 	if err := json.Unmarshal(buf, &d); err != nil {

@@ -69,12 +69,7 @@ func restoreService(before *rules.Table, k rules.ServiceKey) []rules.Change {
 }
 
 func findDest(t *rules.Table, k rules.ServiceKey, dk rules.DestinationKey) (rules.Destination, bool) {
-	for _, d := range t.Destinations(k) {
-		if d.Key() == dk {
-			return d, true
-		}
-	}
-	return rules.Destination{}, false
+	return t.Destination(k, dk)
 }
 
 // A Simulation is the outcome of a list of changes on the table model.

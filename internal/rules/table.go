@@ -145,6 +145,21 @@ func (t *Table) Destinations(k ServiceKey) []Destination {
 	return ts.listed()
 }
 
+// Destination returns the real server dk of the service with key k, if
+// there is one.
+func (t *Table) Destination(k ServiceKey, dk DestinationKey) (Destination, bool) {
+	ts := t.byKey[kernelKey(k)]
+	if ts == nil {
+		return Destination{}, false
+	}
+	for _, d := range ts.dests {
+		if d.Key() == dk {
+			return d, true
+		}
+	}
+	return Destination{}, false
+}
+
 // listed returns the real servers in the kernel's order, newest first.
 func (ts *tableService) listed() []Destination {
 	if len(ts.dests) == 0 {

@@ -13,6 +13,8 @@
 // times both tools, alternating which goes first each round:
 //   - -R of the file into an empty table;
 //   - -Ln, -Sn, -Ln --stats of the loaded table (stdout to /dev/null);
+//   - ours -Ln --json against ours -Ln (1.31 has no JSON; the document is
+//     checked to hold every service and real server first);
 //   - a single -A and a single -a on the loaded table (undone, untimed,
 //     between rounds);
 //   - -C of the loaded table.

@@ -113,7 +113,7 @@ func (b *runner) report() string {
 		writeTable(&w, windows)
 	}
 	fmt.Fprintln(&w)
-	fmt.Fprintf(&w, "targets: %d PASS, %d MISS (restore >=10x, -Ln/-Sn/--stats >=3x, converge 1%% >=50x with a flush window of 0, -R --replace of no change no slower than ours -Sn, single commands, -C and one service of many real servers >=1x, ours peak memory < %d MiB; informational)\n", pass, miss, memTargetMiB)
+	fmt.Fprintf(&w, "targets: %d PASS, %d MISS (restore >=10x, -Ln/-Sn/--stats >=3x, converge 1%% >=50x with a flush window of 0, -R --replace of no change no slower than ours -Sn, -Ln --json no slower than ours -Ln, single commands, -C and one service of many real servers >=1x, ours peak memory < %d MiB; informational)\n", pass, miss, memTargetMiB)
 	fmt.Fprintln(&w)
 	fmt.Fprintln(&w, "CPU time split (medians, seconds):")
 	writeTable(&w, detail)

@@ -22,6 +22,9 @@ func TestReportConverge(t *testing.T) {
 	same.vs = "ours -Sn"
 	same.samples = [2][]sample{{s(0.2)}, {s(0.3)}}
 	same.maxRSS = [2]int64{8 << 10, 9 << 10}
+	js := b.row("-Ln --json 12k", "json")
+	js.vs = "ours -Ln"
+	js.samples = [2][]sample{{s(0.2)}, {s(0.19)}}
 	out := b.report()
 	for _, want := range []string{
 		"| converge 1% 6000 (1000x5)     |            6.000 |         0.100 | 60.00x |",
@@ -30,7 +33,10 @@ func TestReportConverge(t *testing.T) {
 		">=1x vs ours -Sn MISS, mem PASS",
 		"* -R --replace no change 6000: the ipvsadm columns hold ours -Sn of the same table",
 		"| converge 1% 6000 (1000x5) |            5.000 |             4.000 |         0.000 |          0.000 |               0.000 | ours 0 in every round PASS |",
-		"targets: 4 PASS, 1 MISS",
+		"| -Ln --json 12k *",
+		">=1x vs ours -Ln PASS, mem PASS",
+		"* -Ln --json 12k: the ipvsadm columns hold ours -Ln of the same table",
+		"targets: 6 PASS, 1 MISS",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the report lacks %q:\n%s", want, out)

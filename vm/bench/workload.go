@@ -119,6 +119,8 @@ func (b *runner) size(s tableSize) (err error) {
 	for _, args := range lists {
 		rLists = append(rLists, b.row(strings.Join(args, " ")+" "+lbl, "list"))
 	}
+	rJSON := b.row("-Ln --json "+lbl, "json")
+	rJSON.vs = "ours -Ln"
 	rAdd := b.row("-A single, "+lbl+" loaded", "single")
 	rAddDest := b.row("-a single, "+lbl+" loaded", "single")
 	rFlush := b.row("-C "+lbl, "flush")
@@ -220,6 +222,9 @@ func (b *runner) size(s tableSize) (err error) {
 		if err := b.measure(work, rLists[k], s.rounds, nil, args...); err != nil {
 			return err
 		}
+	}
+	if err := b.jsonVsText(work, rJSON, s); err != nil {
+		return err
 	}
 	vip := testkit.BenchAddr(10<<24, s.services/2) + ":80"
 	newVIP := "10.255.255.254:80"
