@@ -136,6 +136,7 @@ type workload struct {
 // A runner runs the whole benchmark and collects its rows.
 type runner struct {
 	tools        [2]tool // 0: reference, 1: ours
+	moby         *tool   // the third contender (vm/bench/moby); nil leaves it out
 	work, out    string
 	settle       time.Duration
 	singleRounds int
@@ -157,6 +158,7 @@ func benchMain() int {
 	ref := fs.String("ref", "/ref/bin/ipvsadm", "the reference ipvsadm 1.31")
 	ours := fs.String("ours", "", "a real build of ours (CGO_ENABLED=0 go build ./cmd/ipvsadm)")
 	out := fs.String("out", "/tmp/bench-out", "directory for results.txt and samples.tsv")
+	moby := fs.String("moby", "", "ipvsadm-moby, the driver of github.com/moby/ipvs (empty: leave it out)")
 	work := fs.String("work", "/tmp/bench-work", "scratch directory (rule files, outputs)")
 	alloc := fs.Int("alloc-mib", 0, "internal: touch this many MiB and exit (memory calibration)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
@@ -212,6 +214,9 @@ func benchMain() int {
 		settle:       settle,
 		singleRounds: single,
 		samples:      bufio.NewWriter(sf),
+	}
+	if *moby != "" {
+		b.moby = &tool{mobyName, *moby, filepath.Join(*work, "path-moby")}
 	}
 	fmt.Fprintln(b.samples, "workload\ttool\tround\twall_s\tuser_s\tsys_s\tmaxrss_kib")
 	defer b.samples.Flush()
