@@ -78,7 +78,7 @@ func run(args []string, in io.Reader, out io.Writer) error {
 		return w.Flush()
 	default:
 		if err := h.Flush(); err != nil {
-			return fmt.Errorf("Flush: %w", err)
+			return fmt.Errorf("flush (Handle.Flush): %w", err)
 		}
 		return nil
 	}

@@ -54,3 +54,27 @@ func TestParseRulesRefuses(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseRules: any input is refused or gives changes whose real
+// servers belong to a service created before them.
+func FuzzParseRules(f *testing.F) {
+	f.Add("-A -t 10.0.0.1:80 -s wlc\n-a -t 10.0.0.1:80 -r 172.16.0.1:8080 -m -w 1\n")
+	f.Add("-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.2:80 -r 172.16.0.1:8080 -m -w 1\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		changes, err := parseRules(strings.NewReader(in))
+		if err != nil {
+			return
+		}
+		created := map[*ipvs.Service]bool{}
+		for _, c := range changes {
+			if c.dest == nil {
+				created[c.svc] = true
+			} else if !created[c.svc] {
+				t.Fatalf("line %d: a real server of a service not created before", c.line)
+			}
+			if c.svc.Address.To4() == nil || c.svc.Port == 0 {
+				t.Fatalf("line %d: service %+v", c.line, c.svc)
+			}
+		}
+	})
+}
