@@ -4,7 +4,7 @@
 // development tool that only runs inside the VM of vm/vm.sh, not a command
 // this project ships (cmd/ holds those).
 //
-//	ipvsadm-bench -ours PATH [-ref PATH] [-out DIR] [-work DIR]
+//	ipvsadm-bench -ours PATH [-ref PATH] [-moby PATH] [-out DIR] [-work DIR]
 //
 // For every table size (services x real servers) it generates a rule file
 // in `ipvsadm -Sn` form, checks correctness (each tool restores it into an
@@ -18,6 +18,14 @@
 //   - a single -A and a single -a on the loaded table (undone, untimed,
 //     between rounds);
 //   - -C of the loaded table.
+//
+// With -moby, a third contender joins every table size (moby.go): the Go
+// library github.com/moby/ipvs through ipvsadm-moby (vm/bench/moby),
+// checked like the tools (its restore gives the file's -Sn; its listing
+// holds every service and real server), then timed in the same rounds:
+// its restore (one request per line) and flush in a new namespace each
+// round, and its listing with counters against ours -Ln --stats --exact
+// and -Ln --json, alternating. Its rows form a table of their own.
 //
 // Then the converge workloads, on the largest table (BENCH_CONVERGE): a
 // desired table with 1% of the lines changed (convergeTables), reached
