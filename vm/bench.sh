@@ -47,6 +47,7 @@
 #                        (default 7,5)
 #   BENCH_SINGLE_ROUNDS  rounds of the single -A / -a (default 15)
 #   BENCH_SETTLE_MS      pause before each timed restore and -C (default 500)
+#   BENCH_MOBY=0         leave the moby/ipvs contender out
 #   BENCH_MEM            guest memory in MiB (default 1024)
 #   BENCH_TIMEOUT        limit for the VM run in seconds (default 3600)
 #   GO                   the go command (default go)
@@ -69,7 +70,12 @@ mkdir -p "$tmp/ours" "$tmp/out"
 CGO_ENABLED=0 "$GO" build -o "$tmp/ours/ipvsadm" ./cmd/ipvsadm
 CGO_ENABLED=0 "$GO" build -o "$tmp/ipvsadm-bench" ./vm/bench
 # Its own module (vm/bench/moby/go.mod): built from its directory.
-(cd vm/bench/moby && CGO_ENABLED=0 "$GO" build -o "$tmp/ipvsadm-moby" .)
+moby_file=() moby_arg=()
+if [[ ${BENCH_MOBY:-1} != 0 ]]; then
+	(cd vm/bench/moby && CGO_ENABLED=0 "$GO" build -o "$tmp/ipvsadm-moby" .)
+	moby_file=(--file "$tmp/ipvsadm-moby:/work/bench/ipvsadm-moby")
+	moby_arg=(-moby /work/bench/ipvsadm-moby)
+fi
 
 envs=()
 for v in BENCH_QUICK BENCH_SIZES BENCH_ROUNDS BENCH_SINGLE_ROUNDS BENCH_SETTLE_MS BENCH_WIDE BENCH_CONVERGE BENCH_CONVERGE_ROUNDS; do
@@ -81,10 +87,10 @@ rc=0
 "$VM_DIR/vm.sh" run --smp 1 --mem "$mem" --timeout "$timeout" ${envs[@]+"${envs[@]}"} \
 	--file "$tmp/ours/ipvsadm:/work/bench/ours/ipvsadm" \
 	--file "$tmp/ipvsadm-bench:/work/bench/ipvsadm-bench" \
-	--file "$tmp/ipvsadm-moby:/work/bench/ipvsadm-moby" \
+	${moby_file[@]+"${moby_file[@]}"} \
 	--out "/tmp/bench-out:$tmp/out" \
 	-- /work/bench/ipvsadm-bench -ours /work/bench/ours/ipvsadm -ref /ref/bin/ipvsadm \
-	-moby /work/bench/ipvsadm-moby \
+	${moby_arg[@]+"${moby_arg[@]}"} \
 	-out /tmp/bench-out -work /tmp/bench-work || rc=$?
 elapsed=$((SECONDS - start))
 
