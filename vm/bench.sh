@@ -65,13 +65,14 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/ipvsadm-bench.XXXXXX")
 # shellcheck disable=SC2064
 trap "rm -rf '$tmp'" EXIT
 
-echo "bench: building ours, the driver and the moby/ipvs driver (CGO_ENABLED=0 go build)" >&2
+echo "bench: building ours and the driver (CGO_ENABLED=0 go build)" >&2
 mkdir -p "$tmp/ours" "$tmp/out"
 CGO_ENABLED=0 "$GO" build -o "$tmp/ours/ipvsadm" ./cmd/ipvsadm
 CGO_ENABLED=0 "$GO" build -o "$tmp/ipvsadm-bench" ./vm/bench
 # Its own module (vm/bench/moby/go.mod): built from its directory.
 moby_file=() moby_arg=()
 if [[ ${BENCH_MOBY:-1} != 0 ]]; then
+	echo "bench: building the moby/ipvs driver (vm/bench/moby, its own module)" >&2
 	(cd vm/bench/moby && CGO_ENABLED=0 "$GO" build -o "$tmp/ipvsadm-moby" .)
 	moby_file=(--file "$tmp/ipvsadm-moby:/work/bench/ipvsadm-moby")
 	moby_arg=(-moby /work/bench/ipvsadm-moby)
