@@ -69,7 +69,8 @@ echo "bench: building ours and the driver (CGO_ENABLED=0 go build)" >&2
 mkdir -p "$tmp/ours" "$tmp/out"
 CGO_ENABLED=0 "$GO" build -o "$tmp/ours/ipvsadm" ./cmd/ipvsadm
 CGO_ENABLED=0 "$GO" build -o "$tmp/ipvsadm-bench" ./vm/bench
-# Its own module (vm/bench/moby/go.mod): built from its directory.
+# The moby/ipvs contender: its own module (vm/bench/moby/go.mod), built
+# from its directory.
 moby_file=() moby_arg=()
 if [[ ${BENCH_MOBY:-1} != 0 ]]; then
 	echo "bench: building the moby/ipvs driver (vm/bench/moby, its own module)" >&2
