@@ -243,6 +243,9 @@ var optTable = []optSpec{
 	{long: "dry-run", id: optExtension, ext: extDryRun, where: CmdRestore},
 	{long: "scope", arg: argRequired, id: optExtension, ext: extScope, where: CmdRestore},
 	{long: "full", id: optExtension, ext: extFull, where: CmdSave},
+	{long: "predict", arg: argRequired, id: optExtension, ext: extPredict, where: CmdList},
+	{long: "with", arg: argRequired, id: optExtension, ext: extWith, where: CmdList},
+	{long: "without", arg: argRequired, id: optExtension, ext: extWithout, where: CmdList},
 }
 
 func lookupLong(name string) *optSpec {

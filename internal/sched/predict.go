@@ -2,7 +2,6 @@ package sched
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -109,10 +108,12 @@ type Prediction struct {
 	virtual netip.Addr // the packets' destination
 }
 
-// ErrUnpredictable is returned for a service whose choices depend on state
-// the kernel does not export at all (lblc, lblcr, dh on a firewall mark),
-// or that has no scheduler.
-var ErrUnpredictable = errors.New("unpredictable")
+// An UnpredictableError is returned for a service whose choices depend on
+// state the kernel does not export at all (lblc, lblcr, dh on a firewall
+// mark), or that has no scheduler with a model.
+type UnpredictableError struct{ Reason string }
+
+func (e *UnpredictableError) Error() string { return e.Reason }
 
 // Predict predicts the real server of every client of sets for the service
 // e, whose real servers are in the kernel's order, and with w (which may be
@@ -122,12 +123,12 @@ func Predict(e rules.ServiceEntry, sets []ClientSet, w WhatIf) (*Prediction, err
 	switch DeterminismOf(svc.Scheduler) {
 	case Unmodelled:
 		if svc.Scheduler == "lblc" || svc.Scheduler == "lblcr" {
-			return nil, fmt.Errorf("%w: %s picks from a table of recent destinations that the kernel does not export", ErrUnpredictable, svc.Scheduler)
+			return nil, &UnpredictableError{svc.Scheduler + " picks from a table of recent destinations that the kernel does not export"}
 		}
-		return nil, fmt.Errorf("%w: there is no model of the scheduler %q", ErrUnpredictable, svc.Scheduler)
+		return nil, &UnpredictableError{fmt.Sprintf("there is no model of the scheduler %q", svc.Scheduler)}
 	}
 	if svc.Scheduler == "dh" && svc.IsFWMark() {
-		return nil, fmt.Errorf("%w: dh hashes the packet's destination address, which a firewall-mark service does not fix", ErrUnpredictable)
+		return nil, &UnpredictableError{"dh hashes the packet's destination address, which a firewall-mark service does not fix"}
 	}
 	var total uint64
 	for _, s := range sets {

@@ -159,7 +159,8 @@ func TestPredictErrors(t *testing.T) {
 		{entry("sh", 0, dest("10.0.0.1", 1)), []string{"1.1.1.1"}, WhatIf{With: []Reweight{{ap("[2001:db8::1]:80"), 1}}}, false},
 	} {
 		_, err := Predict(tt.e, sets(t, tt.clients...), tt.w)
-		if err == nil || errors.Is(err, ErrUnpredictable) != tt.unpred {
+		var ue *UnpredictableError
+		if err == nil || errors.As(err, &ue) != tt.unpred {
 			t.Errorf("%s %v %+v: %v", tt.e.Service.Scheduler, tt.clients, tt.w, err)
 		}
 	}
