@@ -37,6 +37,9 @@ func TestBashCompletion(t *testing.T) {
 		{[]string{"ipvsadm", "-L", "--js"}, "--json"},
 		{[]string{"ipvsadm", "-L", "--conn-"}, "--conn-virtual --conn-real --conn-state --conn-count"},
 		{[]string{"ipvsadm", "-w", ""}, ""},
+		{[]string{"ipvsadm", "-L", "-t", "10.0.0.1:80", "--pred"}, "--predict"},
+		{[]string{"ipvsadm", "-L", "-t", "10.0.0.1:80", "--with"}, "--with --without"},
+		{[]string{"ipvsadm", "--predict", ""}, ""},
 	} {
 		if got := strings.Join(complete(t, tc.words...), " "); got != tc.want {
 			t.Errorf("%q: %q, want %q", tc.words, got, tc.want)

@@ -46,6 +46,7 @@ func TestPredictText(t *testing.T) {
 		"-L -t 10.9.9.9:80 --predict 192.168.1.10",
 		"-L -t 10.9.9.9:80 --predict 192.168.1.10 --without 10.0.0.2:80",
 		"-Ln -t 10.9.9.9:80 --predict 192.168.1.0/24",
+		"-Ln -t 10.9.9.9:80 --predict 192.168.1.0/24 --without 10.0.0.2",
 		"-Ln -t 10.9.9.9:80 --predict 192.168.1.0/24 --without 10.0.0.2 --with 10.0.0.3:80=1",
 		"-Ln -t 10.9.9.9:80 --predict @" + list + " --with 10.0.0.2=0",
 		"-Ln -t 10.9.9.9:80 --predict - --predict 10.1.2.3",
