@@ -15,11 +15,13 @@ import (
 
 	"github.com/ipvsadm-go/ipvsadm/internal/rules"
 	"github.com/ipvsadm-go/ipvsadm/internal/sched"
+	"github.com/ipvsadm-go/ipvsadm/internal/sched/schedtest"
 )
 
 // A pair is a kernel service and its model, changed together.
 type pair struct {
-	b   *bed
+	t   *testing.T
+	b   *schedtest.Bed
 	key rules.ServiceKey
 	m   *sched.Model
 	// upper is the upper connection threshold given to real servers of
@@ -28,16 +30,16 @@ type pair struct {
 }
 
 // newPair adds a service with no real servers and its model.
-func (b *bed) newPair(key rules.ServiceKey, scheduler string, flags rules.ServiceFlags) *pair {
-	b.t.Helper()
+func newPair(t *testing.T, b *schedtest.Bed, key rules.ServiceKey, scheduler string, flags rules.ServiceFlags) *pair {
+	t.Helper()
 	mask := uint32(0xffffffff)
 	if key.Family == rules.IPv6 {
 		mask = 128
 	}
-	require.NoError(b.t, b.ipvs.AddService(rules.Service{ServiceKey: key, Scheduler: scheduler, Flags: flags, Netmask: mask}))
+	require.NoError(t, b.IPVS.AddService(rules.Service{ServiceKey: key, Scheduler: scheduler, Flags: flags, Netmask: mask}))
 	m, err := sched.New(scheduler, key.Family, flags, nil)
-	require.NoError(b.t, err)
-	return &pair{b: b, key: key, m: m}
+	require.NoError(t, err)
+	return &pair{t: t, b: b, key: key, m: m}
 }
 
 func (p *pair) dest(addr netip.Addr, weight int32) rules.Destination {
@@ -49,35 +51,35 @@ func (p *pair) dest(addr netip.Addr, weight int32) rules.Destination {
 }
 
 func (p *pair) add(addr netip.Addr, weight int32) {
-	p.b.t.Helper()
+	p.t.Helper()
 	d := p.dest(addr, weight)
-	require.NoError(p.b.t, p.b.ipvs.AddDestination(p.key, d))
+	require.NoError(p.t, p.b.IPVS.AddDestination(p.key, d))
 	p.m.Add(sched.Server{Addr: addr, Port: d.Port, Weight: weight})
 	p.checkOrder()
 }
 
 func (p *pair) setWeight(addr netip.Addr, weight int32) {
-	p.b.t.Helper()
+	p.t.Helper()
 	i := p.m.Index(addr, 8080)
 	d := p.dest(addr, weight)
 	d.UpperThreshold = p.dest(addr, p.m.Servers()[i].LastWeight).UpperThreshold // the threshold stays
-	require.NoError(p.b.t, p.b.ipvs.UpdateDestination(p.key, d))
+	require.NoError(p.t, p.b.IPVS.UpdateDestination(p.key, d))
 	p.m.SetWeight(i, weight)
 	p.checkOrder()
 }
 
 func (p *pair) del(addr netip.Addr) {
-	p.b.t.Helper()
-	require.NoError(p.b.t, p.b.ipvs.DeleteDestination(p.key, rules.Destination{Addr: addr, Port: 8080}))
+	p.t.Helper()
+	require.NoError(p.t, p.b.IPVS.DeleteDestination(p.key, rules.Destination{Addr: addr, Port: 8080}))
 	p.m.Delete(p.m.Index(addr, 8080))
 	p.checkOrder()
 }
 
 // checkOrder requires the kernel's list to be the model's.
 func (p *pair) checkOrder() {
-	p.b.t.Helper()
-	ds, err := p.b.ipvs.Destinations(p.key)
-	require.NoError(p.b.t, err)
+	p.t.Helper()
+	ds, err := p.b.IPVS.Destinations(p.key)
+	require.NoError(p.t, err)
 	var kernel, model []netip.Addr
 	for _, d := range ds {
 		kernel = append(kernel, d.Addr)
@@ -85,12 +87,12 @@ func (p *pair) checkOrder() {
 	for _, s := range p.m.Servers() {
 		model = append(model, s.Addr)
 	}
-	require.Equal(p.b.t, model, kernel, "real servers in the kernel's order")
+	require.Equal(p.t, model, kernel, "real servers in the kernel's order")
 }
 
 // predict asks the model for the real server of f.
-func (p *pair) predict(f flow) netip.AddrPort {
-	i := p.m.Schedule(sched.Packet{Protocol: f.proto, Client: f.client, Virtual: f.virtual.Addr()})
+func (p *pair) predict(f schedtest.Flow) netip.AddrPort {
+	i := p.m.Schedule(sched.Packet{Protocol: f.Proto, Client: f.Client, Virtual: f.Virtual.Addr()})
 	if i < 0 {
 		return netip.AddrPort{}
 	}
@@ -102,13 +104,13 @@ func (p *pair) virtual() netip.AddrPort { return netip.AddrPortFrom(p.key.Addr, 
 
 // expectations are the predicted real server of each connection; an
 // invalid one means none.
-type expectations map[connKey]netip.AddrPort
+type expectations map[schedtest.ConnKey]netip.AddrPort
 
 // check compares the connection table with the predictions and returns
 // how many connections it compared.
-func (b *bed) check(want expectations) int {
-	b.t.Helper()
-	got := b.connections()
+func check(t *testing.T, b *schedtest.Bed, want expectations) int {
+	t.Helper()
+	got := b.Connections()
 	bad := 0
 	for k, w := range want {
 		g, ok := got[k]
@@ -116,11 +118,11 @@ func (b *bed) check(want expectations) int {
 			continue
 		}
 		if bad++; bad <= 20 {
-			b.t.Errorf("%s -> %s: the kernel chose %v, the model %v", k.client, k.virtual, g, w)
+			t.Errorf("%s -> %s: the kernel chose %v, the model %v", k.Client, k.Virtual, g, w)
 		}
 	}
 	if bad > 0 {
-		b.t.Errorf("%d of %d connections differ", bad, len(want))
+		t.Errorf("%d of %d connections differ", bad, len(want))
 	}
 	// The spread over real servers, to show the comparison is not
 	// trivial; "none" counts the predicted refusals.
@@ -132,7 +134,7 @@ func (b *bed) check(want expectations) int {
 		}
 		spread[w.Addr().String()]++
 	}
-	b.t.Logf("predicted real servers: %v", spread)
+	t.Logf("predicted real servers: %v", spread)
 	return len(want)
 }
 
@@ -140,16 +142,16 @@ func (b *bed) check(want expectations) int {
 // address, spread over the port range, never the same pair twice.
 type clientGen struct{ n int }
 
-func (g *clientGen) next(a bedAddrs) netip.AddrPort {
+func (g *clientGen) next(a schedtest.Addrs) netip.AddrPort {
 	g.n++
-	return netip.AddrPortFrom(nth(a.clients, 1+g.n/3), uint16(1024+(g.n*7919)%60000))
+	return netip.AddrPortFrom(schedtest.Nth(a.Clients, 1+g.n/3), uint16(1024+(g.n*7919)%60000))
 }
 
 // The story every test tells about the real servers: four added one by one
 // with weights 1, 3, 2 and 5; then the second quiesced and the third
 // weighted 7; then the fourth deleted; then a fifth added with weight 2.
-func story(a bedAddrs) (add func(p *pair), steps []func(p *pair)) {
-	rs := func(n int) netip.Addr { return nth(a.servers, n) }
+func story(a schedtest.Addrs) (add func(p *pair), steps []func(p *pair)) {
+	rs := func(n int) netip.Addr { return schedtest.Nth(a.Servers, n) }
 	add = func(p *pair) {
 		for i, w := range []int32{1, 3, 2, 5} {
 			p.add(rs(i+1), w)
@@ -166,13 +168,13 @@ func story(a bedAddrs) (add func(p *pair), steps []func(p *pair)) {
 func families() []struct {
 	name string
 	fam  rules.Family
-	a    bedAddrs
+	a    schedtest.Addrs
 } {
 	return []struct {
 		name string
 		fam  rules.Family
-		a    bedAddrs
-	}{{"v4", rules.IPv4, bedV4}, {"v6", rules.IPv6, bedV6}}
+		a    schedtest.Addrs
+	}{{"v4", rules.IPv4, schedtest.V4}, {"v6", rules.IPv6, schedtest.V6}}
 }
 
 // TestKernelSchedHashing: sh (plain, sh-fallback, sh-port), mh (plain,
@@ -180,7 +182,7 @@ func families() []struct {
 // change of the story, v4 and v6, UDP.
 func TestKernelSchedHashing(t *testing.T) {
 	start := time.Now()
-	b := newBed(t)
+	b := schedtest.NewBed(t)
 	want := expectations{}
 	var gen clientGen
 	vip := 0
@@ -199,19 +201,19 @@ func TestKernelSchedHashing(t *testing.T) {
 			var pairs []*pair
 			for range v.services {
 				vip++
-				key := rules.ServiceKey{Family: f.fam, Protocol: rules.UDP, Addr: nth(f.a.vips, vip), Port: 53}
-				pairs = append(pairs, b.newPair(key, v.sched, v.flags))
+				key := rules.ServiceKey{Family: f.fam, Protocol: rules.UDP, Addr: schedtest.Nth(f.a.VIPs, vip), Port: 53}
+				pairs = append(pairs, newPair(t, b, key, v.sched, v.flags))
 			}
 			add, steps := story(f.a)
 			phase := func() {
-				var flows []flow
+				var flows []schedtest.Flow
 				for i := range 64 {
 					p := pairs[i%len(pairs)]
-					fl := flow{rules.UDP, gen.next(f.a), p.virtual()}
-					want[connKey{fl.client, fl.virtual}] = p.predict(fl)
+					fl := schedtest.Flow{Proto: rules.UDP, Client: gen.next(f.a), Virtual: p.virtual()}
+					want[schedtest.ConnKey{Client: fl.Client, Virtual: fl.Virtual}] = p.predict(fl)
 					flows = append(flows, fl)
 				}
-				b.send(flows...)
+				b.Send(flows...)
 			}
 			for _, p := range pairs {
 				add(p)
@@ -226,7 +228,7 @@ func TestKernelSchedHashing(t *testing.T) {
 		}
 	}
 	time.Sleep(50 * time.Millisecond)
-	n := b.check(want)
+	n := check(t, b, want)
 	t.Logf("%d connections compared in %v", n, time.Since(start).Round(time.Millisecond))
 }
 
@@ -235,23 +237,23 @@ func TestKernelSchedHashing(t *testing.T) {
 // carries over the changes as the kernel keeps it.
 func TestKernelSchedPositional(t *testing.T) {
 	start := time.Now()
-	b := newBed(t)
+	b := schedtest.NewBed(t)
 	want := expectations{}
 	var gen clientGen
 	vip := 0
 	for _, f := range families() {
 		for _, s := range []string{"rr", "wrr"} {
 			vip++
-			p := b.newPair(rules.ServiceKey{Family: f.fam, Protocol: rules.UDP, Addr: nth(f.a.vips, vip), Port: 53}, s, 0)
+			p := newPair(t, b, rules.ServiceKey{Family: f.fam, Protocol: rules.UDP, Addr: schedtest.Nth(f.a.VIPs, vip), Port: 53}, s, 0)
 			add, steps := story(f.a)
 			phase := func() {
-				var flows []flow
+				var flows []schedtest.Flow
 				for range 40 {
-					fl := flow{rules.UDP, gen.next(f.a), p.virtual()}
-					want[connKey{fl.client, fl.virtual}] = p.predict(fl)
+					fl := schedtest.Flow{Proto: rules.UDP, Client: gen.next(f.a), Virtual: p.virtual()}
+					want[schedtest.ConnKey{Client: fl.Client, Virtual: fl.Virtual}] = p.predict(fl)
 					flows = append(flows, fl)
 				}
-				b.send(flows...)
+				b.Send(flows...)
 			}
 			add(p)
 			phase()
@@ -262,7 +264,7 @@ func TestKernelSchedPositional(t *testing.T) {
 		}
 	}
 	time.Sleep(50 * time.Millisecond)
-	n := b.check(want)
+	n := check(t, b, want)
 	t.Logf("%d connections compared in %v", n, time.Since(start).Round(time.Millisecond))
 }
 
@@ -273,7 +275,7 @@ func TestKernelSchedPositional(t *testing.T) {
 // upper threshold of 4, so OVERLOAD comes into play.
 func TestKernelSchedCounting(t *testing.T) {
 	start := time.Now()
-	b := newBed(t)
+	b := schedtest.NewBed(t)
 	want := expectations{}
 	var gen clientGen
 	vip := 0
@@ -281,18 +283,18 @@ func TestKernelSchedCounting(t *testing.T) {
 		for _, s := range []string{"lc", "wlc", "sed", "nq", "fo", "ovf"} {
 			for _, proto := range []rules.Protocol{rules.TCP, rules.UDP} {
 				vip++
-				p := b.newPair(rules.ServiceKey{Family: f.fam, Protocol: proto, Addr: nth(f.a.vips, vip), Port: 80}, s, 0)
+				p := newPair(t, b, rules.ServiceKey{Family: f.fam, Protocol: proto, Addr: schedtest.Nth(f.a.VIPs, vip), Port: 80}, s, 0)
 				p.upper = 4
 				add, steps := story(f.a)
 				phase := func() {
 					for range 10 {
-						fl := flow{proto, gen.next(f.a), p.virtual()}
+						fl := schedtest.Flow{Proto: proto, Client: gen.next(f.a), Virtual: p.virtual()}
 						before := p.syncCounters()
 						w := p.predict(fl)
-						want[connKey{fl.client, fl.virtual}] = w
-						b.send(fl)
+						want[schedtest.ConnKey{Client: fl.Client, Virtual: fl.Virtual}] = w
+						b.Send(fl)
 						if w.IsValid() {
-							p.b.waitTotal(p.key, before+1)
+							p.b.WaitTotal(p.key, before+1)
 						} else {
 							time.Sleep(5 * time.Millisecond)
 						}
@@ -307,7 +309,7 @@ func TestKernelSchedCounting(t *testing.T) {
 			}
 		}
 	}
-	n := b.check(want)
+	n := check(t, b, want)
 	t.Logf("%d connections compared in %v", n, time.Since(start).Round(time.Millisecond))
 }
 
@@ -316,17 +318,17 @@ func TestKernelSchedCounting(t *testing.T) {
 // a server's total reached its upper threshold; OverloadOf must agree
 // wherever it is certain.
 func (p *pair) syncCounters() uint64 {
-	p.b.t.Helper()
-	ds, err := p.b.ipvs.Destinations(p.key)
-	require.NoError(p.b.t, err)
+	p.t.Helper()
+	ds, err := p.b.IPVS.Destinations(p.key)
+	require.NoError(p.t, err)
 	var total uint64
 	for _, d := range ds {
 		i := p.m.Index(d.Addr, d.Port)
-		require.GreaterOrEqual(p.b.t, i, 0, "real server %s", d.Addr)
+		require.GreaterOrEqual(p.t, i, 0, "real server %s", d.Addr)
 		sum := uint64(d.ActiveConns) + uint64(d.InactiveConns)
 		over := d.UpperThreshold != 0 && sum >= uint64(d.UpperThreshold)
 		if o, certain := sched.OverloadOf(d); certain {
-			require.Equal(p.b.t, over, o, fmt.Sprintf("OverloadOf(%+v)", d))
+			require.Equal(p.t, over, o, fmt.Sprintf("OverloadOf(%+v)", d))
 		}
 		p.m.SetCounters(i, d.ActiveConns, d.InactiveConns, over)
 		total += sum

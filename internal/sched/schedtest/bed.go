@@ -1,12 +1,12 @@
-package sched_test
-
-// The test bed of the scheduler kernel tests: a director namespace with
-// IPVS and a client namespace joined by a veth pair. Clients are sockets
+// Package schedtest is a test bed for traffic through a real IPVS (the
+// project's VM): a director namespace with IPVS and a client namespace
+// joined by a veth pair. Clients are sockets
 // bound to addresses of a range the client namespace treats as local
 // (AnyIP routes on lo), so that hundreds of client addresses cost one
 // route. Real servers live in a subnet routed to a dummy interface of the
 // director: they never answer, but the kernel schedules and records a
 // connection for the first packet all the same.
+package schedtest
 
 import (
 	"bufio"
@@ -31,44 +31,44 @@ import (
 
 // Addresses of the bed, per family: the link between the namespaces, the
 // virtual addresses, the real servers' subnet and the clients' range.
-type bedAddrs struct {
-	director, client netip.Prefix // on the veth pair
-	vips             netip.Prefix // on the director's dummy, one per service
-	servers          netip.Prefix // routed to a dummy of the director
-	clients          netip.Prefix // local to the client namespace
+type Addrs struct {
+	Director, Client netip.Prefix // on the veth pair
+	VIPs             netip.Prefix // on the director's dummy, one per service
+	Servers          netip.Prefix // routed to a dummy of the director
+	Clients          netip.Prefix // local to the client namespace
 }
 
-var bedV4 = bedAddrs{
-	director: netip.MustParsePrefix("10.88.0.1/24"), client: netip.MustParsePrefix("10.88.0.2/24"),
-	vips: netip.MustParsePrefix("10.99.0.0/24"), servers: netip.MustParsePrefix("10.66.0.0/24"),
-	clients: netip.MustParsePrefix("10.77.0.0/16"),
+var V4 = Addrs{
+	Director: netip.MustParsePrefix("10.88.0.1/24"), Client: netip.MustParsePrefix("10.88.0.2/24"),
+	VIPs: netip.MustParsePrefix("10.99.0.0/24"), Servers: netip.MustParsePrefix("10.66.0.0/24"),
+	Clients: netip.MustParsePrefix("10.77.0.0/16"),
 }
 
-var bedV6 = bedAddrs{
-	director: netip.MustParsePrefix("fd88::1/64"), client: netip.MustParsePrefix("fd88::2/64"),
-	vips: netip.MustParsePrefix("fd99::/64"), servers: netip.MustParsePrefix("fd66::/64"),
-	clients: netip.MustParsePrefix("fd77::/64"),
+var V6 = Addrs{
+	Director: netip.MustParsePrefix("fd88::1/64"), Client: netip.MustParsePrefix("fd88::2/64"),
+	VIPs: netip.MustParsePrefix("fd99::/64"), Servers: netip.MustParsePrefix("fd66::/64"),
+	Clients: netip.MustParsePrefix("fd77::/64"),
 }
 
 // A bed is the two namespaces and an IPVS client of the director's.
-type bed struct {
+type Bed struct {
 	t        *testing.T
-	director *ipvstest.NS
-	client   *ipvstest.NS
-	ipvs     *ipvs.Client
-	open     []int // sockets kept open until the test ends
+	Director *ipvstest.NS
+	Client   *ipvstest.NS
+	IPVS     *ipvs.Client // bound to the director
+	open     []int        // sockets kept open until the test ends
 }
 
-// newBed builds the namespaces, links, addresses and routes.
-func newBed(t *testing.T) *bed {
+// NewBed builds the namespaces, links, addresses and routes.
+func NewBed(t *testing.T) *Bed {
 	t.Helper()
-	b := &bed{t: t, director: ipvstest.NewNS(t), client: ipvstest.NewNS(t)}
-	c, err := ipvs.Dial(&ipvs.Config{NetNS: b.director.FD()})
+	b := &Bed{t: t, Director: ipvstest.NewNS(t), Client: ipvstest.NewNS(t)}
+	c, err := ipvs.Dial(&ipvs.Config{NetNS: b.Director.FD()})
 	if errors.Is(err, ipvs.ErrNotAvailable) {
 		ipvstest.SkipOrFail(t, "the kernel has no IPVS: "+err.Error())
 	}
 	require.NoError(t, err)
-	b.ipvs = c
+	b.IPVS = c
 	t.Cleanup(func() {
 		for _, fd := range b.open {
 			unix.Close(fd)
@@ -76,10 +76,10 @@ func newBed(t *testing.T) *bed {
 		c.Close()
 	})
 
-	dl, cl := b.director.Links(), b.client.Links()
+	dl, cl := b.Director.Links(), b.Client.Links()
 	la := netlink.NewLinkAttrs()
 	la.Name = "dir0"
-	veth := &netlink.Veth{LinkAttrs: la, PeerName: "cli0", PeerNamespace: netlink.NsFd(b.client.FD())}
+	veth := &netlink.Veth{LinkAttrs: la, PeerName: "cli0", PeerNamespace: netlink.NsFd(b.Client.FD())}
 	if err := dl.LinkAdd(veth); err != nil {
 		ipvstest.SkipOrFail(t, "cannot create a veth pair: "+err.Error())
 	}
@@ -87,8 +87,8 @@ func newBed(t *testing.T) *bed {
 	require.NoError(t, err)
 	cli0, err := cl.LinkByName("cli0")
 	require.NoError(t, err)
-	b.director.AddDummy(t, "vip0")
-	b.director.AddDummy(t, "rs0")
+	b.Director.AddDummy(t, "vip0")
+	b.Director.AddDummy(t, "rs0")
 	vip0, err := dl.LinkByName("vip0")
 	require.NoError(t, err)
 	rs0, err := dl.LinkByName("rs0")
@@ -97,24 +97,24 @@ func newBed(t *testing.T) *bed {
 	require.NoError(t, err)
 	require.NoError(t, dl.LinkSetUp(dir0))
 	require.NoError(t, cl.LinkSetUp(cli0))
-	for _, a := range []bedAddrs{bedV4, bedV6} {
-		addAddr(t, dl, dir0, a.director)
-		addAddr(t, cl, cli0, a.client)
+	for _, a := range []Addrs{V4, V6} {
+		addAddr(t, dl, dir0, a.Director)
+		addAddr(t, cl, cli0, a.Client)
 		// The virtual addresses: the whole prefix is local (AnyIP), so
 		// each service can have an address of its own.
-		addRoute(t, dl, &netlink.Route{LinkIndex: vip0.Attrs().Index, Dst: prefixNet(a.vips),
+		addRoute(t, dl, &netlink.Route{LinkIndex: vip0.Attrs().Index, Dst: prefixNet(a.VIPs),
 			Type: unix.RTN_LOCAL, Table: unix.RT_TABLE_LOCAL, Scope: netlink.SCOPE_HOST})
-		addRoute(t, dl, &netlink.Route{LinkIndex: rs0.Attrs().Index, Dst: prefixNet(a.servers)})
-		addRoute(t, dl, &netlink.Route{LinkIndex: dir0.Attrs().Index, Dst: prefixNet(a.clients),
-			Gw: net.IP(a.client.Addr().AsSlice())})
-		addRoute(t, cl, &netlink.Route{LinkIndex: clo.Attrs().Index, Dst: prefixNet(a.clients),
+		addRoute(t, dl, &netlink.Route{LinkIndex: rs0.Attrs().Index, Dst: prefixNet(a.Servers)})
+		addRoute(t, dl, &netlink.Route{LinkIndex: dir0.Attrs().Index, Dst: prefixNet(a.Clients),
+			Gw: net.IP(a.Client.Addr().AsSlice())})
+		addRoute(t, cl, &netlink.Route{LinkIndex: clo.Attrs().Index, Dst: prefixNet(a.Clients),
 			Type: unix.RTN_LOCAL, Table: unix.RT_TABLE_LOCAL, Scope: netlink.SCOPE_HOST})
-		addRoute(t, cl, &netlink.Route{LinkIndex: cli0.Attrs().Index, Dst: prefixNet(a.vips),
-			Gw: net.IP(a.director.Addr().AsSlice())})
+		addRoute(t, cl, &netlink.Route{LinkIndex: cli0.Attrs().Index, Dst: prefixNet(a.VIPs),
+			Gw: net.IP(a.Director.Addr().AsSlice())})
 		// A permanent neighbour entry: no packet waits (or is dropped)
 		// in address resolution, so packets reach IPVS in sending order.
 		require.NoError(t, cl.NeighAdd(&netlink.Neigh{LinkIndex: cli0.Attrs().Index, State: netlink.NUD_PERMANENT,
-			IP: net.IP(a.director.Addr().AsSlice()), HardwareAddr: dir0.Attrs().HardwareAddr}))
+			IP: net.IP(a.Director.Addr().AsSlice()), HardwareAddr: dir0.Attrs().HardwareAddr}))
 	}
 	return b
 }
@@ -136,8 +136,8 @@ func addRoute(t *testing.T, h *netlink.Handle, r *netlink.Route) {
 	require.NoError(t, h.RouteAdd(r), "route %s", r.Dst)
 }
 
-// nth returns the n-th address of p (n from 1).
-func nth(p netip.Prefix, n int) netip.Addr {
+// Nth returns the n-th address of p (n from 1).
+func Nth(p netip.Prefix, n int) netip.Addr {
 	b := p.Addr().As16()
 	for i := 15; n > 0 && i >= 0; i-- {
 		s := int(b[i]) + n&0xff
@@ -151,7 +151,7 @@ func nth(p netip.Prefix, n int) netip.Addr {
 }
 
 // inClient runs fn on a thread in the client namespace.
-func (b *bed) inClient(fn func() error) {
+func (b *Bed) inClient(fn func() error) {
 	b.t.Helper()
 	errc := make(chan error, 1)
 	go func() {
@@ -162,7 +162,7 @@ func (b *bed) inClient(fn func() error) {
 			return
 		}
 		defer orig.Close()
-		if err := netns.Set(netns.NsHandle(b.client.FD())); err != nil {
+		if err := netns.Set(netns.NsHandle(b.Client.FD())); err != nil {
 			errc <- err
 			return
 		}
@@ -182,26 +182,26 @@ func sockaddr(ap netip.AddrPort) unix.Sockaddr {
 	return &unix.SockaddrInet6{Addr: ap.Addr().As16(), Port: int(ap.Port())}
 }
 
-// A flow is one new connection: a client and a virtual service.
-type flow struct {
-	proto   rules.Protocol
-	client  netip.AddrPort
-	virtual netip.AddrPort
+// A Flow is one new connection: a client and a virtual service.
+type Flow struct {
+	Proto   rules.Protocol
+	Client  netip.AddrPort
+	Virtual netip.AddrPort
 }
 
-// send opens the connections in order from the client namespace: a UDP
+// Send opens the connections in order from the client namespace: a UDP
 // datagram, or a TCP SYN (a non-blocking connect whose socket stays open,
 // so that it sends nothing else).
-func (b *bed) send(flows ...flow) {
+func (b *Bed) Send(flows ...Flow) {
 	b.t.Helper()
 	b.inClient(func() error {
 		for _, f := range flows {
 			fam := unix.AF_INET
-			if f.client.Addr().Is6() {
+			if f.Client.Addr().Is6() {
 				fam = unix.AF_INET6
 			}
 			typ := unix.SOCK_DGRAM
-			if f.proto == rules.TCP {
+			if f.Proto == rules.TCP {
 				typ = unix.SOCK_STREAM | unix.SOCK_NONBLOCK
 			}
 			fd, err := unix.Socket(fam, typ|unix.SOCK_CLOEXEC, 0)
@@ -220,42 +220,42 @@ func (b *bed) send(flows ...flow) {
 					return err
 				}
 			}
-			if err := unix.Bind(fd, sockaddr(f.client)); err != nil {
+			if err := unix.Bind(fd, sockaddr(f.Client)); err != nil {
 				unix.Close(fd)
-				return fmt.Errorf("bind %s: %w", f.client, err)
+				return fmt.Errorf("bind %s: %w", f.Client, err)
 			}
-			if f.proto == rules.TCP {
-				if err := unix.Connect(fd, sockaddr(f.virtual)); err != nil && err != unix.EINPROGRESS {
+			if f.Proto == rules.TCP {
+				if err := unix.Connect(fd, sockaddr(f.Virtual)); err != nil && err != unix.EINPROGRESS {
 					unix.Close(fd)
-					return fmt.Errorf("connect %s: %w", f.virtual, err)
+					return fmt.Errorf("connect %s: %w", f.Virtual, err)
 				}
 				b.open = append(b.open, fd)
 				continue
 			}
-			err = unix.Sendto(fd, []byte("x"), 0, sockaddr(f.virtual))
+			err = unix.Sendto(fd, []byte("x"), 0, sockaddr(f.Virtual))
 			unix.Close(fd)
 			if err != nil {
-				return fmt.Errorf("send %s -> %s: %w", f.client, f.virtual, err)
+				return fmt.Errorf("send %s -> %s: %w", f.Client, f.Virtual, err)
 			}
 		}
 		return nil
 	})
 }
 
-// connKey is a connection's identity in the connection table.
-type connKey struct {
-	client  netip.AddrPort
-	virtual netip.AddrPort
+// A ConnKey is a connection's identity in the connection table.
+type ConnKey struct {
+	Client  netip.AddrPort
+	Virtual netip.AddrPort
 }
 
-// connections reads the director's connection table: the real server of
+// Connections reads the director's connection table: the real server of
 // each connection.
-func (b *bed) connections() map[connKey]netip.AddrPort {
+func (b *Bed) Connections() map[ConnKey]netip.AddrPort {
 	b.t.Helper()
-	r, err := b.ipvs.Connections()
+	r, err := b.IPVS.Connections()
 	require.NoError(b.t, err)
 	defer r.Close()
-	out := map[connKey]netip.AddrPort{}
+	out := map[ConnKey]netip.AddrPort{}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
@@ -263,7 +263,7 @@ func (b *bed) connections() map[connKey]netip.AddrPort {
 		if !ok || c.Template {
 			continue
 		}
-		k := connKey{
+		k := ConnKey{
 			netip.AddrPortFrom(netip.MustParseAddr(c.ClientAddress), c.ClientPort),
 			netip.AddrPortFrom(netip.MustParseAddr(c.VirtualAddress), c.VirtualPort),
 		}
@@ -273,13 +273,13 @@ func (b *bed) connections() map[connKey]netip.AddrPort {
 	return out
 }
 
-// waitTotal waits until the service's real servers count want
+// WaitTotal waits until the service's real servers count want
 // connections in all, and returns them.
-func (b *bed) waitTotal(key rules.ServiceKey, want uint64) []rules.Destination {
+func (b *Bed) WaitTotal(key rules.ServiceKey, want uint64) []rules.Destination {
 	b.t.Helper()
 	deadline := time.Now().Add(2 * time.Second)
 	for {
-		ds, err := b.ipvs.Destinations(key)
+		ds, err := b.IPVS.Destinations(key)
 		require.NoError(b.t, err)
 		var total uint64
 		for _, d := range ds {
