@@ -209,6 +209,9 @@ func (pr *Prediction) applyWhatIf(then *Model, w WhatIf, thresholds map[netip.Ad
 			return fmt.Errorf("weight %d of %s: weights are 0 or more", r.Weight, fmtServer(r.Server))
 		}
 		idx := matching(r.Server)
+		if slices.ContainsFunc(pr.Servers, func(s ServerCount) bool { return s.Removed && s.Server == r.Server }) {
+			return fmt.Errorf("%s is both taken out and given a weight", fmtServer(r.Server))
+		}
 		if len(idx) == 0 {
 			if r.Server.Port() == 0 {
 				return fmt.Errorf("%s is not a real server of the service: to add one, give its port", fmtServer(r.Server))

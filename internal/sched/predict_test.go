@@ -157,6 +157,7 @@ func TestPredictErrors(t *testing.T) {
 		{entry("sh", 0, dest("10.0.0.1", 1)), []string{"1.1.1.1"}, WhatIf{Without: []netip.AddrPort{ap("10.0.0.9:80")}}, false},
 		{entry("sh", 0, dest("10.0.0.1", 1)), []string{"1.1.1.1"}, WhatIf{With: []Reweight{{netip.AddrPortFrom(netip.MustParseAddr("10.0.0.9"), 0), 1}}}, false},
 		{entry("sh", 0, dest("10.0.0.1", 1)), []string{"1.1.1.1"}, WhatIf{With: []Reweight{{ap("[2001:db8::1]:80"), 1}}}, false},
+		{entry("sh", 0, dest("10.0.0.1", 1)), []string{"1.1.1.1"}, WhatIf{Without: []netip.AddrPort{ap("10.0.0.1:80")}, With: []Reweight{{ap("10.0.0.1:80"), 1}}}, false},
 	} {
 		_, err := Predict(tt.e, sets(t, tt.clients...), tt.w)
 		var ue *UnpredictableError

@@ -11,12 +11,8 @@ func (s *Server) available(minWeight int32) bool { return !s.Overloaded && s.Wei
 // the list once; the cursor itself is tried last.
 func (m *Model) rr() int {
 	n := len(m.servers)
-	start := m.cursor + 1
-	tries := n
-	if m.cursor < 0 {
-		start = 0
-	}
-	for k := range tries {
+	start := m.cursor + 1 // 0 from the head
+	for k := range n {
 		i := (start + k) % n
 		if m.servers[i].available(1) {
 			m.cursor = i
