@@ -29,7 +29,11 @@ func TestGolden(t *testing.T) {
 	}
 	for _, fam := range []string{"v4", "v6"} {
 		for _, v := range variants {
-			file := fmt.Sprintf("%s-%s-%s.txt", v.sched, string(AppendFlags(nil, v.sched, v.flags)), fam)
+			name := v.sched
+			if v.flags != 0 {
+				name += "-" + string(AppendFlags(nil, v.sched, v.flags))
+			}
+			file := name + "-" + fam + ".txt"
 			t.Run(file, func(t *testing.T) {
 				got := goldenRun(v.sched, v.flags, fam == "v6")
 				path := filepath.Join("testdata", "golden", file)
