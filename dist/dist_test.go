@@ -43,6 +43,9 @@ func TestBashCompletion(t *testing.T) {
 		{[]string{"ipvsadm", "--drain", "-t", "10.0.0.1:80", "--re"}, "--real-server --remove"},
 		{[]string{"ipvsadm", "--undrain", "-t", "10.0.0.1:80", "--re"}, "--real-server"},
 		{[]string{"ipvsadm", "-a", "-r", ""}, ""},
+		{[]string{"ipvsadm", "-L", "-t", "10.0.0.1:80", "--pred"}, "--predict"},
+		{[]string{"ipvsadm", "-L", "-t", "10.0.0.1:80", "--with"}, "--with --without"},
+		{[]string{"ipvsadm", "--predict", ""}, ""},
 	} {
 		if got := strings.Join(complete(t, tc.words...), " "); got != tc.want {
 			t.Errorf("%q: %q, want %q", tc.words, got, tc.want)

@@ -12,10 +12,16 @@
 # alternating: -R into an empty table (a new network namespace each time),
 # -Ln, -Sn, -Ln --stats, a single -A and a single -a on the loaded table,
 # -C of it; wall time, user/system CPU (rusage) and peak RSS (ru_maxrss,
-# through busybox time). Then, on the largest table, converging to a table
-# with 1% of its lines changed: ours `-R --replace` against ipvsadm 1.31's
-# `-C` then `-R`, with the flush window (how long services both tables
-# hold were missing), and `-R --replace` of no change against ours' -Sn.
+# through busybox time). The third contender, in the same boot and rounds,
+# is the Go library github.com/moby/ipvs v1.1.0 (kube-proxy's IPVS mode,
+# Docker, telegraf) through ipvsadm-moby (./vm/bench/moby, its own module):
+# its restore of the same files (one request per line, as kube-proxy), its
+# listing with counters (against ours -Ln --stats --exact and -Ln --json)
+# and its flush, in a table of their own. Then, on the largest table,
+# converging to a table with 1% of its lines changed: ours `-R --replace`
+# against ipvsadm 1.31's `-C` then `-R`, with the flush window (how long
+# services both tables hold were missing), and `-R --replace` of no change
+# against ours' -Sn.
 #
 # Prints the table of medians, ratios (ipvsadm/ours) and targets (PASS/MISS,
 # informational) and writes it to bin/bench-results.txt, every run to
@@ -41,6 +47,7 @@
 #                        (default 7,5)
 #   BENCH_SINGLE_ROUNDS  rounds of the single -A / -a (default 15)
 #   BENCH_SETTLE_MS      pause before each timed restore and -C (default 500)
+#   BENCH_MOBY=0         leave the moby/ipvs contender out
 #   BENCH_MEM            guest memory in MiB (default 1024)
 #   BENCH_TIMEOUT        limit for the VM run in seconds (default 3600)
 #   GO                   the go command (default go)
@@ -62,6 +69,15 @@ echo "bench: building ours and the driver (CGO_ENABLED=0 go build)" >&2
 mkdir -p "$tmp/ours" "$tmp/out"
 CGO_ENABLED=0 "$GO" build -o "$tmp/ours/ipvsadm" ./cmd/ipvsadm
 CGO_ENABLED=0 "$GO" build -o "$tmp/ipvsadm-bench" ./vm/bench
+# The moby/ipvs contender: its own module (vm/bench/moby/go.mod), built
+# from its directory.
+moby_file=() moby_arg=()
+if [[ ${BENCH_MOBY:-1} != 0 ]]; then
+	echo "bench: building the moby/ipvs driver (vm/bench/moby, its own module)" >&2
+	(cd vm/bench/moby && CGO_ENABLED=0 "$GO" build -o "$tmp/ipvsadm-moby" .)
+	moby_file=(--file "$tmp/ipvsadm-moby:/work/bench/ipvsadm-moby")
+	moby_arg=(-moby /work/bench/ipvsadm-moby)
+fi
 
 envs=()
 for v in BENCH_QUICK BENCH_SIZES BENCH_ROUNDS BENCH_SINGLE_ROUNDS BENCH_SETTLE_MS BENCH_WIDE BENCH_CONVERGE BENCH_CONVERGE_ROUNDS; do
@@ -73,8 +89,10 @@ rc=0
 "$VM_DIR/vm.sh" run --smp 1 --mem "$mem" --timeout "$timeout" ${envs[@]+"${envs[@]}"} \
 	--file "$tmp/ours/ipvsadm:/work/bench/ours/ipvsadm" \
 	--file "$tmp/ipvsadm-bench:/work/bench/ipvsadm-bench" \
+	${moby_file[@]+"${moby_file[@]}"} \
 	--out "/tmp/bench-out:$tmp/out" \
 	-- /work/bench/ipvsadm-bench -ours /work/bench/ours/ipvsadm -ref /ref/bin/ipvsadm \
+	${moby_arg[@]+"${moby_arg[@]}"} \
 	-out /tmp/bench-out -work /tmp/bench-work || rc=$?
 elapsed=$((SECONDS - start))
 

@@ -48,7 +48,7 @@
 #
 #   vm/vm.sh kernel-test [--env K=V]... [GO-TEST-ARGS...]
 #       For every entry of $KERNEL_TEST_PKGS (space-separated, default
-#       "./internal/ipvs ./cmd/ipvsadm ./internal/testbed"; a directory, relative to the repository
+#       "./internal/ipvs ./cmd/ipvsadm ./internal/testbed ./internal/sched"; a directory, relative to the repository
 #       root or absolute, is built from inside that directory, so it may belong
 #       to another module; anything else is a package path built from the
 #       repository root) builds a static test binary (CGO_ENABLED=0 go test -c)
@@ -252,7 +252,7 @@ cmd_kernel_test() {
 
 	# Build one static test binary per package, in /work/kt/NAME/ of the VM.
 	local names=() imports=() runargs=() p name dir n=0
-	for p in ${KERNEL_TEST_PKGS:-./internal/ipvs ./cmd/ipvsadm ./internal/testbed}; do
+	for p in ${KERNEL_TEST_PKGS:-./internal/ipvs ./cmd/ipvsadm ./internal/testbed ./internal/sched}; do
 		n=$((n + 1)) dir=$REPO_ROOT p=${p%/}
 		if [[ $p == /* && -d $p ]]; then dir=$p p=.; elif [[ -d $REPO_ROOT/$p ]]; then dir=$REPO_ROOT/$p p=.; fi
 		[[ $p != . ]] || dir=$(cd "$dir" && pwd)

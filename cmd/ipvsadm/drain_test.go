@@ -258,7 +258,7 @@ func TestDrainErrors(t *testing.T) {
 		{[]string{"--drain", "-t", "10.0.0.1:80", "-r", "10.0.0.2", "--drain-timeout", "0"}, 2,
 			"--drain-timeout needs a positive duration such as 90s, 10m or 1h30m (a plain number is seconds), not `0'\n"},
 		{[]string{"--drain", "-t", "10.0.0.1:80", "-r", "10.0.0.2", "--json", "--pretty"}, 2,
-			`{"error":{"message":"--pretty does not apply to --drain --json, which writes one event per line","operation":null,"errno":null,"errno_name":null,"hint":null}}` + "\n"},
+			`{"error":{"message":"--pretty does not apply to --drain --json, which writes one event per line","operation":null,"errno":null,"errno_name":null,"hint":null,"line":null}}` + "\n"},
 		// The drain's options exist only after --drain.
 		{[]string{"--undrain", "-t", "10.0.0.1:80", "-r", "10.0.0.2", "-w", "1", "--remove"}, 255, "--remove: unknown option\n"},
 		{[]string{"-d", "-t", "10.0.0.1:80", "-r", "10.0.0.2", "--remove"}, 255, "--remove: unknown option\n"},

@@ -115,6 +115,7 @@ const extensionsText = `Extensions of this ipvsadm (ipvsadm 1.31 refuses these o
   %[1]s -L -c --json [--conn-virtual ADDR[:PORT]] [--conn-real ADDR[:PORT]] [--conn-state STATE]
   %[1]s -L -c --conn-count [--json]
   %[1]s -L --system [--json]
+  %[1]s -L virtual-service --predict CLIENTS [--with RS=W] [--without RS] [--json]
   %[1]s -R --json
   %[1]s -R --test|--atomic|--replace [--scope items] [--dry-run] [--json]
   %[1]s -S --full [-n]
@@ -139,6 +140,18 @@ Options:
                                       real server (and port)
   --conn-state STATE                  with -L -c: only connections in STATE
   --conn-count                        with -L -c: counts by state and protocol
+  --predict CLIENTS                   with -L and one service: which real
+                                      server each client would get (model of
+                                      the scheduler; "Uncertain:" where the
+                                      kernel does not export what it depends
+                                      on); CLIENTS: ADDR[:PORT], PREFIX[:PORT
+                                      [-PORT]] ([v6]:PORT), @FILE, - (stdin);
+                                      repeatable
+  --with RS=WEIGHT                    with --predict: what if real server RS
+                                      (ADDR[:PORT]) had WEIGHT (a new one is
+                                      added); repeatable
+  --without RS                        with --predict: what if RS were taken
+                                      out; repeatable
   --test                              with -R: check the whole input, change
                                       nothing
   --atomic                            with -R: check, then apply all of the

@@ -201,6 +201,9 @@ func (p *program) execute(cmd cmdline.Command) int {
 	}
 	switch cmd.Kind {
 	case cmdline.CmdList:
+		if cmd.Ext.Predict.Active() {
+			return p.predict(cmd)
+		}
 		if cmd.Ext.JSON || cmd.Ext.System || cmd.List.Conn.Count {
 			return p.listExtended(cmd)
 		}

@@ -251,6 +251,9 @@ var optTable = []optSpec{
 	{long: "undrain", id: optCommand, cmd: CmdUndrain},
 	{long: "drain-timeout", arg: argRequired, id: optExtension, ext: extDrainTimeout, where: CmdDrain},
 	{long: "remove", id: optExtension, ext: extRemove, where: CmdDrain},
+	{long: "predict", arg: argRequired, id: optExtension, ext: extPredict, where: CmdList},
+	{long: "with", arg: argRequired, id: optExtension, ext: extWith, where: CmdList},
+	{long: "without", arg: argRequired, id: optExtension, ext: extWithout, where: CmdList},
 }
 
 func lookupLong(name string) *optSpec {

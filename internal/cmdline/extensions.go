@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ipvsadm-go/ipvsadm/internal/plan"
+	"github.com/ipvsadm-go/ipvsadm/internal/sched"
 )
 
 // This file holds the options of this ipvsadm that ipvsadm 1.31 does not
@@ -40,6 +41,9 @@ const (
 	extFull
 	extDrainTimeout
 	extRemove
+	extPredict
+	extWith
+	extWithout
 	numExtOptions
 )
 
@@ -50,6 +54,7 @@ var extNames = [numExtOptions]string{
 	extConnCount: "conn-count", extTest: "test", extAtomic: "atomic", extReplace: "replace",
 	extDryRun: "dry-run", extScope: "scope", extFull: "full",
 	extDrainTimeout: "drain-timeout", extRemove: "remove",
+	extPredict: "predict", extWith: "with", extWithout: "without",
 }
 
 // Extensions are the extension options of a command line.
@@ -58,7 +63,23 @@ type Extensions struct {
 	Pretty bool   // --pretty: indented JSON
 	NetNS  string // --netns NAME|PATH: the network namespace to work on
 	System bool   // -L --system: the system view
+	// Predict is -L SERVICE --predict with its what-if options.
+	Predict Prediction
 }
+
+// A Prediction is what --predict, --with and --without ask: the clients
+// of a service's scheduler to predict and the hypothetical changes of its
+// real servers.
+type Prediction struct {
+	// Clients are the --predict values in order: client sets (checked
+	// here), or "@FILE" and "-" (standard input) for lists that the
+	// command reads.
+	Clients []string
+	What    sched.WhatIf
+}
+
+// Active reports whether a prediction was asked for.
+func (p Prediction) Active() bool { return p.Clients != nil }
 
 // A RestoreMode is how -R applies its input when extension options are
 // given; the zero RestoreMode is ipvsadm's own restore.
@@ -165,6 +186,32 @@ func (st *parseState) applyExtension(o *occurrence) *ArgError {
 		c.Drain.Timeout = d
 	case extRemove:
 		c.Drain.Remove = true
+	case extPredict:
+		if o.val == "" || o.val != "-" && !strings.HasPrefix(o.val, "@") {
+			if _, err := sched.ParseClientSet(o.val); err != nil {
+				return failf("--predict: %s, a list as @FILE or - (standard input)", err.Error())
+			}
+		} else if o.val == "@" {
+			return failf("--predict: @ needs a file name")
+		}
+		c.Ext.Predict.Clients = append(c.Ext.Predict.Clients, o.val)
+		st.extGiven[x] = false // may repeat
+	case extWithout:
+		ap, ok := parseEndpoint(o.val)
+		if !ok {
+			return failf("--without needs a real server as ADDR, ADDR:PORT or [ADDR]:PORT, not `%s'", o.val)
+		}
+		c.Ext.Predict.What.Without = append(c.Ext.Predict.What.Without, ap)
+		st.extGiven[x] = false
+	case extWith:
+		rs, w, _ := strings.Cut(o.val, "=")
+		ap, ok := parseEndpoint(rs)
+		weight, err := strconv.ParseInt(w, 10, 32)
+		if !ok || err != nil || weight < 0 {
+			return failf("--with needs a real server and a weight as ADDR[:PORT]=WEIGHT ([ADDR]:PORT=WEIGHT for IPv6), the weight 0 to 2147483647, not `%s'", o.val)
+		}
+		c.Ext.Predict.What.With = append(c.Ext.Predict.What.With, sched.Reweight{Server: ap, Weight: int32(weight)})
+		st.extGiven[x] = false
 	}
 	return nil
 }
@@ -224,6 +271,22 @@ func (st *parseState) checkExtensions() *ArgError {
 		if c.Drain.Timeout == 0 {
 			c.Drain.Timeout = DefaultDrainTimeout
 		}
+	}
+	pr := c.Ext.Predict
+	if !pr.Active() && !pr.What.Empty() {
+		return failf("--with and --without are what-ifs of --predict")
+	}
+	if pr.Active() && (c.Kind != CmdList || !c.HasService || l.Connections || l.Timeout || l.Daemon || c.Ext.System) {
+		return failf("--predict asks about one virtual service: use it as -L -t|-u|--sctp-service|-f SERVICE --predict CLIENTS")
+	}
+	stdin := 0
+	for _, v := range pr.Clients {
+		if v == "-" {
+			stdin++
+		}
+	}
+	if stdin > 1 {
+		return failf("--predict -: standard input can be read once")
 	}
 	return nil
 }

@@ -63,6 +63,7 @@ func WriteTable(w io.Writer, d *Document, services []rules.ServiceEntry, pretty 
 	b = appendKeyValue(b, "daemons", d.Daemons)
 	b = appendKeyValue(b, "system", d.System)
 	b = appendKeyValue(b, "connection_count", d.ConnectionCount)
+	b = appendKeyValue(b, "prediction", d.Prediction)
 	b = append(b, "}\n"...)
 	_, err := w.Write(b)
 	return err

@@ -4,9 +4,9 @@ package jsondoc
 const SchemaVersion = 1
 
 // A Document is what one -L --json (or -L --system --json, or
-// -L -c --conn-count --json) writes. The view decides which of Services,
-// Timeouts, Daemons, System and ConnectionCount are filled; the others are
-// null.
+// -L -c --conn-count --json, or -L SERVICE --predict --json) writes. The
+// view decides which of Services, Timeouts, Daemons, System,
+// ConnectionCount and Prediction are filled; the others are null.
 type Document struct {
 	SchemaVersion   int              `json:"schema_version"`
 	Generator       Generator        `json:"generator"`
@@ -17,6 +17,7 @@ type Document struct {
 	Daemons         []Daemon         `json:"daemons"`
 	System          *System          `json:"system"`
 	ConnectionCount *ConnectionCount `json:"connection_count"`
+	Prediction      *Prediction      `json:"prediction"`
 }
 
 // Generator names the program that wrote a document.

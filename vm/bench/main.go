@@ -4,7 +4,7 @@
 // development tool that only runs inside the VM of vm/vm.sh, not a command
 // this project ships (cmd/ holds those).
 //
-//	ipvsadm-bench -ours PATH [-ref PATH] [-out DIR] [-work DIR]
+//	ipvsadm-bench -ours PATH [-ref PATH] [-moby PATH] [-out DIR] [-work DIR]
 //
 // For every table size (services x real servers) it generates a rule file
 // in `ipvsadm -Sn` form, checks correctness (each tool restores it into an
@@ -18,6 +18,14 @@
 //   - a single -A and a single -a on the loaded table (undone, untimed,
 //     between rounds);
 //   - -C of the loaded table.
+//
+// With -moby, a third contender joins every table size (moby.go): the Go
+// library github.com/moby/ipvs through ipvsadm-moby (vm/bench/moby),
+// checked like the tools (its restore gives the file's -Sn; its listing
+// holds every service and real server), then timed in the same rounds:
+// its restore (one request per line) and flush in a new namespace each
+// round, and its listing with counters against ours -Ln --stats --exact
+// and -Ln --json, alternating. Its rows form a table of their own.
 //
 // Then the converge workloads, on the largest table (BENCH_CONVERGE): a
 // desired table with 1% of the lines changed (convergeTables), reached
@@ -136,6 +144,7 @@ type workload struct {
 // A runner runs the whole benchmark and collects its rows.
 type runner struct {
 	tools        [2]tool // 0: reference, 1: ours
+	moby         *tool   // the third contender (vm/bench/moby); nil leaves it out
 	work, out    string
 	settle       time.Duration
 	singleRounds int
@@ -157,6 +166,7 @@ func benchMain() int {
 	ref := fs.String("ref", "/ref/bin/ipvsadm", "the reference ipvsadm 1.31")
 	ours := fs.String("ours", "", "a real build of ours (CGO_ENABLED=0 go build ./cmd/ipvsadm)")
 	out := fs.String("out", "/tmp/bench-out", "directory for results.txt and samples.tsv")
+	moby := fs.String("moby", "", "ipvsadm-moby, the driver of github.com/moby/ipvs (empty: leave it out)")
 	work := fs.String("work", "/tmp/bench-work", "scratch directory (rule files, outputs)")
 	alloc := fs.Int("alloc-mib", 0, "internal: touch this many MiB and exit (memory calibration)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
@@ -212,6 +222,9 @@ func benchMain() int {
 		settle:       settle,
 		singleRounds: single,
 		samples:      bufio.NewWriter(sf),
+	}
+	if *moby != "" {
+		b.moby = &tool{mobyName, *moby, filepath.Join(*work, "path-moby")}
 	}
 	fmt.Fprintln(b.samples, "workload\ttool\tround\twall_s\tuser_s\tsys_s\tmaxrss_kib")
 	defer b.samples.Flush()

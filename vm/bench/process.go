@@ -18,7 +18,11 @@ import (
 // prepare links each tool as DIR/ipvsadm (so that busybox time can run it
 // under the name "ipvsadm") and calibrates busybox time's %M.
 func (b *runner) prepare() error {
-	for _, t := range b.tools {
+	tools := b.tools[:]
+	if b.moby != nil {
+		tools = append(tools, *b.moby)
+	}
+	for _, t := range tools {
 		if fi, err := os.Stat(t.path); err != nil || fi.Mode()&0o111 == 0 {
 			return fmt.Errorf("%s: %s is not an executable file (%v)", t.name, t.path, err)
 		}

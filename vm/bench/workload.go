@@ -124,6 +124,10 @@ func (b *runner) size(s tableSize) (err error) {
 	rAdd := b.row("-A single, "+lbl+" loaded", "single")
 	rAddDest := b.row("-a single, "+lbl+" loaded", "single")
 	rFlush := b.row("-C "+lbl, "flush")
+	var rMoby *mobyRows
+	if b.moby != nil {
+		rMoby = b.mobyRowsFor(s, lbl)
+	}
 
 	// Every namespace of this size; each is dropped as soon as it served,
 	// so that at most two tables exist at a time (guest memory: a 60k-line
@@ -215,6 +219,19 @@ func (b *runner) size(s tableSize) (err error) {
 		return err
 	}
 	drop(checked[1])
+	if rMoby != nil {
+		ns, err := newNS()
+		if err != nil {
+			return err
+		}
+		if err := b.mobyCheck(ns, rMoby, rules, data); err != nil {
+			return err
+		}
+		if err := empty(ns); err != nil {
+			return err
+		}
+		drop(ns)
+	}
 
 	// Listings and single commands, on the table the reference loaded.
 	work := checked[0]
@@ -225,6 +242,11 @@ func (b *runner) size(s tableSize) (err error) {
 	}
 	if err := b.jsonVsText(work, rJSON, s); err != nil {
 		return err
+	}
+	if rMoby != nil {
+		if err := b.mobyLists(work, rMoby, s.rounds); err != nil {
+			return err
+		}
 	}
 	vip := testkit.BenchAddr(10<<24, s.services/2) + ":80"
 	newVIP := "10.255.255.254:80"
@@ -251,8 +273,14 @@ func (b *runner) size(s tableSize) (err error) {
 	drop(work)
 
 	// Timed restores, each into a new namespace, and -C of the table just
-	// loaded, by the same tool.
+	// loaded, by the same tool; moby/ipvs first in even rounds, last in
+	// odd ones.
 	for round := 0; round < s.rounds; round++ {
+		if rMoby != nil && round%2 == 0 {
+			if err := b.mobyRestore(rMoby, rules, round, newNS, drop, empty); err != nil {
+				return err
+			}
+		}
 		for _, i := range toolOrder(round) {
 			ns, err := newNS()
 			if err != nil {
@@ -271,6 +299,14 @@ func (b *runner) size(s tableSize) (err error) {
 			}
 			drop(ns)
 		}
+		if rMoby != nil && round%2 == 1 {
+			if err := b.mobyRestore(rMoby, rules, round, newNS, drop, empty); err != nil {
+				return err
+			}
+		}
+	}
+	if rMoby != nil {
+		rMoby.shareOurs(rRestore, rFlush)
 	}
 	return nil
 }
