@@ -128,3 +128,27 @@ func BenchmarkTableStats(b *testing.B) {
 		require.Len(b, entries[9999].Dests, 5)
 	}
 }
+
+// TestTableParallelDumps: real-server dumps spread over several sockets
+// give the listing one socket gives, and the sockets stay open for the
+// next listing.
+func TestTableParallelDumps(t *testing.T) {
+	k := benchTable(t)
+	serial := newClient(&replayTransport{k: k}, pageReadSize)
+	serial.openBig = func() (transport, error) { return &replayTransport{k: k}, nil }
+	want, err := serial.Table(false)
+	require.NoError(t, err)
+	require.Empty(t, serial.extra)
+
+	parallel := newClient(&replayTransport{k: k}, pageReadSize)
+	opened := 0
+	parallel.openBig = func() (transport, error) { opened++; return &replayTransport{k: k}, nil }
+	parallel.dumpSockets = 4
+	for range 2 {
+		got, err := parallel.Table(false)
+		require.NoError(t, err)
+		require.Equal(t, want, got)
+	}
+	require.Len(t, parallel.extra, 3)
+	require.Equal(t, 4, opened) // the services dump's socket and three for real servers
+}
