@@ -1,6 +1,7 @@
 package ipvs
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -189,8 +190,11 @@ const tableAttempts = 10
 func (c *Client) consistentServices(brief bool) (svcs []rules.Service, proc *procTable, err error) {
 	proc = &procTable{}
 	union := map[procKey]int{}
-	var reads []map[procKey]int
-	var dumps [][]rules.Service
+	var (
+		seqs  [][]procKey // every read's keys, in its order
+		reads []map[procKey]int
+		dumps [][]rules.Service
+	)
 	add := func(read map[procKey]int) {
 		reads = append(reads, read)
 		for k, n := range read {
@@ -218,10 +222,19 @@ func (c *Client) consistentServices(brief bool) (svcs []rules.Service, proc *pro
 			return nil, nil, err
 		}
 		dumps = append(dumps, svcs)
-		add(dumpKeys(svcs))
+		seqs = append(seqs, dumpSeq(svcs))
 		if t := c.readProcTable(brief); t != nil {
 			proc = t
-			add(t.keyCounts())
+			seqs = append(seqs, t.keys)
+		}
+		// The usual case, quickly: the first two reads show the same
+		// services in the same order (a dump and /proc walk the table
+		// alike), so each is the whole union.
+		if len(reads) == 0 && len(seqs) == 2 && slices.Equal(seqs[0], seqs[1]) {
+			return svcs, proc, nil
+		}
+		for _, seq := range seqs[len(reads):] {
+			add(keyCounts(seq))
 		}
 		complete := 0
 		for _, r := range reads {
@@ -234,7 +247,7 @@ func (c *Client) consistentServices(brief bool) (svcs []rules.Service, proc *pro
 		}
 		// The latest dump that is the whole union.
 		for i := len(dumps) - 1; i >= 0; i-- {
-			if whole(dumpKeys(dumps[i])) {
+			if whole(keyCounts(dumpSeq(dumps[i]))) {
 				return dumps[i], proc, nil
 			}
 		}
@@ -268,20 +281,20 @@ func procKeyOf(k rules.ServiceKey) procKey {
 	return procKey{proto: k.Protocol, addr: k.Addr, port: k.Port}
 }
 
-// dumpKeys counts a dump's services by /proc key (fwmark services of both
-// families share one).
-func dumpKeys(svcs []rules.Service) map[procKey]int {
-	m := make(map[procKey]int, len(svcs))
-	for _, s := range svcs {
-		m[procKeyOf(s.ServiceKey)]++
+// dumpSeq is a dump's services' /proc keys, in its order (fwmark services
+// of both families share one).
+func dumpSeq(svcs []rules.Service) []procKey {
+	keys := make([]procKey, len(svcs))
+	for i := range svcs {
+		keys[i] = procKeyOf(svcs[i].ServiceKey)
 	}
-	return m
+	return keys
 }
 
-// keyCounts counts the services of t by key.
-func (t *procTable) keyCounts() map[procKey]int {
-	m := make(map[procKey]int, len(t.keys))
-	for _, k := range t.keys {
+// keyCounts counts a read's services by key.
+func keyCounts(keys []procKey) map[procKey]int {
+	m := make(map[procKey]int, len(keys))
+	for _, k := range keys {
 		m[k]++
 	}
 	return m
