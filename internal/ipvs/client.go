@@ -349,6 +349,22 @@ func (c *Client) services(hint int) ([]rules.Service, error) {
 	return svcs, nil
 }
 
+// serviceKeys dumps the services' /proc keys only, in the kernel's order,
+// repeats included (a caller comparing it with a deduplicated dump sees
+// them as a difference).
+func (c *Client) serviceKeys(hint int) ([]procKey, error) {
+	keys := make([]procKey, 0, hint)
+	err := c.executeOn(true, OpServices, cmdGetService, nlmFDump, nil, func(rc uint8, b []byte) error {
+		if rc != cmdNewService {
+			return nil
+		}
+		k, err := decodeServiceProcKey(b)
+		keys = append(keys, k)
+		return err
+	})
+	return keys, err
+}
+
 // Service returns one virtual service; the error matches ErrNoService if
 // it does not exist.
 func (c *Client) Service(key rules.ServiceKey) (rules.Service, error) {

@@ -67,6 +67,47 @@ func decodeServiceMessage(b []byte) (rules.Service, error) {
 	return decodeService(&a)
 }
 
+// decodeServiceProcKey decodes only the /proc key of a NEW_SERVICE
+// message: a read that only confirms which services exist skips the
+// options and counters. It accepts whatever decodeServiceMessage accepts,
+// with the same key.
+func decodeServiceProcKey(b []byte) (procKey, error) {
+	a, err := findNested(b, cmdAttrService)
+	if err != nil {
+		return procKey{}, err
+	}
+	var (
+		family rules.Family
+		k      procKey
+		addr   []byte
+	)
+	for a.next() {
+		switch a.typ {
+		case svcAttrAF:
+			family = rules.Family(a.u16())
+		case svcAttrProtocol:
+			k.proto = rules.Protocol(a.u16())
+		case svcAttrAddr:
+			addr = a.rawAddr()
+		case svcAttrPort:
+			k.port = a.be16()
+		case svcAttrFWMark:
+			k.fwmark = a.u32()
+		}
+	}
+	if a.err != nil {
+		return procKey{}, a.err
+	}
+	if family != rules.IPv4 && family != rules.IPv6 {
+		return procKey{}, fmt.Errorf("%w: service address family %d", errMalformed, uint16(family))
+	}
+	if k.fwmark != 0 {
+		return procKey{fwmark: k.fwmark}, nil
+	}
+	k.addr, err = toAddr(family, addr)
+	return k, err
+}
+
 // rawAddr checks an address attribute (at most 16 bytes) and returns it
 // for conversion once the family is known.
 func (a *walker) rawAddr() []byte {

@@ -114,6 +114,23 @@ func FuzzDecodeServiceMessage(f *testing.F) {
 	})
 }
 
+// FuzzDecodeServiceProcKey: the keys-only decoder of the confirming dump
+// agrees with the full decoder on every message the full one accepts.
+func FuzzDecodeServiceProcKey(f *testing.F) {
+	for _, b := range decodeSeeds(f) {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		k, kerr := decodeServiceProcKey(b)
+		s, err := decodeServiceMessage(b)
+		if err != nil {
+			return
+		}
+		require.NoError(t, kerr)
+		require.Equal(t, procKeyOf(s.ServiceKey), k)
+	})
+}
+
 func FuzzDecodeDestinationMessage(f *testing.F) {
 	for _, b := range decodeSeeds(f) {
 		f.Add(b, uint16(rules.IPv4))

@@ -226,6 +226,16 @@ func (c *Client) consistentServices(brief bool) (svcs []rules.Service, proc *pro
 		if t := c.readProcTable(brief); t != nil {
 			proc = t
 			seqs = append(seqs, t.keys)
+		} else if len(dumps) == 1 {
+			// Without /proc, the first dump is confirmed by a dump of the
+			// keys alone; if the two differ, full dumps follow as before.
+			keys, err := c.serviceKeys(len(svcs))
+			if err != nil {
+				return nil, nil, err
+			}
+			if slices.Equal(seqs[0], keys) {
+				return svcs, proc, nil
+			}
 		}
 		// The usual case, quickly: the first two reads show the same
 		// services in the same order (a dump and /proc walk the table
