@@ -25,15 +25,17 @@ type Config struct {
 
 // A Client talks to the kernel's IPVS over its generic-netlink socket,
 // with a second one opened only for the large dump of every service (see
-// Client.bigSock). The family is resolved once. A Client is safe for
+// Client.bigSock) and, on a machine of several CPUs, more for listings'
+// real-server dumps (see Client.dumpDestinations). The family is resolved once. A Client is safe for
 // concurrent use; requests are serialised.
 type Client struct {
 	mu     sync.Mutex // serialises exchanges on the sockets
 	s      *sock
 	family uint16
 	// big is a second socket for the services dump, read in large
-	// chunks (see bigSock); nil until needed. openBig opens its
-	// transport; nil if there is none to open.
+	// chunks (see bigSock); nil until needed. openBig opens another
+	// transport in the client's namespace, for it and for extra; nil if
+	// there is none to open.
 	big     *sock
 	openBig func() (transport, error)
 	ns      nsID // the socket's network namespace, if known
