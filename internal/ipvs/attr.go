@@ -140,5 +140,6 @@ func (a *walker) name() string {
 	return string(v)
 }
 
-// nested returns a walker over the current attribute's payload.
-func (a *walker) nested() *walker { return &walker{b: a.val} }
+// nested returns a walker over the current attribute's payload; a value,
+// so that walking a nest allocates nothing.
+func (a *walker) nested() walker { return walker{b: a.val} }

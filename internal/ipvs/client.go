@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"runtime"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -24,15 +25,17 @@ type Config struct {
 
 // A Client talks to the kernel's IPVS over its generic-netlink socket,
 // with a second one opened only for the large dump of every service (see
-// Client.bigSock). The family is resolved once. A Client is safe for
+// Client.bigSock) and, on a machine of several CPUs, more for listings'
+// real-server dumps (see Client.dumpDestinations). The family is resolved once. A Client is safe for
 // concurrent use; requests are serialised.
 type Client struct {
 	mu     sync.Mutex // serialises exchanges on the sockets
 	s      *sock
 	family uint16
 	// big is a second socket for the services dump, read in large
-	// chunks (see bigSock); nil until needed. openBig opens its
-	// transport; nil if there is none to open.
+	// chunks (see bigSock); nil until needed. openBig opens another
+	// transport in the client's namespace, for it and for extra; nil if
+	// there is none to open.
 	big     *sock
 	openBig func() (transport, error)
 	ns      nsID // the socket's network namespace, if known
@@ -40,6 +43,11 @@ type Client struct {
 	// window is how many requests a batch may have in flight: as many
 	// failure replies as the receive buffer holds with a wide margin.
 	window int
+	// dumpSockets is how many sockets a listing may dump real servers on
+	// at once (see dumpDestinations): 1 unless the machine has several
+	// CPUs. extra are the sockets besides s, opened on first use.
+	dumpSockets int
+	extra       []*sock
 }
 
 // Dial opens a client. The error matches ErrNotAvailable when the kernel
@@ -63,6 +71,8 @@ func Dial(cfg *Config) (*Client, error) {
 	c.ns = socketNamespace(t.rc)
 	c.netns = netns
 	c.openBig = func() (transport, error) { return openNetlink(netns) }
+	// NumCPU counts the CPUs this process may run on (sched_getaffinity).
+	c.dumpSockets = min(runtime.NumCPU(), maxDumpSockets)
 	if err := c.resolveFamily(); err != nil {
 		c.Close()
 		return nil, err
@@ -72,7 +82,7 @@ func Dial(cfg *Config) (*Client, error) {
 
 // newClient makes a client on t, its family not yet resolved.
 func newClient(t transport, readSize int) *Client {
-	return &Client{s: newSock(t, readSize), window: minWindow}
+	return &Client{s: newSock(t, readSize), window: minWindow, dumpSockets: 1}
 }
 
 // Read sizes. The kernel sizes every later dump chunk of a socket to the
@@ -114,10 +124,12 @@ const (
 // resolveFamily looks the IPVS family's id up with the generic-netlink
 // controller, on the client's own socket.
 func (c *Client) resolveFamily() error {
-	var ae attrEncoder
-	ae.str(ctrlAttrFamilyName, familyName)
+	name := func(ae *attrEncoder) error {
+		ae.str(ctrlAttrFamilyName, familyName)
+		return nil
+	}
 	var id uint16
-	err := c.s.exchange(unix.GENL_ID_CTRL, OpDial, unix.CTRL_CMD_GETFAMILY, 0, ae.b, func(cmd uint8, b []byte) error {
+	err := c.s.exchange(unix.GENL_ID_CTRL, OpDial, unix.CTRL_CMD_GETFAMILY, 0, name, func(cmd uint8, b []byte) error {
 		if cmd != unix.CTRL_CMD_NEWFAMILY {
 			return nil
 		}
@@ -148,23 +160,14 @@ func (c *Client) Close() error {
 	if c.big != nil {
 		c.big.t.close()
 	}
+	for _, s := range c.extra {
+		s.t.close()
+	}
 	return c.s.t.close()
 }
 
 // An encoder writes a request's attributes.
 type encoder func(*attrEncoder) error
-
-// encodeAttrs runs enc into a fresh attribute block.
-func encodeAttrs(enc encoder) ([]byte, error) {
-	if enc == nil {
-		return nil, nil
-	}
-	var ae attrEncoder
-	if err := enc(&ae); err != nil {
-		return nil, err
-	}
-	return ae.b, nil
-}
 
 // A replyFunc receives each reply message: its generic-netlink command
 // and its attributes, valid only during the call.
@@ -180,10 +183,6 @@ func (c *Client) execute(op Op, cmd uint8, flags uint16, enc encoder, each reply
 
 // executeOn is execute on the socket for large dumps when large is set.
 func (c *Client) executeOn(large bool, op Op, cmd uint8, flags uint16, enc encoder, each replyFunc) error {
-	data, err := encodeAttrs(enc)
-	if err != nil {
-		return &Error{Op: op, Err: err}
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := c.s
@@ -192,15 +191,19 @@ func (c *Client) executeOn(large bool, op Op, cmd uint8, flags uint16, enc encod
 			s = b
 		}
 	}
-	return s.exchange(c.family, op, cmd, flags, data, each)
+	return s.exchange(c.family, op, cmd, flags, enc, each)
 }
 
-// exchange sends one request of family and reads its replies.
-func (s *sock) exchange(family uint16, op Op, cmd uint8, flags uint16, data []byte, each replyFunc) error {
+// exchange sends one request of family, its attributes written by enc
+// straight into the send buffer, and reads its replies.
+func (s *sock) exchange(family uint16, op Op, cmd uint8, flags uint16, enc encoder, each replyFunc) error {
 	seq := s.nextSeq()
 	// NLM_F_REQUEST must be set: the kernel silently skips a message
 	// without it.
-	s.wbuf = appendRequest(s.wbuf[:0], family, nlmFRequest|flags, seq, cmd, data)
+	var err error
+	if s.wbuf, err = frameRequest(s.wbuf[:0], family, nlmFRequest|flags, seq, cmd, enc); err != nil {
+		return &Error{Op: op, Err: err}
+	}
 	if err := s.write(s.wbuf); err != nil {
 		return newError(op, err)
 	}
@@ -314,8 +317,16 @@ func (c *Client) Info() (rules.Info, error) {
 // The kernel resumes a dump by position, counting the services of every
 // namespace, so a change anywhere between two chunks can repeat an entry;
 // repeats are dropped (IPVS never sets NLM_F_DUMP_INTR to say so).
-func (c *Client) Services() ([]rules.Service, error) {
-	var svcs []rules.Service
+func (c *Client) Services() ([]rules.Service, error) { return c.services(0) }
+
+// services is Services with room made for hint services, the size of an
+// earlier dump: a table of thousands of services is not grown step by
+// step.
+func (c *Client) services(hint int) ([]rules.Service, error) {
+	var svcs []rules.Service // nil when there are none
+	if hint > 0 {
+		svcs = make([]rules.Service, 0, hint)
+	}
 	var seen map[rules.ServiceKey]bool
 	err := c.executeOn(true, OpServices, cmdGetService, nlmFDump, nil, func(rc uint8, b []byte) error {
 		if rc != cmdNewService {
@@ -326,7 +337,7 @@ func (c *Client) Services() ([]rules.Service, error) {
 			return err
 		}
 		if seen == nil {
-			seen = make(map[rules.ServiceKey]bool)
+			seen = make(map[rules.ServiceKey]bool, hint)
 		}
 		if !seen[s.ServiceKey] {
 			seen[s.ServiceKey] = true
@@ -338,6 +349,22 @@ func (c *Client) Services() ([]rules.Service, error) {
 		return nil, err
 	}
 	return svcs, nil
+}
+
+// serviceKeys dumps the services' /proc keys only, in the kernel's order,
+// repeats included (a caller comparing it with a deduplicated dump sees
+// them as a difference).
+func (c *Client) serviceKeys(hint int) ([]procKey, error) {
+	keys := make([]procKey, 0, hint)
+	err := c.executeOn(true, OpServices, cmdGetService, nlmFDump, nil, func(rc uint8, b []byte) error {
+		if rc != cmdNewService {
+			return nil
+		}
+		k, err := decodeServiceProcKey(b)
+		keys = append(keys, k)
+		return err
+	})
+	return keys, err
 }
 
 // Service returns one virtual service; the error matches ErrNoService if
@@ -389,22 +416,33 @@ const largeDestDump = 64
 // destinations dumps a service's real servers, through the socket for
 // large dumps when large is set.
 func (c *Client) destinations(key rules.ServiceKey, large bool) ([]rules.Destination, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.s
+	if large {
+		if b := c.bigSock(); b != nil {
+			s = b
+		}
+	}
 	var set destSet
-	err := c.executeOn(large, OpDestinations, cmdGetDest, nlmFDump, encodeServiceKeyAttr(key), func(rc uint8, b []byte) error {
-		if rc != cmdNewDest {
-			return nil
-		}
-		d, err := decodeDestinationMessage(b, key.Family)
-		if err != nil {
-			return err
-		}
-		set.add(d)
-		return nil
-	})
-	if err != nil {
+	if err := s.destinations(c.family, key, &set); err != nil {
 		return nil, err
 	}
 	return set.dests, nil
+}
+
+// destinations dumps the real servers of the service key into set, each
+// decoded in place at the end of set.dests.
+func (s *sock) destinations(family uint16, key rules.ServiceKey, set *destSet) error {
+	enc := func(ae *attrEncoder) error {
+		return ae.nested(cmdAttrService, func(nae *attrEncoder) error { return encodeServiceKey(nae, key) })
+	}
+	return s.exchange(family, OpDestinations, cmdGetDest, nlmFDump, enc, func(rc uint8, b []byte) error {
+		if rc != cmdNewDest {
+			return nil
+		}
+		return set.decode(b, key.Family)
+	})
 }
 
 // A destSet collects a dump's real servers, dropping repeats of one
@@ -427,29 +465,54 @@ const indexFrom = 32
 
 func keyOf(d *rules.Destination) destKey { return destKey{d.Family, d.Addr, d.Port} }
 
+// decode decodes a NEW_DEST message b of a service of family f straight
+// into a new last entry, which it keeps unless it repeats an earlier one.
+func (s *destSet) decode(b []byte, f rules.Family) error {
+	s.dests = append(s.dests, rules.Destination{})
+	last := len(s.dests) - 1
+	if err := decodeDestinationInto(&s.dests[last], b, f); err != nil {
+		s.dests = s.dests[:last]
+		return err
+	}
+	if s.seen(&s.dests[last], last) {
+		s.dests[last] = rules.Destination{}
+		s.dests = s.dests[:last]
+	}
+	return nil
+}
+
 // add appends d unless a real server of its identity is there already.
 func (s *destSet) add(d rules.Destination) {
-	k := keyOf(&d)
+	s.dests = append(s.dests, d)
+	last := len(s.dests) - 1
+	if s.seen(&s.dests[last], last) {
+		s.dests = s.dests[:last]
+	}
+}
+
+// seen reports whether d, the entry at n, repeats one of the n before it,
+// and indexes it if not.
+func (s *destSet) seen(d *rules.Destination, n int) bool {
+	k := keyOf(d)
 	if s.index == nil {
-		for i := range s.dests {
+		for i := range s.dests[:n] {
 			if keyOf(&s.dests[i]) == k {
-				return
+				return true
 			}
 		}
-		s.dests = append(s.dests, d)
-		if len(s.dests) == indexFrom {
+		if n+1 == indexFrom {
 			s.index = make(map[destKey]struct{}, 2*indexFrom)
-			for i := range s.dests {
+			for i := range s.dests[:n+1] {
 				s.index[keyOf(&s.dests[i])] = struct{}{}
 			}
 		}
-		return
+		return false
 	}
 	if _, ok := s.index[k]; ok {
-		return
+		return true
 	}
 	s.index[k] = struct{}{}
-	s.dests = append(s.dests, d)
+	return false
 }
 
 // AddDestination adds a real server to a service.

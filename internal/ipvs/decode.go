@@ -45,7 +45,7 @@ func decodeTimeouts(b []byte) (rules.Timeouts, error) {
 }
 
 // findNested returns a walker over the first top-level attribute typ of b.
-func findNested(b []byte, typ uint16) (*walker, error) {
+func findNested(b []byte, typ uint16) (walker, error) {
 	a := walker{b: b}
 	for a.next() {
 		if a.typ == typ {
@@ -53,9 +53,9 @@ func findNested(b []byte, typ uint16) (*walker, error) {
 		}
 	}
 	if a.err != nil {
-		return nil, a.err
+		return walker{}, a.err
 	}
-	return nil, fmt.Errorf("%w: attribute %d missing", errMalformed, typ)
+	return walker{}, fmt.Errorf("%w: attribute %d missing", errMalformed, typ)
 }
 
 // decodeServiceMessage decodes a NEW_SERVICE message.
@@ -64,7 +64,48 @@ func decodeServiceMessage(b []byte) (rules.Service, error) {
 	if err != nil {
 		return rules.Service{}, err
 	}
-	return decodeService(a)
+	return decodeService(&a)
+}
+
+// decodeServiceProcKey decodes only the /proc key of a NEW_SERVICE
+// message: a read that only confirms which services exist skips the
+// options and counters. It accepts whatever decodeServiceMessage accepts,
+// with the same key.
+func decodeServiceProcKey(b []byte) (procKey, error) {
+	a, err := findNested(b, cmdAttrService)
+	if err != nil {
+		return procKey{}, err
+	}
+	var (
+		family rules.Family
+		k      procKey
+		addr   []byte
+	)
+	for a.next() {
+		switch a.typ {
+		case svcAttrAF:
+			family = rules.Family(a.u16())
+		case svcAttrProtocol:
+			k.proto = rules.Protocol(a.u16())
+		case svcAttrAddr:
+			addr = a.rawAddr()
+		case svcAttrPort:
+			k.port = a.be16()
+		case svcAttrFWMark:
+			k.fwmark = a.u32()
+		}
+	}
+	if a.err != nil {
+		return procKey{}, a.err
+	}
+	if family != rules.IPv4 && family != rules.IPv6 {
+		return procKey{}, fmt.Errorf("%w: service address family %d", errMalformed, uint16(family))
+	}
+	if k.fwmark != 0 {
+		return procKey{fwmark: k.fwmark}, nil
+	}
+	k.addr, err = toAddr(family, addr)
+	return k, err
 }
 
 // rawAddr checks an address attribute (at most 16 bytes) and returns it
@@ -161,20 +202,26 @@ func decodeService(a *walker) (rules.Service, error) {
 // decodeDestinationMessage decodes a NEW_DEST message of a service of
 // family svcFamily.
 func decodeDestinationMessage(b []byte, svcFamily rules.Family) (rules.Destination, error) {
-	a, err := findNested(b, cmdAttrDest)
-	if err != nil {
-		return rules.Destination{}, err
-	}
-	return decodeDestination(a, svcFamily)
+	var d rules.Destination
+	err := decodeDestinationInto(&d, b, svcFamily)
+	return d, err
 }
 
-// decodeDestination decodes the attributes nested in CMD_ATTR_DEST.
-// Kernels before 3.18 send no ADDR_FAMILY; the service's family applies.
-func decodeDestination(a *walker, svcFamily rules.Family) (rules.Destination, error) {
-	var (
-		d    rules.Destination
-		addr []byte
-	)
+// decodeDestinationInto decodes a NEW_DEST message into *d, which must be
+// zero: a dump decodes straight into its result, without a copy.
+func decodeDestinationInto(d *rules.Destination, b []byte, svcFamily rules.Family) error {
+	a, err := findNested(b, cmdAttrDest)
+	if err != nil {
+		return err
+	}
+	return decodeDestination(d, &a, svcFamily)
+}
+
+// decodeDestination decodes the attributes nested in CMD_ATTR_DEST into
+// *d. Kernels before 3.18 send no ADDR_FAMILY; the service's family
+// applies.
+func decodeDestination(d *rules.Destination, a *walker, svcFamily rules.Family) error {
+	var addr []byte
 	for a.next() {
 		switch a.typ {
 		case destAttrAddr:
@@ -210,14 +257,14 @@ func decodeDestination(a *walker, svcFamily rules.Family) (rules.Destination, er
 		}
 	}
 	if a.err != nil {
-		return d, a.err
+		return a.err
 	}
 	if d.Family == 0 {
 		d.Family = svcFamily
 	}
 	var err error
 	d.Addr, err = toAddr(d.Family, addr)
-	return d, err
+	return err
 }
 
 // stats decodes the current attribute, a STATS or STATS64 nest, into st.

@@ -17,8 +17,15 @@ import (
 // must read back what they write for every input the encoder accepts.
 // Run one with: go test -run XXX -fuzz FuzzServiceCodec ./internal/ipvs
 
-// encodeRequest runs a request encoder the way Client.execute does.
-func encodeRequest(enc encoder) ([]byte, error) { return encodeAttrs(enc) }
+// encodeRequest runs a request encoder the way Client.execute does and
+// returns the attributes it framed.
+func encodeRequest(enc encoder) ([]byte, error) {
+	b, err := frameRequest(nil, 0, 0, 0, 0, enc)
+	if err != nil || enc == nil {
+		return nil, err
+	}
+	return b[requestOverhead:], nil
+}
 
 // requireLocal asserts that err is one of the encoder's own refusals.
 func requireLocal(t *testing.T, err error) {
@@ -104,6 +111,23 @@ func FuzzDecodeServiceMessage(f *testing.F) {
 		} else {
 			require.Equal(t, s.Family, rules.FamilyOf(s.Addr))
 		}
+	})
+}
+
+// FuzzDecodeServiceProcKey: the keys-only decoder of the confirming dump
+// agrees with the full decoder on every message the full one accepts.
+func FuzzDecodeServiceProcKey(f *testing.F) {
+	for _, b := range decodeSeeds(f) {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		k, kerr := decodeServiceProcKey(b)
+		s, err := decodeServiceMessage(b)
+		if err != nil {
+			return
+		}
+		require.NoError(t, kerr)
+		require.Equal(t, procKeyOf(s.ServiceKey), k)
 	})
 }
 

@@ -83,6 +83,23 @@ func appendRequest(dst []byte, family, flags uint16, seq uint32, cmd uint8, attr
 	return dst
 }
 
+// frameRequest frames one request onto dst, its attributes written in
+// place by enc (nil: none): no attribute block is built and copied.
+func frameRequest(dst []byte, family, flags uint16, seq uint32, cmd uint8, enc encoder) ([]byte, error) {
+	start := len(dst)
+	dst = appendRequest(dst, family, flags, seq, cmd, nil)
+	if enc == nil {
+		return dst, nil
+	}
+	ae := attrEncoder{b: dst}
+	if err := enc(&ae); err != nil {
+		return dst[:start], err
+	}
+	// Attributes are padded to 4 bytes: the message needs no more.
+	binary.NativeEndian.PutUint32(ae.b[start:], uint32(len(ae.b)-start))
+	return ae.b, nil
+}
+
 // write sends b, one or more framed requests, in one datagram.
 func (s *sock) write(b []byte) error { return s.t.write(b) }
 

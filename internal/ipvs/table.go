@@ -1,6 +1,10 @@
 package ipvs
 
 import (
+	"slices"
+	"sync"
+	"sync/atomic"
+
 	"github.com/ipvsadm-go/ipvsadm/internal/rules"
 )
 
@@ -21,6 +25,7 @@ func (c *Client) Table(brief bool) ([]rules.ServiceEntry, error) {
 		return nil, err
 	}
 	entries := make([]rules.ServiceEntry, len(svcs))
+	var todo []int // entries whose real servers come in page-sized dumps
 	for i, s := range svcs {
 		entries[i].Service = s
 		dests, ok := proc.lookup(procKeyOf(s.ServiceKey))
@@ -33,12 +38,133 @@ func (c *Client) Table(brief bool) ([]rules.ServiceEntry, error) {
 		}
 		// Large chunks where a service is known to have many real servers
 		// (from /proc), or where there are few services to dump.
-		large := len(dests) >= largeDestDump || !brief && len(svcs) <= largeDestDump
-		if entries[i].Dests, err = c.destinations(s.ServiceKey, large); err != nil {
-			return nil, err
+		if len(dests) >= largeDestDump || !brief && len(svcs) <= largeDestDump {
+			if entries[i].Dests, err = c.destinations(s.ServiceKey, true); err != nil {
+				return nil, err
+			}
+			continue
 		}
+		todo = append(todo, i)
+	}
+	if err := c.dumpDestinations(entries, todo); err != nil {
+		return nil, err
 	}
 	return entries, nil
+}
+
+// parallelFrom is the number of real-server dumps from which a listing
+// spreads them over several sockets.
+const parallelFrom = 256
+
+// maxDumpSockets bounds the sockets dumping at once: the kernel holds one
+// IPVS mutex for the part of each dump that reads the table, so beyond a
+// few sockets only the framing and copying still overlap.
+const maxDumpSockets = 4
+
+// dumpDestinations dumps the real servers of entries[i] for each i of todo,
+// one dump per service (the only way the kernel exports a real server's
+// counters). With more than one CPU (Client.dumpSockets) the dumps are
+// spread over several sockets, a netlink socket running one dump at a
+// time; each lands in its own entry, so the order of the listing is the
+// kernel's either way. On failure the error is that of the first failing
+// service in todo's order, as one socket would have met it.
+func (c *Client) dumpDestinations(entries []rules.ServiceEntry, todo []int) error {
+	if len(todo) == 0 {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	workers := []*destWorker{{s: c.s}}
+	for _, s := range c.dumpSocks(min(c.dumpSockets, len(todo)/parallelFrom) - 1) {
+		workers = append(workers, &destWorker{s: s})
+	}
+	var (
+		next     atomic.Int64
+		mu       sync.Mutex
+		firstErr error
+		errAt    = len(todo)
+		wg       sync.WaitGroup
+	)
+	work := func(w *destWorker) {
+		for {
+			j := int(next.Add(1) - 1)
+			if j >= len(todo) {
+				return
+			}
+			mu.Lock()
+			stop := errAt < j
+			mu.Unlock()
+			if stop {
+				return
+			}
+			if err := w.dump(c.family, &entries[todo[j]]); err != nil {
+				mu.Lock()
+				if j < errAt {
+					errAt, firstErr = j, err
+				}
+				mu.Unlock()
+				return
+			}
+		}
+	}
+	for _, w := range workers[1:] {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			work(w)
+		}()
+	}
+	work(workers[0])
+	wg.Wait()
+	return firstErr
+}
+
+// dumpSocks returns up to n sockets besides the client's own for parallel
+// dumps, opening them on first use in the client's namespace; fewer if
+// they cannot be opened.
+func (c *Client) dumpSocks(n int) []*sock {
+	for len(c.extra) < n && c.openBig != nil {
+		t, err := c.openBig()
+		if err != nil {
+			break
+		}
+		s := newSock(t, smallReadSize())
+		s.timeout = c.s.timeout
+		c.extra = append(c.extra, s)
+	}
+	return c.extra[:min(max(n, 0), len(c.extra))]
+}
+
+// A destWorker dumps services' real servers on one socket. Each dump is
+// decoded into a reused scratch set, then copied into a shared backing
+// array: a table of thousands of services allocates a few arrays, not a
+// growing slice per service.
+type destWorker struct {
+	s     *sock
+	set   destSet
+	arena []rules.Destination
+}
+
+// arenaChunk is the number of real servers in each backing array.
+const arenaChunk = 1024
+
+// dump fills e.Dests with the real servers of e's service.
+func (w *destWorker) dump(family uint16, e *rules.ServiceEntry) error {
+	w.set.dests, w.set.index = w.set.dests[:0], nil
+	if err := w.s.destinations(family, e.Service.ServiceKey, &w.set); err != nil {
+		return err
+	}
+	d := w.set.dests
+	if len(d) == 0 {
+		return nil // nil, as a dump of no real servers always was
+	}
+	if cap(w.arena)-len(w.arena) < len(d) {
+		w.arena = make([]rules.Destination, 0, max(len(d), arenaChunk))
+	}
+	start := len(w.arena)
+	w.arena = append(w.arena, d...)
+	e.Dests = w.arena[start:len(w.arena):len(w.arena)]
+	return nil
 }
 
 // tableAttempts bounds how often Table reads the services again when its
@@ -64,8 +190,11 @@ const tableAttempts = 10
 func (c *Client) consistentServices(brief bool) (svcs []rules.Service, proc *procTable, err error) {
 	proc = &procTable{}
 	union := map[procKey]int{}
-	var reads []map[procKey]int
-	var dumps [][]rules.Service
+	var (
+		seqs  [][]procKey // every read's keys, in its order
+		reads []map[procKey]int
+		dumps [][]rules.Service
+	)
 	add := func(read map[procKey]int) {
 		reads = append(reads, read)
 		for k, n := range read {
@@ -84,15 +213,38 @@ func (c *Client) consistentServices(brief bool) (svcs []rules.Service, proc *pro
 		return true
 	}
 	for range tableAttempts {
-		svcs, err := c.Services()
+		hint := 0
+		if len(dumps) > 0 {
+			hint = len(dumps[len(dumps)-1]) + 16
+		}
+		svcs, err := c.services(hint)
 		if err != nil {
 			return nil, nil, err
 		}
 		dumps = append(dumps, svcs)
-		add(dumpKeys(svcs))
+		seqs = append(seqs, dumpSeq(svcs))
 		if t := c.readProcTable(brief); t != nil {
 			proc = t
-			add(t.keyCounts())
+			seqs = append(seqs, t.keys)
+		} else if len(dumps) == 1 {
+			// Without /proc, the first dump is confirmed by a dump of the
+			// keys alone; if the two differ, full dumps follow as before.
+			keys, err := c.serviceKeys(len(svcs))
+			if err != nil {
+				return nil, nil, err
+			}
+			if slices.Equal(seqs[0], keys) {
+				return svcs, proc, nil
+			}
+		}
+		// The usual case, quickly: the first two reads show the same
+		// services in the same order (a dump and /proc walk the table
+		// alike), so each is the whole union.
+		if len(reads) == 0 && len(seqs) == 2 && slices.Equal(seqs[0], seqs[1]) {
+			return svcs, proc, nil
+		}
+		for _, seq := range seqs[len(reads):] {
+			add(keyCounts(seq))
 		}
 		complete := 0
 		for _, r := range reads {
@@ -105,7 +257,7 @@ func (c *Client) consistentServices(brief bool) (svcs []rules.Service, proc *pro
 		}
 		// The latest dump that is the whole union.
 		for i := len(dumps) - 1; i >= 0; i-- {
-			if whole(dumpKeys(dumps[i])) {
+			if whole(keyCounts(dumpSeq(dumps[i]))) {
 				return dumps[i], proc, nil
 			}
 		}
@@ -139,20 +291,20 @@ func procKeyOf(k rules.ServiceKey) procKey {
 	return procKey{proto: k.Protocol, addr: k.Addr, port: k.Port}
 }
 
-// dumpKeys counts a dump's services by /proc key (fwmark services of both
-// families share one).
-func dumpKeys(svcs []rules.Service) map[procKey]int {
-	m := make(map[procKey]int, len(svcs))
-	for _, s := range svcs {
-		m[procKeyOf(s.ServiceKey)]++
+// dumpSeq is a dump's services' /proc keys, in its order (fwmark services
+// of both families share one).
+func dumpSeq(svcs []rules.Service) []procKey {
+	keys := make([]procKey, len(svcs))
+	for i := range svcs {
+		keys[i] = procKeyOf(svcs[i].ServiceKey)
 	}
-	return m
+	return keys
 }
 
-// keyCounts counts the services of t by key.
-func (t *procTable) keyCounts() map[procKey]int {
-	m := make(map[procKey]int, len(t.keys))
-	for _, k := range t.keys {
+// keyCounts counts a read's services by key.
+func keyCounts(keys []procKey) map[procKey]int {
+	m := make(map[procKey]int, len(keys))
+	for _, k := range keys {
 		m[k]++
 	}
 	return m

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/ipvsadm-go/ipvsadm/internal/ipvs"
 	"github.com/ipvsadm-go/ipvsadm/internal/rules"
 )
 
@@ -57,5 +58,40 @@ func TestKernelTableBrief(t *testing.T) {
 			require.Equal(t, rules.Destination{Family: fd.Family, Addr: fd.Addr, Port: fd.Port, Forward: fd.Forward,
 				Weight: fd.Weight, DestinationCounters: rules.DestinationCounters{ActiveConns: fd.ActiveConns, InactiveConns: fd.InactiveConns}}, bd)
 		}
+	}
+}
+
+// TestKernelTableParallelDumps: real servers dumped over four sockets of a
+// client bound to a namespace give the listing of one socket, services in
+// the kernel's order, each with its own real servers newest first.
+func TestKernelTableParallelDumps(t *testing.T) {
+	c, _ := kernelClient(t)
+	b := c.NewBatch()
+	const services = 1100
+	for i := range services {
+		s := svc4(rules.TCP, netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), 80, "wlc")
+		b.AddService(s)
+		for j := range 1 + i%4 {
+			b.AddDestination(s.ServiceKey, rules.Destination{Addr: netip.AddrFrom4([4]byte{192, 168, byte(i >> 6), byte(i<<2 + j)}),
+				Port: uint16(8000 + j), Forward: rules.Masquerade, Weight: int32(1 + j), UpperThreshold: uint32(i)})
+		}
+	}
+	results, err := b.Send()
+	require.NoError(t, err)
+	for _, r := range results {
+		require.NoError(t, r)
+	}
+	ipvs.SetDumpSockets(c, 1)
+	serial, err := c.Table(false)
+	require.NoError(t, err)
+	require.Len(t, serial, services)
+	ipvs.SetDumpSockets(c, 4)
+	for range 2 {
+		parallel, err := c.Table(false)
+		require.NoError(t, err)
+		require.Equal(t, serial, parallel)
+	}
+	for _, e := range serial {
+		require.Len(t, e.Dests, 1+int(e.Service.Addr.As4()[3])%4, "%v", e.Service.ServiceKey)
 	}
 }
