@@ -9,7 +9,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -67,45 +66,17 @@ func do(t *testing.T, n *testbed.Node, fn func() error) {
 	}
 }
 
-// holdTCP serves port 80 on the node: it answers each connection with the
-// node's name and a newline, then holds it until the client closes it
-// (testbed's httpd closes at once).
-func holdTCP(t *testing.T, n *testbed.Node) {
+// dialTCP connects from the client to the virtual service (whose real
+// servers run testbed's ServeTCP) and returns the connection, held open,
+// and the real server that answered on it.
+func (l *drainLab) dialTCP(t *testing.T) (*testbed.Session, string) {
 	t.Helper()
-	var ln net.Listener
-	do(t, n, func() (err error) { ln, err = net.Listen("tcp4", ":80"); return err })
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				io.WriteString(c, n.Name+"\n")
-				io.Copy(io.Discard, c)
-			}()
-		}
-	}()
-}
-
-// dialTCP connects from the client to the virtual service and returns
-// the connection and the real server that answered.
-func (l *drainLab) dialTCP(t *testing.T) (net.Conn, string) {
-	t.Helper()
-	var c net.Conn
-	do(t, l.Clients[0], func() (err error) {
-		c, err = net.DialTimeout("tcp4", l.VIP4Port(80).String(), 3*time.Second)
-		return err
-	})
-	t.Cleanup(func() { c.Close() })
-	c.SetReadDeadline(time.Now().Add(3 * time.Second))
-	line, err := bufio.NewReader(c).ReadString('\n')
+	c := openSession(t, l.Clients[0], l.VIP4Port(80))
+	who, err := c.Ask()
 	if err != nil {
-		t.Fatalf("banner: %v", err)
+		t.Fatal(err)
 	}
-	return c, strings.TrimSpace(line)
+	return c, who
 }
 
 // dialUDP makes a UDP flow from the client (a connected socket, one
@@ -289,12 +260,12 @@ func TestKernelDrainTCP(t *testing.T) {
 	start := time.Now()
 	l := newDrainLab(t)
 	vip, r1, r2 := l.names()
-	holdTCP(t, l.Servers[0])
-	holdTCP(t, l.Servers[1])
+	l.Servers[0].ServeTCP(80)
+	l.Servers[1].ServeTCP(80)
 	l.ipvsadm(t, "-A", "-t", vip+":80", "-s", "rr")
 	l.ipvsadm(t, "-a", "-t", vip+":80", "-r", r1+":80", "-m", "-w", "3", "-x", "100", "-y", "10")
 	l.ipvsadm(t, "-a", "-t", vip+":80", "-r", r2+":80", "-m", "-w", "3")
-	var held []net.Conn
+	var held []*testbed.Session
 	for len(held) < 2 {
 		c, who := l.dialTCP(t)
 		if who == "rs1" {
@@ -352,7 +323,7 @@ func TestKernelDrainDeadlineAndInterrupt(t *testing.T) {
 	start := time.Now()
 	l := newDrainLab(t)
 	vip, r1, _ := l.names()
-	holdTCP(t, l.Servers[0])
+	l.Servers[0].ServeTCP(80)
 	l.ipvsadm(t, "-A", "-t", vip+":80")
 	l.ipvsadm(t, "-a", "-t", vip+":80", "-r", r1+":80", "-m", "-w", "2")
 	l.dialTCP(t)

@@ -123,7 +123,7 @@ func TestKernelSyncFailover(t *testing.T) {
 	service := lab.VIP4Port(syncPort)
 	realAddr := map[string]string{}
 	for _, rs := range lab.Servers {
-		serveEcho(t, rs, syncPort)
+		rs.ServeTCP(syncPort)
 		realAddr[rs.Name] = rs.V4().String()
 	}
 	table := syncTable(lab.VIP4, lab.Servers)
@@ -145,22 +145,22 @@ func TestKernelSyncFailover(t *testing.T) {
 	// Two connections through the master, one per real server (rr); a
 	// few lines each, so that the master syncs them (it does at the
 	// third packet of an established connection).
-	conns := []*echoConn{dialEcho(t, client, service), dialEcho(t, client, service)}
+	conns := []*testbed.Session{openSession(t, client, service), openSession(t, client, service)}
 	servedBy := map[uint16]string{}
 	for i, c := range conns {
-		for n := range 3 {
-			name, err := c.exchange(fmt.Sprintf("conn%d line%d", i, n), 10*time.Second)
+		for range 3 {
+			name, err := c.AskWithin(10 * time.Second)
 			if err != nil {
 				t.Fatalf("connection %d through the master: %v", i, err)
 			}
-			if prev, ok := servedBy[c.clientPort()]; ok && prev != name {
+			if prev, ok := servedBy[c.LocalAddr().Port()]; ok && prev != name {
 				t.Fatalf("connection %d answered by %s, then by %s", i, prev, name)
 			}
-			servedBy[c.clientPort()] = name
+			servedBy[c.LocalAddr().Port()] = name
 		}
 	}
-	if servedBy[conns[0].clientPort()] == servedBy[conns[1].clientPort()] {
-		t.Fatalf("rr sent both connections to %s", servedBy[conns[0].clientPort()])
+	if servedBy[conns[0].LocalAddr().Port()] == servedBy[conns[1].LocalAddr().Port()] {
+		t.Fatalf("rr sent both connections to %s", servedBy[conns[0].LocalAddr().Port()])
 	}
 
 	// The master sends its sync messages in batches (within about two
@@ -210,11 +210,11 @@ func TestKernelSyncFailover(t *testing.T) {
 	backup.MustRun("arping", "-U", "-c", "1", "-I", "eth0", "-s", vip, vip)
 	failover := time.Now()
 	for i, c := range conns {
-		name, err := c.exchange(fmt.Sprintf("conn%d after failover", i), 15*time.Second)
+		name, err := c.AskWithin(15 * time.Second)
 		if err != nil {
 			t.Fatalf("connection %d after the failover: %v", i, err)
 		}
-		if want := servedBy[c.clientPort()]; name != want {
+		if want := servedBy[c.LocalAddr().Port()]; name != want {
 			t.Errorf("connection %d after the failover answered by %s, before by %s", i, name, want)
 		}
 	}
@@ -236,9 +236,20 @@ func TestKernelSyncFailover(t *testing.T) {
 		t.Errorf("the backup's real servers counted no packets after %v: %v", took, perServer)
 	}
 	// A new connection is the backup's own.
-	fresh := dialEcho(t, client, service)
-	if _, err := fresh.exchange("new", 10*time.Second); err != nil {
+	fresh := openSession(t, client, service)
+	if _, err := fresh.AskWithin(10 * time.Second); err != nil {
 		t.Fatalf("new connection through the backup: %v", err)
 	}
 	t.Logf("test took %v", time.Since(start).Round(time.Millisecond))
+}
+
+// openSession connects from n to target (testbed.Node.OpenSession) and
+// fails the test if it cannot.
+func openSession(t *testing.T, n *testbed.Node, target netip.AddrPort) *testbed.Session {
+	t.Helper()
+	s, err := n.OpenSession(netip.AddrPort{}, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

@@ -144,8 +144,12 @@ func (n *Node) OpenSession(src, target netip.AddrPort) (*Session, error) {
 
 // Ask sends a line and returns the answer: the name of the server at the
 // other end of the connection.
-func (s *Session) Ask() (string, error) {
-	if err := s.c.SetDeadline(time.Now().Add(ClientTimeout)); err != nil {
+func (s *Session) Ask() (string, error) { return s.AskWithin(ClientTimeout) }
+
+// AskWithin is Ask with the answer due within timeout (TCP retransmits
+// meanwhile, as across a failover).
+func (s *Session) AskWithin(timeout time.Duration) (string, error) {
+	if err := s.c.SetDeadline(time.Now().Add(timeout)); err != nil {
 		return "", err
 	}
 	if _, err := io.WriteString(s.c, "who\n"); err != nil {
