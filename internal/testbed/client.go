@@ -25,15 +25,7 @@ func (n *Node) Get(target netip.AddrPort) (string, error) {
 // port in src is chosen by the kernel.
 func (n *Node) GetFrom(src, target netip.AddrPort) (string, error) {
 	deadline := time.Now().Add(ClientTimeout)
-	d := net.Dialer{Deadline: deadline}
-	if src.IsValid() || src.Port() != 0 {
-		d.LocalAddr = &net.TCPAddr{IP: src.Addr().AsSlice(), Port: int(src.Port())}
-	}
-	var c net.Conn
-	err := n.Do(func() (err error) {
-		c, err = d.Dial("tcp", target.String())
-		return err
-	})
+	c, err := n.dialTCP(src, target, deadline)
 	if err != nil {
 		return "", fmt.Errorf("%s: GET %s: %w", n.Name, target, err)
 	}
@@ -126,15 +118,7 @@ type Session struct {
 // port) to target, a ServeTCP server or a virtual service in front of
 // some. The session is closed when the test ends, if not before.
 func (n *Node) OpenSession(src, target netip.AddrPort) (*Session, error) {
-	d := net.Dialer{Timeout: ClientTimeout}
-	if src.IsValid() || src.Port() != 0 {
-		d.LocalAddr = &net.TCPAddr{IP: src.Addr().AsSlice(), Port: int(src.Port())}
-	}
-	var c net.Conn
-	err := n.Do(func() (err error) {
-		c, err = d.Dial("tcp", target.String())
-		return err
-	})
+	c, err := n.dialTCP(src, target, time.Now().Add(ClientTimeout))
 	if err != nil {
 		return nil, fmt.Errorf("%s: connect to %s: %w", n.Name, target, err)
 	}
@@ -169,3 +153,18 @@ func (s *Session) LocalAddr() netip.AddrPort {
 
 // Close closes the connection.
 func (s *Session) Close() error { return s.c.Close() }
+
+// dialTCP connects from the node (from src when it is valid or has a
+// port; the kernel chooses what src leaves zero) to target by deadline.
+func (n *Node) dialTCP(src, target netip.AddrPort, deadline time.Time) (net.Conn, error) {
+	d := net.Dialer{Deadline: deadline}
+	if src.IsValid() || src.Port() != 0 {
+		d.LocalAddr = &net.TCPAddr{IP: src.Addr().AsSlice(), Port: int(src.Port())}
+	}
+	var c net.Conn
+	err := n.Do(func() (err error) {
+		c, err = d.Dial("tcp", target.String())
+		return err
+	})
+	return c, err
+}
