@@ -9,6 +9,12 @@ package main
 
 import "os"
 
+// beforeExit runs just before the process exits; a profiling build
+// (profile.go, build tag pprof) sets it to write its profile.
+var beforeExit = func() {}
+
 func main() {
-	os.Exit(runProcess())
+	code := runProcess()
+	beforeExit()
+	os.Exit(code)
 }
