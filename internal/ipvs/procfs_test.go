@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/stretchr/testify/require"
 
@@ -30,20 +31,20 @@ SCTP 0A000002:1388 sh
 `
 	table, err := parseProcIPVS(strings.NewReader(text))
 	require.NoError(t, err)
-	dests := func(k procKey) []rules.Destination {
+	dests := func(k procKey) []rules.BriefDestination {
 		d, ok := table.lookup(k)
 		require.True(t, ok, "%v", k)
 		return d
 	}
 	v4 := func(s string) netip.Addr { return netip.MustParseAddr(s) }
-	require.Equal(t, []rules.Destination{
-		{Family: rules.IPv4, Addr: v4("192.168.1.2"), Port: 8080, Forward: rules.Masquerade, Weight: 3, DestinationCounters: rules.DestinationCounters{ActiveConns: 1, InactiveConns: 2}},
+	require.Equal(t, []rules.BriefDestination{
+		{Family: rules.IPv4, Addr: v4("192.168.1.2"), Port: 8080, Forward: rules.Masquerade, Weight: 3, ActiveConns: 1, InactiveConns: 2},
 		{Family: rules.IPv4, Addr: v4("192.168.1.1"), Port: 80, Forward: rules.Route},
 	}, dests(procKey{proto: rules.TCP, addr: v4("10.0.0.1"), port: 80}))
-	require.Equal(t, []rules.Destination{
-		{Family: rules.IPv6, Addr: v4("2001:db8:1::10"), Port: 53, Forward: rules.Tunnel, Weight: 1, DestinationCounters: rules.DestinationCounters{InactiveConns: 7}},
+	require.Equal(t, []rules.BriefDestination{
+		{Family: rules.IPv6, Addr: v4("2001:db8:1::10"), Port: 53, Forward: rules.Tunnel, Weight: 1, InactiveConns: 7},
 	}, dests(procKey{proto: rules.UDP, addr: v4("2001:db8::1"), port: 53}))
-	require.Equal(t, []rules.Destination{
+	require.Equal(t, []rules.BriefDestination{
 		{Family: rules.IPv4, Addr: v4("192.168.1.5"), Forward: rules.Local, Weight: -1},
 	}, dests(procKey{fwmark: 7}))
 	k := procKey{proto: rules.SCTP, addr: v4("10.0.0.2"), port: 5000}
@@ -100,13 +101,25 @@ func FuzzParseProcIPVS(f *testing.F) {
 	f.Add("IP Virtual Server version 1.2.1\n\n\nFWM  00000009 rr\nFWM  00000009 rr\n  -> C0A80106:0000 Route 1 0 0\n", "4294967296")
 	f.Fuzz(func(t *testing.T, text, num string) {
 		table, err := parseProcIPVS(strings.NewReader(text))
+		// Reads of any size give the same table: lines that straddle
+		// reads are put together.
+		small, smallErr := parseProcIPVS(iotest.OneByteReader(strings.NewReader(text)))
+		if (err == nil) != (smallErr == nil) {
+			t.Fatalf("one-byte reads: error %v, whole text: %v", smallErr, err)
+		}
 		if err == nil {
-			for k := range table.index {
-				d, ok := table.lookup(k)
+			require.Equal(t, table.keys, small.keys)
+			require.Equal(t, table.spans, small.spans)
+			for i, k := range table.keys {
+				d, ok := table.at(i)
 				// Capped, so that appending to one service's real
 				// servers cannot overwrite another's.
 				if ok && cap(d) != len(d) {
 					t.Fatalf("span of %v has spare capacity", k)
+				}
+				// Where the key is unique, lookup finds the same span.
+				if ld, lok := table.lookup(k); lok && (!ok || len(ld) != len(d) || len(d) > 0 && &ld[0] != &d[0]) {
+					t.Fatalf("lookup(%v) differs from at(%d)", k, i)
 				}
 			}
 		}

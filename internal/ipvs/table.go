@@ -1,7 +1,7 @@
 package ipvs
 
 import (
-	"slices"
+	"io"
 	"sync"
 	"sync/atomic"
 
@@ -20,26 +20,33 @@ import (
 // netlink dumps, so tunnel settings are always complete. Without brief,
 // every real server is complete.
 func (c *Client) Table(brief bool) ([]rules.ServiceEntry, error) {
-	svcs, proc, err := c.consistentServices(brief)
+	entries, proc, aligned, err := c.consistentServices(brief)
 	if err != nil {
 		return nil, err
 	}
-	entries := make([]rules.ServiceEntry, len(svcs))
 	var todo []int // entries whose real servers come in page-sized dumps
-	for i, s := range svcs {
-		entries[i].Service = s
-		dests, ok := proc.lookup(procKeyOf(s.ServiceKey))
-		for _, d := range dests {
-			ok = ok && d.Forward != rules.Tunnel
+	for i := range entries {
+		e := &entries[i]
+		var (
+			dests []rules.BriefDestination
+			ok    bool
+		)
+		if aligned {
+			dests, ok = proc.at(i)
+		} else if proc != nil {
+			dests, ok = proc.lookup(procKeyOf(e.Service.ServiceKey))
+		}
+		for j := range dests {
+			ok = ok && dests[j].Forward != rules.Tunnel
 		}
 		if ok {
-			entries[i].Dests = dests
+			e.Brief = dests
 			continue
 		}
 		// Large chunks where a service is known to have many real servers
 		// (from /proc), or where there are few services to dump.
-		if len(dests) >= largeDestDump || !brief && len(svcs) <= largeDestDump {
-			if entries[i].Dests, err = c.destinations(s.ServiceKey, true); err != nil {
+		if len(dests) >= largeDestDump || !brief && len(entries) <= largeDestDump {
+			if e.Dests, err = c.destinations(e.Service.ServiceKey, true); err != nil {
 				return nil, err
 			}
 			continue
@@ -185,15 +192,15 @@ const tableAttempts = 10
 //
 // With brief set, /proc is one of the reads, and proc is the last /proc
 // table read (each service it shows with all its real servers, in brief);
-// else only dumps are read (/proc would be formatted in full for nothing)
-// and proc is empty.
-func (c *Client) consistentServices(brief bool) (svcs []rules.Service, proc *procTable, err error) {
-	proc = &procTable{}
+// aligned reports that proc shows exactly the services returned, in their
+// order, so that its i-th service is entries[i]. Else only dumps are read
+// (/proc would be formatted in full for nothing) and proc is nil.
+func (c *Client) consistentServices(brief bool) (entries []rules.ServiceEntry, proc *procTable, aligned bool, err error) {
 	union := map[procKey]int{}
 	var (
 		seqs  [][]procKey // every read's keys, in its order
 		reads []map[procKey]int
-		dumps [][]rules.Service
+		dumps [][]rules.ServiceEntry
 	)
 	add := func(read map[procKey]int) {
 		reads = append(reads, read)
@@ -217,31 +224,34 @@ func (c *Client) consistentServices(brief bool) (svcs []rules.Service, proc *pro
 		if len(dumps) > 0 {
 			hint = len(dumps[len(dumps)-1]) + 16
 		}
-		svcs, err := c.services(hint)
+		svcs, err := c.serviceEntries(hint)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, false, err
 		}
 		dumps = append(dumps, svcs)
-		seqs = append(seqs, dumpSeq(svcs))
-		if t := c.readProcTable(brief); t != nil {
+		t := c.readProcTable(brief)
+		if t != nil {
 			proc = t
-			seqs = append(seqs, t.keys)
 		} else if len(dumps) == 1 {
 			// Without /proc, the first dump is confirmed by a dump of the
 			// keys alone; if the two differ, full dumps follow as before.
 			keys, err := c.serviceKeys(len(svcs))
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, false, err
 			}
-			if slices.Equal(seqs[0], keys) {
-				return svcs, proc, nil
+			if sameKeys(svcs, keys) {
+				return svcs, nil, false, nil
 			}
 		}
 		// The usual case, quickly: the first two reads show the same
 		// services in the same order (a dump and /proc walk the table
 		// alike), so each is the whole union.
-		if len(reads) == 0 && len(seqs) == 2 && slices.Equal(seqs[0], seqs[1]) {
-			return svcs, proc, nil
+		if len(dumps) == 1 && t != nil && sameKeys(svcs, t.keys) {
+			return svcs, proc, true, nil
+		}
+		seqs = append(seqs, dumpSeq(svcs))
+		if t != nil {
+			seqs = append(seqs, t.keys)
 		}
 		for _, seq := range seqs[len(reads):] {
 			add(keyCounts(seq))
@@ -258,11 +268,25 @@ func (c *Client) consistentServices(brief bool) (svcs []rules.Service, proc *pro
 		// The latest dump that is the whole union.
 		for i := len(dumps) - 1; i >= 0; i-- {
 			if whole(keyCounts(dumpSeq(dumps[i]))) {
-				return dumps[i], proc, nil
+				return dumps[i], proc, false, nil
 			}
 		}
 	}
-	return nil, nil, &Error{Op: OpServices, Err: ErrInconsistent}
+	return nil, nil, false, &Error{Op: OpServices, Err: ErrInconsistent}
+}
+
+// sameKeys reports whether keys are the /proc keys of entries' services,
+// in order.
+func sameKeys(entries []rules.ServiceEntry, keys []procKey) bool {
+	if len(entries) != len(keys) {
+		return false
+	}
+	for i := range entries {
+		if procKeyOf(entries[i].Service.ServiceKey) != keys[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // readProcTable reads /proc/net/ip_vs where it is the client's namespace's
@@ -271,7 +295,12 @@ func (c *Client) readProcTable(want bool) *procTable {
 	if !want {
 		return nil
 	}
-	f := c.openProcTable()
+	var f io.ReadCloser
+	if c.openProc != nil {
+		f = c.openProc()
+	} else if pf := c.openProcTable(); pf != nil {
+		f = pf
+	}
 	if f == nil {
 		return nil
 	}
@@ -293,10 +322,10 @@ func procKeyOf(k rules.ServiceKey) procKey {
 
 // dumpSeq is a dump's services' /proc keys, in its order (fwmark services
 // of both families share one).
-func dumpSeq(svcs []rules.Service) []procKey {
-	keys := make([]procKey, len(svcs))
-	for i := range svcs {
-		keys[i] = procKeyOf(svcs[i].ServiceKey)
+func dumpSeq(entries []rules.ServiceEntry) []procKey {
+	keys := make([]procKey, len(entries))
+	for i := range entries {
+		keys[i] = procKeyOf(entries[i].Service.ServiceKey)
 	}
 	return keys
 }

@@ -65,14 +65,14 @@ func WriteList(w io.Writer, info rules.Info, entries []rules.ServiceEntry, o Lis
 	lw.cw.Next()
 	lw.cw.B = appendListHeader(lw.cw.B, info)
 	lw.cw.B = appendListTitle(lw.cw.B, o)
-	if !o.NoSort {
-		sorted := make([]rules.ServiceEntry, len(entries))
-		copy(sorted, entries)
-		SortServices(sorted)
-		entries = sorted
-	}
-	for i := range entries {
-		lw.serviceEntry(&entries[i])
+	if o.NoSort {
+		for i := range entries {
+			lw.serviceEntry(&entries[i])
+		}
+	} else {
+		for _, i := range serviceOrder(entries) {
+			lw.serviceEntry(&entries[i])
+		}
 	}
 	lw.cw.Finish()
 }
@@ -93,7 +93,7 @@ type listWriter struct {
 	o      ListOptions
 	format listFormat
 	r      names.Resolver
-	dests  []rules.Destination // scratch copy for sorting a service's real servers
+	dests  []rules.Destination // scratch copy of a service's real servers, for sorting
 }
 
 func newListWriter(w io.Writer, o ListOptions, r names.Resolver) listWriter {
@@ -108,10 +108,12 @@ func (lw *listWriter) serviceEntry(e *rules.ServiceEntry) {
 	lw.cw.B = appendServiceLine(lw.cw.B, svc, lw.format, lw.o, lw.r)
 
 	dests := e.Dests
-	if !lw.o.NoSort {
-		lw.dests = append(lw.dests[:0], e.Dests...)
+	if !lw.o.NoSort || e.Brief != nil {
+		lw.dests = e.AppendDests(lw.dests[:0])
 		dests = lw.dests
-		SortDests(dests)
+		if !lw.o.NoSort {
+			SortDests(dests)
+		}
 	}
 	for i := range dests {
 		lw.cw.Next()

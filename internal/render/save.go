@@ -29,21 +29,18 @@ func WriteSave(w io.Writer, entries []rules.ServiceEntry, numeric bool, r names.
 // appendSave writes the service and real server lines of a save to cw;
 // with thresholds, real server lines carry -x and -y (see WriteSaveFull).
 func appendSave(cw *ChunkWriter, entries []rules.ServiceEntry, numeric bool, r names.Resolver, thresholds bool) {
-	sorted := make([]rules.ServiceEntry, len(entries))
-	copy(sorted, entries)
-	SortServices(sorted)
-
 	var svcBuf [128]byte
 	// dests is one scratch copy for sorting each service's real servers.
 	var dests []rules.Destination
-	for i := range sorted {
-		svc := &sorted[i].Service
+	for _, i := range serviceOrder(entries) {
+		e := &entries[i]
+		svc := &e.Service
 		// The service option starts the service's "-a" lines too.
 		svcText := appendSaveService(svcBuf[:0], svc, numeric, r)
 		cw.Next()
 		cw.B = appendSaveServiceLine(cw.B, svc, svcText)
 
-		dests = append(dests[:0], sorted[i].Dests...)
+		dests = e.AppendDests(dests[:0])
 		SortDests(dests)
 		for j := range dests {
 			cw.Next()

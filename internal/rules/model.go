@@ -332,4 +332,43 @@ func (i Info) VersionString() string {
 type ServiceEntry struct {
 	Service Service
 	Dests   []Destination
+	// Brief holds the real servers instead of Dests when they were read
+	// in brief (see BriefDestination): a table of tens of thousands of
+	// real servers, read only to be listed, then takes a fifth of the
+	// memory. An entry has one or the other; AppendDests reads either.
+	Brief []BriefDestination
+}
+
+// AppendDests appends e's real servers to dst, in e's order.
+func (e *ServiceEntry) AppendDests(dst []Destination) []Destination {
+	if e.Brief == nil {
+		return append(dst, e.Dests...)
+	}
+	for i := range e.Brief {
+		dst = append(dst, e.Brief[i].Destination())
+	}
+	return dst
+}
+
+// NumDests is the number of e's real servers.
+func (e *ServiceEntry) NumDests() int { return len(e.Dests) + len(e.Brief) }
+
+// A BriefDestination is what a plain listing shows of a real server:
+// its identity, forwarding method, weight and connection counts.
+type BriefDestination struct {
+	Addr          netip.Addr
+	Family        Family
+	Port          uint16
+	Forward       ForwardMethod
+	Weight        int32
+	ActiveConns   uint32
+	InactiveConns uint32
+}
+
+// Destination returns b as a Destination, zero in what b lacks.
+func (b *BriefDestination) Destination() Destination {
+	return Destination{
+		Family: b.Family, Addr: b.Addr, Port: b.Port, Forward: b.Forward, Weight: b.Weight,
+		DestinationCounters: DestinationCounters{ActiveConns: b.ActiveConns, InactiveConns: b.InactiveConns},
+	}
 }
