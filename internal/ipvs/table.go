@@ -219,35 +219,40 @@ func (c *Client) consistentServices(brief bool) (entries []rules.ServiceEntry, p
 		}
 		return true
 	}
-	for range tableAttempts {
-		hint := 0
-		if len(dumps) > 0 {
+	for round := range tableAttempts {
+		// The first round reads /proc, or else the keys alone, before the
+		// full dump, which is then made the size they show.
+		t := c.readProcTable(brief)
+		var keys []procKey
+		if t == nil && round == 0 {
+			if keys, err = c.serviceKeys(0); err != nil {
+				return nil, nil, false, err
+			}
+		}
+		hint := len(keys) + 16
+		switch {
+		case len(dumps) > 0:
 			hint = len(dumps[len(dumps)-1]) + 16
+		case t != nil:
+			hint = len(t.keys) + 16
 		}
 		svcs, err := c.serviceEntries(hint)
 		if err != nil {
 			return nil, nil, false, err
 		}
 		dumps = append(dumps, svcs)
-		t := c.readProcTable(brief)
 		if t != nil {
 			proc = t
-		} else if len(dumps) == 1 {
-			// Without /proc, the first dump is confirmed by a dump of the
-			// keys alone; if the two differ, full dumps follow as before.
-			keys, err := c.serviceKeys(len(svcs))
-			if err != nil {
-				return nil, nil, false, err
+			// The usual case, quickly: the first two reads show the same
+			// services in the same order (a dump and /proc walk the
+			// table alike), so each is the whole union.
+			if round == 0 && sameKeys(svcs, t.keys) {
+				return svcs, proc, true, nil
 			}
-			if sameKeys(svcs, keys) {
-				return svcs, nil, false, nil
-			}
-		}
-		// The usual case, quickly: the first two reads show the same
-		// services in the same order (a dump and /proc walk the table
-		// alike), so each is the whole union.
-		if len(dumps) == 1 && t != nil && sameKeys(svcs, t.keys) {
-			return svcs, proc, true, nil
+		} else if round == 0 && sameKeys(svcs, keys) {
+			// Without /proc, the dump of the keys alone confirms the
+			// first full dump; if the two differ, full dumps follow.
+			return svcs, nil, false, nil
 		}
 		seqs = append(seqs, dumpSeq(svcs))
 		if t != nil {
