@@ -42,3 +42,12 @@ func BenchmarkListBrief(b *testing.B) {
 		w.Flush()
 	}
 }
+
+func BenchmarkParseProcIPVS(b *testing.B) {
+	text := benchProcText()
+	b.SetBytes(int64(len(text)))
+	for b.Loop() {
+		_, err := parseProcIPVS(strings.NewReader(text))
+		require.NoError(b, err)
+	}
+}

@@ -113,15 +113,30 @@ const procBlock = 4096
 
 // startService adds the service k, without real servers yet.
 func (t *procTable) startService(k procKey) {
+	t.endService()
 	if k.fwmark != 0 {
 		if t.marks == nil {
 			t.marks = make(map[uint32]int32)
 		}
 		t.marks[k.fwmark]++
 	}
+	if len(t.keys) == cap(t.keys) {
+		// Doubled, not grown by a quarter as append does with large
+		// slices: a table of ten thousand services is copied less.
+		n := max(2*cap(t.keys), 256)
+		t.keys = append(make([]procKey, 0, n), t.keys...)
+		t.spans = append(make([][]rules.BriefDestination, 0, n), t.spans...)
+	}
 	t.keys = append(t.keys, k)
 	t.spans = append(t.spans, nil)
 	t.from = len(t.block)
+}
+
+// endService sets the span of the last service, if it has real servers.
+func (t *procTable) endService() {
+	if len(t.spans) > 0 && len(t.block) > t.from {
+		t.spans[len(t.spans)-1] = t.block[t.from:len(t.block):len(t.block)]
+	}
 }
 
 // addDest adds a real server to the last service.
@@ -134,7 +149,6 @@ func (t *procTable) addDest(d *rules.BriefDestination) {
 		t.block, t.from = nb, 0
 	}
 	t.block = append(t.block, *d)
-	t.spans[len(t.spans)-1] = t.block[t.from:len(t.block):len(t.block)]
 }
 
 // at returns the real servers of the service at position i of keys; ok
@@ -215,14 +229,14 @@ func parseProcIPVS(r io.Reader) (*procTable, error) {
 	if p.n == 0 {
 		return nil, errProcFormat
 	}
+	p.t.endService()
 	return p.t, nil
 }
 
 // A procParser parses /proc/net/ip_vs a line at a time.
 type procParser struct {
-	t      *procTable
-	n      int // lines so far
-	fields [7][]byte
+	t *procTable
+	n int // lines so far
 }
 
 // line parses one line, without its newline.
@@ -237,23 +251,23 @@ func (p *procParser) line(line []byte) error {
 	case p.n <= 3 || len(line) == 0:
 		return nil
 	}
-	fields := p.fields[:]
-	f := splitFields(line, fields)
-	if f > 0 && string(fields[0]) == "->" {
-		if len(p.t.keys) == 0 || f != 6 {
+	first, rest := nextField(line)
+	if string(first) == "->" {
+		if len(p.t.keys) == 0 {
 			return errProcFormat
 		}
 		var d rules.BriefDestination
-		if err := parseProcDest(&d, fields[1:6]); err != nil {
+		if err := parseProcDest(&d, rest); err != nil {
 			return err
 		}
 		p.t.addDest(&d)
 		return nil
 	}
-	if f < 3 {
+	addr, rest := nextField(rest)
+	if sched, _ := nextField(rest); sched == nil {
 		return errProcFormat
 	}
-	k, err := parseProcService(fields[0], fields[1])
+	k, err := parseProcService(first, addr)
 	if err != nil {
 		return err
 	}
@@ -261,25 +275,21 @@ func (p *procParser) line(line []byte) error {
 	return nil
 }
 
-// splitFields stores the blank-separated fields of line in f, as many as
-// fit, and returns how many there are.
-func splitFields(line []byte, f [][]byte) int {
-	n := 0
-	for i := 0; i < len(line); {
-		if line[i] == ' ' || line[i] == '\t' {
-			i++
-			continue
-		}
-		start := i
-		for i < len(line) && line[i] != ' ' && line[i] != '\t' {
-			i++
-		}
-		if n < len(f) {
-			f[n] = line[start:i]
-		}
-		n++
+// nextField returns the first blank-separated field of b, nil if there is
+// none, and what follows it.
+func nextField(b []byte) (field, rest []byte) {
+	i := 0
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t') {
+		i++
 	}
-	return n
+	j := i
+	for j < len(b) && b[j] != ' ' && b[j] != '\t' {
+		j++
+	}
+	if i == j {
+		return nil, nil
+	}
+	return b[i:j], b[j:]
 }
 
 func parseProcService(proto, addr []byte) (procKey, error) {
@@ -333,6 +343,22 @@ func parseProcAddrPort(s []byte) (netip.Addr, uint16, error) {
 	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), uint16(port), nil
 }
 
+// hexDigits maps a byte to its value as a hexadecimal digit, 0xff for
+// one that is not.
+var hexDigits = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = byte(c - '0')
+	}
+	for c := 'a'; c <= 'f'; c++ {
+		t[c] = byte(c-'a') + 10
+		t[c-'a'+'A'] = byte(c-'a') + 10
+	}
+	return t
+}()
+
 // parseHex parses a non-empty hexadecimal number of at most bits bits.
 func parseHex(b []byte, bits int) (uint64, bool) {
 	if len(b) == 0 {
@@ -340,15 +366,8 @@ func parseHex(b []byte, bits int) (uint64, bool) {
 	}
 	var v uint64
 	for _, c := range b {
-		var d byte
-		switch {
-		case c >= '0' && c <= '9':
-			d = c - '0'
-		case c >= 'a' && c <= 'f':
-			d = c - 'a' + 10
-		case c >= 'A' && c <= 'F':
-			d = c - 'A' + 10
-		default:
+		d := hexDigits[c]
+		if d == 0xff {
 			return 0, false
 		}
 		v = v<<4 | uint64(d)
@@ -392,13 +411,29 @@ func parseDec(b []byte, signed bool, bits int) (int64, bool) {
 	return int64(v), true
 }
 
-func parseProcDest(d *rules.BriefDestination, f [][]byte) error {
-	a, port, err := parseProcAddrPort(f[0])
+// parseProcDest parses the fields of a real-server line after its "->":
+// address and port, forwarding method, weight and connection counts, and
+// nothing more.
+func parseProcDest(d *rules.BriefDestination, line []byte) error {
+	addr, line := nextField(line)
+	method, line := nextField(line)
+	weight, line := nextField(line)
+	active, line := nextField(line)
+	inactive, line := nextField(line)
+	if extra, _ := nextField(line); inactive == nil || extra != nil {
+		return errProcFormat
+	}
+	a, port, err := parseProcAddrPort(addr)
 	if err != nil {
 		return err
 	}
-	d.Family, d.Addr, d.Port = rules.FamilyOf(a), a, port
-	switch string(f[1]) {
+	d.Family, d.Port = rules.FamilyOf(a), port
+	if a.Is4() {
+		*(*[4]byte)(d.IP[:4]) = a.As4()
+	} else {
+		d.IP = a.As16()
+	}
+	switch string(method) {
 	case "Masq":
 		d.Forward = rules.Masquerade
 	case "Local":
@@ -410,9 +445,9 @@ func parseProcDest(d *rules.BriefDestination, f [][]byte) error {
 	default:
 		return errProcFormat
 	}
-	w, ok1 := parseDec(f[2], true, 32)
-	act, ok2 := parseDec(f[3], false, 32)
-	inact, ok3 := parseDec(f[4], false, 32)
+	w, ok1 := parseDec(weight, true, 32)
+	act, ok2 := parseDec(active, false, 32)
+	inact, ok3 := parseDec(inactive, false, 32)
 	if !ok1 || !ok2 || !ok3 {
 		return errProcFormat
 	}

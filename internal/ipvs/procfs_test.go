@@ -31,20 +31,24 @@ SCTP 0A000002:1388 sh
 `
 	table, err := parseProcIPVS(strings.NewReader(text))
 	require.NoError(t, err)
-	dests := func(k procKey) []rules.BriefDestination {
+	dests := func(k procKey) []rules.Destination {
 		d, ok := table.lookup(k)
 		require.True(t, ok, "%v", k)
-		return d
+		var full []rules.Destination
+		for i := range d {
+			full = append(full, d[i].Destination())
+		}
+		return full
 	}
 	v4 := func(s string) netip.Addr { return netip.MustParseAddr(s) }
-	require.Equal(t, []rules.BriefDestination{
-		{Family: rules.IPv4, Addr: v4("192.168.1.2"), Port: 8080, Forward: rules.Masquerade, Weight: 3, ActiveConns: 1, InactiveConns: 2},
+	require.Equal(t, []rules.Destination{
+		{Family: rules.IPv4, Addr: v4("192.168.1.2"), Port: 8080, Forward: rules.Masquerade, Weight: 3, DestinationCounters: rules.DestinationCounters{ActiveConns: 1, InactiveConns: 2}},
 		{Family: rules.IPv4, Addr: v4("192.168.1.1"), Port: 80, Forward: rules.Route},
 	}, dests(procKey{proto: rules.TCP, addr: v4("10.0.0.1"), port: 80}))
-	require.Equal(t, []rules.BriefDestination{
-		{Family: rules.IPv6, Addr: v4("2001:db8:1::10"), Port: 53, Forward: rules.Tunnel, Weight: 1, InactiveConns: 7},
+	require.Equal(t, []rules.Destination{
+		{Family: rules.IPv6, Addr: v4("2001:db8:1::10"), Port: 53, Forward: rules.Tunnel, Weight: 1, DestinationCounters: rules.DestinationCounters{InactiveConns: 7}},
 	}, dests(procKey{proto: rules.UDP, addr: v4("2001:db8::1"), port: 53}))
-	require.Equal(t, []rules.BriefDestination{
+	require.Equal(t, []rules.Destination{
 		{Family: rules.IPv4, Addr: v4("192.168.1.5"), Forward: rules.Local, Weight: -1},
 	}, dests(procKey{fwmark: 7}))
 	k := procKey{proto: rules.SCTP, addr: v4("10.0.0.2"), port: 5000}
@@ -88,7 +92,7 @@ func TestParseProcIPVSBlocks(t *testing.T) {
 		require.True(t, ok, i)
 		require.Len(t, d, reals, i)
 		for j := range d {
-			require.Equal(t, netip.AddrFrom4([4]byte{172, 16, byte(i >> 8), byte(i)}), d[j].Addr, i)
+			require.Equal(t, netip.AddrFrom4([4]byte{172, 16, byte(i >> 8), byte(i)}), d[j].Addr(), i)
 			require.Equal(t, int32(j), d[j].Weight, i)
 		}
 	}

@@ -354,9 +354,12 @@ func (e *ServiceEntry) AppendDests(dst []Destination) []Destination {
 func (e *ServiceEntry) NumDests() int { return len(e.Dests) + len(e.Brief) }
 
 // A BriefDestination is what a plain listing shows of a real server:
-// its identity, forwarding method, weight and connection counts.
+// its identity, forwarding method, weight and connection counts. It holds
+// no pointers, so that the collector need not scan a table of tens of
+// thousands.
 type BriefDestination struct {
-	Addr          netip.Addr
+	// IP is the address: IPv4 in its first four bytes, else IPv6.
+	IP            [16]byte
 	Family        Family
 	Port          uint16
 	Forward       ForwardMethod
@@ -365,10 +368,32 @@ type BriefDestination struct {
 	InactiveConns uint32
 }
 
+// Addr returns the address.
+func (b *BriefDestination) Addr() netip.Addr {
+	if b.Family == IPv6 {
+		return netip.AddrFrom16(b.IP)
+	}
+	return netip.AddrFrom4([4]byte(b.IP[:4]))
+}
+
+// Brief returns what a brief listing keeps of d.
+func (d *Destination) Brief() BriefDestination {
+	b := BriefDestination{
+		Family: d.Family, Port: d.Port, Forward: d.Forward, Weight: d.Weight,
+		ActiveConns: d.ActiveConns, InactiveConns: d.InactiveConns,
+	}
+	if d.Addr.Is4() {
+		*(*[4]byte)(b.IP[:4]) = d.Addr.As4()
+	} else if d.Addr.IsValid() {
+		b.IP = d.Addr.As16()
+	}
+	return b
+}
+
 // Destination returns b as a Destination, zero in what b lacks.
 func (b *BriefDestination) Destination() Destination {
 	return Destination{
-		Family: b.Family, Addr: b.Addr, Port: b.Port, Forward: b.Forward, Weight: b.Weight,
+		Family: b.Family, Addr: b.Addr(), Port: b.Port, Forward: b.Forward, Weight: b.Weight,
 		DestinationCounters: DestinationCounters{ActiveConns: b.ActiveConns, InactiveConns: b.InactiveConns},
 	}
 }
