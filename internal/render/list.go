@@ -93,7 +93,7 @@ type listWriter struct {
 	o      ListOptions
 	format listFormat
 	r      names.Resolver
-	dests  []rules.Destination // scratch copy of a service's real servers, for sorting
+	sorter destSorter
 }
 
 func newListWriter(w io.Writer, o ListOptions, r names.Resolver) listWriter {
@@ -101,24 +101,37 @@ func newListWriter(w io.Writer, o ListOptions, r names.Resolver) listWriter {
 }
 
 // serviceEntry renders one service line and its real servers, sorted
-// unless o.NoSort (e.Dests is not modified).
+// unless o.NoSort (e is not modified).
 func (lw *listWriter) serviceEntry(e *rules.ServiceEntry) {
 	svc := &e.Service
 	lw.cw.Next()
 	lw.cw.B = appendServiceLine(lw.cw.B, svc, lw.format, lw.o, lw.r)
 
-	dests := e.Dests
-	if !lw.o.NoSort || e.Brief != nil {
-		lw.dests = e.AppendDests(lw.dests[:0])
-		dests = lw.dests
-		if !lw.o.NoSort {
-			SortDests(dests)
+	if lw.o.NoSort {
+		for i := range e.NumDests() {
+			lw.destLine(e, i)
 		}
+		return
 	}
-	for i := range dests {
-		lw.cw.Next()
-		lw.cw.B = appendDestLine(lw.cw.B, svc, &dests[i], lw.format, lw.o, lw.r)
+	for _, i := range lw.sorter.order(e) {
+		lw.destLine(e, int(i))
 	}
+}
+
+// destLine renders the line of e's real server i.
+func (lw *listWriter) destLine(e *rules.ServiceEntry, i int) {
+	lw.cw.Next()
+	var brief rules.Destination
+	lw.cw.B = appendDestLine(lw.cw.B, &e.Service, destAt(e, i, &brief), lw.format, lw.o, lw.r)
+}
+
+// destAt returns e's real server i; a brief one is expanded into *tmp.
+func destAt(e *rules.ServiceEntry, i int, tmp *rules.Destination) *rules.Destination {
+	if e.Brief != nil {
+		*tmp = e.Brief[i].Destination()
+		return tmp
+	}
+	return &e.Dests[i]
 }
 
 // appendListHeader appends the first line of a full listing. ipvsadm

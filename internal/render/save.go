@@ -12,8 +12,8 @@ import (
 
 // WriteSave writes entries in ipvsadm's -S format: one "-A" line per
 // service, each followed by an "-a" line per real server. Like -S it always
-// sorts, so WriteSave sorts copies of the services and their real servers
-// itself (entries is not modified); pass them in kernel dump order.
+// sorts, so WriteSave writes the services and their real servers in sorted
+// order itself (entries is not modified); pass them in kernel dump order.
 //
 // Unless numeric is set, hosts and ports are written as names from r. The
 // output keeps ipvsadm 1.31's round-trip defects on purpose: fwmarks of 2^31
@@ -29,9 +29,10 @@ func WriteSave(w io.Writer, entries []rules.ServiceEntry, numeric bool, r names.
 // appendSave writes the service and real server lines of a save to cw;
 // with thresholds, real server lines carry -x and -y (see WriteSaveFull).
 func appendSave(cw *ChunkWriter, entries []rules.ServiceEntry, numeric bool, r names.Resolver, thresholds bool) {
-	var svcBuf [128]byte
-	// dests is one scratch copy for sorting each service's real servers.
-	var dests []rules.Destination
+	var (
+		svcBuf [128]byte
+		sorter destSorter
+	)
 	for _, i := range serviceOrder(entries) {
 		e := &entries[i]
 		svc := &e.Service
@@ -40,11 +41,10 @@ func appendSave(cw *ChunkWriter, entries []rules.ServiceEntry, numeric bool, r n
 		cw.Next()
 		cw.B = appendSaveServiceLine(cw.B, svc, svcText)
 
-		dests = e.AppendDests(dests[:0])
-		SortDests(dests)
-		for j := range dests {
+		var brief rules.Destination
+		for _, j := range sorter.order(e) {
 			cw.Next()
-			cw.B = appendSaveDestLine(cw.B, svc, svcText, &dests[j], numeric, r, thresholds)
+			cw.B = appendSaveDestLine(cw.B, svc, svcText, destAt(e, int(j), &brief), numeric, r, thresholds)
 		}
 	}
 }

@@ -79,6 +79,66 @@ func SortDests(dests []rules.Destination) {
 	sortByIndex(dests, compareDestinations)
 }
 
+// A destSorter orders the real servers of one service after another as
+// SortDests would, without moving them: each one's sort key is taken
+// once, and the scratch space is reused from service to service.
+type destSorter struct {
+	keys []destSortKey
+	idx  []int32
+}
+
+// A destSortKey is what compareDestinations reads of a real server.
+type destSortKey struct {
+	family rules.Family
+	port   uint16
+	addr   [4]uint32
+}
+
+// order returns the positions of e's real servers in SortDests' order,
+// valid until the next call.
+func (s *destSorter) order(e *rules.ServiceEntry) []int32 {
+	s.keys = s.keys[:0]
+	if e.Brief != nil {
+		for i := range e.Brief {
+			d := &e.Brief[i]
+			k := destSortKey{family: d.Family, port: d.Port}
+			k.addr[0] = binary.BigEndian.Uint32(d.IP[0:])
+			if d.Family == rules.IPv6 {
+				k.addr[1] = binary.BigEndian.Uint32(d.IP[4:])
+				k.addr[2] = binary.BigEndian.Uint32(d.IP[8:])
+				k.addr[3] = binary.BigEndian.Uint32(d.IP[12:])
+			}
+			s.keys = append(s.keys, k)
+		}
+	} else {
+		for i := range e.Dests {
+			d := &e.Dests[i]
+			f := d.Family
+			if f == 0 {
+				f = rules.FamilyOf(d.Addr)
+			}
+			s.keys = append(s.keys, destSortKey{family: f, port: d.Port, addr: addrWords(d.Addr)})
+		}
+	}
+	n := len(s.keys)
+	if cap(s.idx) < 2*n {
+		s.idx = make([]int32, 2*n)
+	}
+	perm, tmp := s.idx[:n:n], s.idx[n:2*n]
+	for i := range perm {
+		perm[i] = int32(i)
+	}
+	keys := s.keys
+	mergeSort(perm, tmp, func(a, b int32) int {
+		ka, kb := &keys[a], &keys[b]
+		if r := compareAddrWords(ka.family, ka.addr, kb.addr); r != 0 {
+			return r
+		}
+		return int(ka.port) - int(kb.port)
+	})
+	return perm
+}
+
 // smallSort is the length up to which sortByIndex needs no allocation.
 const smallSort = 16
 
