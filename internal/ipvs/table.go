@@ -12,13 +12,13 @@ import (
 // kernel's order and real servers newest first.
 //
 // With brief set, real servers may be read from /proc/net/ip_vs in one
-// pass: they then carry address, family, port, forwarding method, weight
-// and active and inactive connection counts, and zero thresholds,
-// persistent-connection count and statistics. Services with a tunnel real
-// server, services /proc does not show unambiguously, and calls from a
-// thread in another network namespace than the client's socket get full
-// netlink dumps, so tunnel settings are always complete. Without brief,
-// every real server is complete.
+// pass: an entry then holds them in Brief (address, family, port,
+// forwarding method, weight and active and inactive connection counts)
+// instead of Dests. Services with a tunnel real server, services /proc
+// does not show unambiguously, and calls from a thread in another network
+// namespace than the client's socket get full netlink dumps in Dests, so
+// tunnel settings are always complete. Without brief, every real server
+// is complete, in Dests.
 func (c *Client) Table(brief bool) ([]rules.ServiceEntry, error) {
 	entries, proc, aligned, err := c.consistentServices(brief)
 	if err != nil {

@@ -358,7 +358,8 @@ func (e *ServiceEntry) NumDests() int { return len(e.Dests) + len(e.Brief) }
 // no pointers, so that the collector need not scan a table of tens of
 // thousands.
 type BriefDestination struct {
-	// IP is the address: IPv4 in its first four bytes, else IPv6.
+	// IP is the address: IPv4 in its first four bytes, IPv6 in all
+	// sixteen, as Family says.
 	IP            [16]byte
 	Family        Family
 	Port          uint16
@@ -376,10 +377,11 @@ func (b *BriefDestination) Addr() netip.Addr {
 	return netip.AddrFrom4([4]byte(b.IP[:4]))
 }
 
-// Brief returns what a brief listing keeps of d.
+// Brief returns what a brief listing keeps of d; a zero Family becomes
+// the address's.
 func (d *Destination) Brief() BriefDestination {
 	b := BriefDestination{
-		Family: d.Family, Port: d.Port, Forward: d.Forward, Weight: d.Weight,
+		Family: d.Key().Family, Port: d.Port, Forward: d.Forward, Weight: d.Weight,
 		ActiveConns: d.ActiveConns, InactiveConns: d.InactiveConns,
 	}
 	if d.Addr.Is4() {
