@@ -142,35 +142,50 @@ func (c *Client) dumpSocks(n int) []*sock {
 	return c.extra[:min(max(n, 0), len(c.extra))]
 }
 
-// A destWorker dumps services' real servers on one socket. Each dump is
-// decoded into a reused scratch set, then copied into a shared backing
-// array: a table of thousands of services allocates a few arrays, not a
-// growing slice per service.
+// A destWorker dumps services' real servers on one socket, each dump
+// decoded in place into the free end of a shared backing array: a table
+// of thousands of services allocates a few arrays, not a growing slice
+// per service, and no real server is copied.
 type destWorker struct {
 	s     *sock
 	set   destSet
 	arena []rules.Destination
 }
 
-// arenaChunk is the number of real servers in each backing array.
-const arenaChunk = 1024
+// Sizes of the backing arrays: arenaChunk real servers each, a new one
+// started when fewer than arenaRoom are free. A service with more than
+// the free room gets its own array (the dump's append moves it there).
+const (
+	arenaChunk = 1024
+	arenaRoom  = 64
+)
 
 // dump fills e.Dests with the real servers of e's service.
 func (w *destWorker) dump(family uint16, e *rules.ServiceEntry) error {
-	w.set.dests, w.set.index = w.set.dests[:0], nil
-	if err := w.s.destinations(family, e.Service.ServiceKey, &w.set); err != nil {
+	if cap(w.arena)-len(w.arena) < arenaRoom {
+		w.arena = make([]rules.Destination, 0, arenaChunk)
+	}
+	free := w.arena[len(w.arena):]
+	w.set.dests, w.set.index = free, nil
+	err := w.s.destinations(family, e.Service.ServiceKey, &w.set)
+	d := w.set.dests
+	w.set.dests = nil
+	inPlace := len(d) > 0 && len(d) <= cap(free) && &d[0] == &free[:1][0]
+	if err != nil || len(d) > 0 && !inPlace {
+		// Decoding needs zero entries: clear what the dump left in the
+		// free room before it failed or moved.
+		clear(free[:cap(free)])
+	}
+	if err != nil {
 		return err
 	}
-	d := w.set.dests
 	if len(d) == 0 {
 		return nil // nil, as a dump of no real servers always was
 	}
-	if cap(w.arena)-len(w.arena) < len(d) {
-		w.arena = make([]rules.Destination, 0, max(len(d), arenaChunk))
+	if inPlace {
+		w.arena = w.arena[:len(w.arena)+len(d)]
 	}
-	start := len(w.arena)
-	w.arena = append(w.arena, d...)
-	e.Dests = w.arena[start:len(w.arena):len(w.arena)]
+	e.Dests = d[:len(d):len(d)]
 	return nil
 }
 
