@@ -321,7 +321,7 @@ func (c *Client) Info() (rules.Info, error) {
 // namespace, so a change anywhere between two chunks can repeat an entry;
 // repeats are dropped (IPVS never sets NLM_F_DUMP_INTR to say so).
 func (c *Client) Services() ([]rules.Service, error) {
-	entries, err := c.serviceEntries(0)
+	entries, err := c.serviceEntries(0, true)
 	if err != nil || entries == nil {
 		return nil, err
 	}
@@ -335,8 +335,8 @@ func (c *Client) Services() ([]rules.Service, error) {
 // serviceEntries is Services as entries without real servers, with room
 // made for hint services, the size of an earlier dump: a table of
 // thousands of services is not grown step by step. Each service is
-// decoded in place.
-func (c *Client) serviceEntries(hint int) ([]rules.ServiceEntry, error) {
+// decoded in place, its statistics only with counters.
+func (c *Client) serviceEntries(hint int, counters bool) ([]rules.ServiceEntry, error) {
 	var entries []rules.ServiceEntry // nil when there are none
 	if hint > 0 {
 		entries = make([]rules.ServiceEntry, 0, hint)
@@ -347,7 +347,7 @@ func (c *Client) serviceEntries(hint int) ([]rules.ServiceEntry, error) {
 		}
 		entries = append(entries, rules.ServiceEntry{})
 		last := len(entries) - 1
-		if err := decodeServiceMessageInto(&entries[last].Service, b); err != nil {
+		if err := decodeServiceMessageInto(&entries[last].Service, b, counters); err != nil {
 			entries = entries[:last]
 			return err
 		}

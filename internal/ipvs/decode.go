@@ -61,18 +61,19 @@ func findNested(b []byte, typ uint16) (walker, error) {
 // decodeServiceMessage decodes a NEW_SERVICE message.
 func decodeServiceMessage(b []byte) (rules.Service, error) {
 	var s rules.Service
-	err := decodeServiceMessageInto(&s, b)
+	err := decodeServiceMessageInto(&s, b, true)
 	return s, err
 }
 
 // decodeServiceMessageInto decodes a NEW_SERVICE message into *s, which
 // must be zero: a dump decodes straight into its result, without a copy.
-func decodeServiceMessageInto(s *rules.Service, b []byte) error {
+// Without counters, the statistics nests are skipped unread.
+func decodeServiceMessageInto(s *rules.Service, b []byte, counters bool) error {
 	a, err := findNested(b, cmdAttrService)
 	if err != nil {
 		return err
 	}
-	return decodeService(s, &a)
+	return decodeService(s, &a, counters)
 }
 
 // decodeServiceProcKey decodes only the /proc key of a NEW_SERVICE
@@ -140,8 +141,8 @@ func toAddr(f rules.Family, b []byte) (netip.Addr, error) {
 }
 
 // decodeService decodes the attributes nested in CMD_ATTR_SERVICE into
-// *s, which must be zero.
-func decodeService(s *rules.Service, a *walker) error {
+// *s, which must be zero; the statistics only with counters.
+func decodeService(s *rules.Service, a *walker, counters bool) error {
 	var (
 		addr    []byte
 		netmask []byte
@@ -178,9 +179,13 @@ func decodeService(s *rules.Service, a *walker) error {
 		case svcAttrPEName:
 			s.PE = a.name()
 		case svcAttrStats:
-			a.stats(&s.Stats)
+			if counters {
+				a.stats(&s.Stats)
+			}
 		case svcAttrStats64:
-			a.stats(&s.Stats64)
+			if counters {
+				a.stats(&s.Stats64)
+			}
 		}
 	}
 	if a.err != nil {

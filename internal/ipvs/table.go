@@ -17,8 +17,9 @@ import (
 // instead of Dests. Services with a tunnel real server, services /proc
 // does not show unambiguously, and calls from a thread in another network
 // namespace than the client's socket get full netlink dumps in Dests, so
-// tunnel settings are always complete. Without brief, every real server
-// is complete, in Dests.
+// tunnel settings are always complete. Brief services carry no counters
+// (a plain listing does not show them). Without brief, every service and
+// real server is complete, real servers in Dests.
 func (c *Client) Table(brief bool) ([]rules.ServiceEntry, error) {
 	entries, proc, aligned, err := c.consistentServices(brief)
 	if err != nil {
@@ -251,7 +252,7 @@ func (c *Client) consistentServices(brief bool) (entries []rules.ServiceEntry, p
 		case t != nil:
 			hint = len(t.keys) + 16
 		}
-		svcs, err := c.serviceEntries(hint)
+		svcs, err := c.serviceEntries(hint, !brief)
 		if err != nil {
 			return nil, nil, false, err
 		}

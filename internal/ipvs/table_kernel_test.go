@@ -44,7 +44,7 @@ func TestKernelTableBrief(t *testing.T) {
 	require.Len(t, brief, len(full))
 	for i := range full {
 		f, b := full[i], brief[i]
-		require.Equal(t, f.Service, b.Service)
+		require.Equal(t, f.Service.Settings(), b.Service)
 		require.Equal(t, len(f.Dests), b.NumDests(), "%v", f.Service.ServiceKey)
 		tunnel := false
 		for _, fd := range f.Dests {

@@ -11,6 +11,7 @@ package render
 import (
 	"fmt"
 	"io"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -121,6 +122,10 @@ func (lw *listWriter) serviceEntry(e *rules.ServiceEntry) {
 // destLine renders the line of e's real server i.
 func (lw *listWriter) destLine(e *rules.ServiceEntry, i int) {
 	lw.cw.Next()
+	if e.Brief != nil && lw.format == formatDefault {
+		lw.cw.B = appendBriefDestLine(lw.cw.B, &e.Service, &e.Brief[i], lw.o, lw.r)
+		return
+	}
 	var brief rules.Destination
 	lw.cw.B = appendDestLine(lw.cw.B, &e.Service, destAt(e, i, &brief), lw.format, lw.o, lw.r)
 }
@@ -235,24 +240,7 @@ func appendServiceLine(b []byte, s *rules.Service, format listFormat, o ListOpti
 
 // appendDestLine appends a real-server line of one layout.
 func appendDestLine(b []byte, s *rules.Service, d *rules.Destination, format listFormat, o ListOptions, r names.Resolver) []byte {
-	// A fwmark service has no protocol, so its real servers' ports stay
-	// numeric.
-	proto := s.Protocol
-	if s.FWMark != 0 {
-		proto = 0
-	}
-	b = append(b, "  -> "...)
-	start := len(b)
-	b = AppendAddrPortText(b, d.Addr, d.Port, proto, o.Numeric, r)
-	family := d.Family
-	if family == 0 {
-		family = s.Family
-	}
-	if family == rules.IPv4 && len(b)-start > listDestTextMax {
-		b = b[:start+listDestTextMax]
-	}
-	b = PadWidth(b, start, -28)
-
+	b = appendDestAddr(b, s, d.Addr, d.Port, d.Family, o, r)
 	switch format {
 	case formatStats:
 		st := destStats(d)
@@ -279,11 +267,48 @@ func appendDestLine(b []byte, s *rules.Service, d *rules.Destination, format lis
 		b = PadWidth(appendTunnelInfo(b, d), tstart, -13)
 		b = AppendIntWidth(append(b, ' '), int64(d.Weight), -6)
 	default:
-		b = AppendStringWidth(append(b, ' '), forwardName(d.Forward), -7)
-		b = AppendIntWidth(append(b, ' '), int64(d.Weight), -6)
+		return appendPlainDestTail(b, d.Forward, d.Weight, d.ActiveConns, d.InactiveConns)
 	}
 	b = AppendUintWidth(append(b, ' '), uint64(d.ActiveConns), -10)
 	b = AppendUintWidth(append(b, ' '), uint64(d.InactiveConns), -10)
+	return append(b, '\n')
+}
+
+// appendBriefDestLine is appendDestLine of a brief real server in the
+// default layout, without making a Destination of it.
+func appendBriefDestLine(b []byte, s *rules.Service, d *rules.BriefDestination, o ListOptions, r names.Resolver) []byte {
+	b = appendDestAddr(b, s, d.Addr(), d.Port, d.Family, o, r)
+	return appendPlainDestTail(b, d.Forward, d.Weight, d.ActiveConns, d.InactiveConns)
+}
+
+// appendDestAddr appends the start of a real-server line: the arrow and
+// the address column.
+func appendDestAddr(b []byte, s *rules.Service, addr netip.Addr, port uint16, family rules.Family, o ListOptions, r names.Resolver) []byte {
+	// A fwmark service has no protocol, so its real servers' ports stay
+	// numeric.
+	proto := s.Protocol
+	if s.FWMark != 0 {
+		proto = 0
+	}
+	b = append(b, "  -> "...)
+	start := len(b)
+	b = AppendAddrPortText(b, addr, port, proto, o.Numeric, r)
+	if family == 0 {
+		family = s.Family
+	}
+	if family == rules.IPv4 && len(b)-start > listDestTextMax {
+		b = b[:start+listDestTextMax]
+	}
+	return PadWidth(b, start, -28)
+}
+
+// appendPlainDestTail appends the rest of a real-server line of the
+// default layout: method, weight and connection counts.
+func appendPlainDestTail(b []byte, fwd rules.ForwardMethod, weight int32, active, inactive uint32) []byte {
+	b = AppendStringWidth(append(b, ' '), forwardName(fwd), -7)
+	b = AppendIntWidth(append(b, ' '), int64(weight), -6)
+	b = AppendUintWidth(append(b, ' '), uint64(active), -10)
+	b = AppendUintWidth(append(b, ' '), uint64(inactive), -10)
 	return append(b, '\n')
 }
 
