@@ -40,7 +40,8 @@ func serviceOrder(entries []rules.ServiceEntry) []int32 {
 	return perm
 }
 
-// A serviceSortKey is what compareServices reads of a service.
+// A serviceSortKey is what ipvsadm's service comparator reads of a
+// service.
 type serviceSortKey struct {
 	fwmark uint32
 	family rules.Family
@@ -54,7 +55,9 @@ func serviceSortKeyOf(s *rules.Service) serviceSortKey {
 	return serviceSortKey{fwmark: s.FWMark, family: s.Family, proto: p, port: port, addr: a}
 }
 
-// compareServiceKeys is compareServices on sort keys.
+// compareServiceKeys is ipvsadm's service comparator, on sort keys. Fields
+// are taken as the kernel reports them: a fwmark service has no protocol,
+// address or port.
 func compareServiceKeys(a, b *serviceSortKey) int {
 	if r := int32(a.fwmark - b.fwmark); r != 0 {
 		return int(r)
@@ -215,26 +218,6 @@ func mergeSort(s, tmp []int32, cmp func(a, b int32) int) {
 	k += copy(tmp[k:], left[i:])
 	// Whatever is left of the right half is already in place.
 	copy(s, tmp[:k])
-}
-
-// compareServices is ipvsadm's service comparator. Fields are taken as the
-// kernel reports them: a fwmark service has no protocol, address or port.
-func compareServices(a, b *rules.Service) int {
-	if r := int32(a.FWMark - b.FWMark); r != 0 {
-		return int(r)
-	}
-	if r := int(a.Family) - int(b.Family); r != 0 {
-		return r
-	}
-	pa, aa, porta := serviceIdentity(a)
-	pb, ab, portb := serviceIdentity(b)
-	if r := int(pa) - int(pb); r != 0 {
-		return r
-	}
-	if r := compareAddrWords(a.Family, aa, ab); r != 0 {
-		return r
-	}
-	return int(porta) - int(portb)
 }
 
 // serviceIdentity returns the protocol, address words and port the kernel
