@@ -2,6 +2,9 @@ package render
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math/rand/v2"
+	"net/netip"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -41,5 +44,43 @@ func TestBriefEntries(t *testing.T) {
 		require.NoError(t, WriteSave(&got, brief, true, nil))
 		require.Equal(t, want.String(), got.String(), name)
 		require.NotEmpty(t, got.String())
+	}
+}
+
+// TestBriefDestLines: a brief real server's line, in the list and in a
+// save, is the line of the Destination it stands for, whatever its values.
+func TestBriefDestLines(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	svcs := []rules.Service{
+		{ServiceKey: rules.ServiceKey{Family: rules.IPv4, Protocol: rules.TCP, Addr: netip.MustParseAddr("10.0.0.1"), Port: 80}},
+		{ServiceKey: rules.ServiceKey{Family: rules.IPv6, Protocol: rules.UDP, Addr: netip.MustParseAddr("2001:db8::1"), Port: 53}},
+		{ServiceKey: rules.ServiceKey{Family: rules.IPv4, FWMark: 7}},
+	}
+	for range 2000 {
+		var d rules.BriefDestination
+		if rng.IntN(2) == 0 {
+			d.Family = rules.IPv4
+			binary.BigEndian.PutUint32(d.IP[:4], rng.Uint32())
+		} else {
+			d.Family = rules.IPv6
+			binary.BigEndian.PutUint64(d.IP[:8], rng.Uint64())
+			binary.BigEndian.PutUint64(d.IP[8:], rng.Uint64())
+		}
+		d.Port = uint16(rng.Uint32())
+		d.Forward = rules.ForwardMethod(rng.IntN(8))
+		d.Weight = int32(rng.Uint32() >> rng.IntN(32))
+		d.ActiveConns, d.InactiveConns = rng.Uint32()>>rng.IntN(32), rng.Uint32()>>rng.IntN(32)
+		full := d.Destination()
+		for i := range svcs {
+			s := &svcs[i]
+			o := ListOptions{Numeric: true}
+			require.Equal(t, string(appendDestLine(nil, s, &full, formatDefault, o, nil)),
+				string(appendBriefDestLine(nil, s, &d, o, nil)), "%+v", d)
+			e := rules.ServiceEntry{Service: *s, Brief: []rules.BriefDestination{d}}
+			var want, got bytes.Buffer
+			require.NoError(t, WriteSave(&want, []rules.ServiceEntry{{Service: *s, Dests: []rules.Destination{full}}}, true, nil))
+			require.NoError(t, WriteSave(&got, []rules.ServiceEntry{e}, true, nil))
+			require.Equal(t, want.String(), got.String(), "%+v", d)
+		}
 	}
 }

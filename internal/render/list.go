@@ -305,12 +305,21 @@ func appendDestAddr(b []byte, s *rules.Service, addr netip.Addr, port uint16, fa
 // appendPlainDestTail appends the rest of a real-server line of the
 // default layout: method, weight and connection counts.
 func appendPlainDestTail(b []byte, fwd rules.ForwardMethod, weight int32, active, inactive uint32) []byte {
-	b = AppendStringWidth(append(b, ' '), forwardName(fwd), -7)
+	b = append(b, forwardColumn[fwd&7]...)
 	b = AppendIntWidth(append(b, ' '), int64(weight), -6)
 	b = AppendUintWidth(append(b, ' '), uint64(active), -10)
 	b = AppendUintWidth(append(b, ' '), uint64(inactive), -10)
 	return append(b, '\n')
 }
+
+// forwardColumn is " " and the Forward column of each method (fwd&7),
+// padded to its width of seven as %-7s pads forwardName.
+var forwardColumn = func() (c [8]string) {
+	for m := range c {
+		c[m] = string(AppendStringWidth([]byte{' '}, forwardName(rules.ForwardMethod(m)), -7))
+	}
+	return c
+}()
 
 // forwardName is the Forward column. glibc prints ipvsadm's NULL for an
 // unknown method as "(null)".
