@@ -204,7 +204,7 @@ func (s *sock) exchange(family uint16, op Op, cmd uint8, flags uint16, enc encod
 	// NLM_F_REQUEST must be set: the kernel silently skips a message
 	// without it.
 	var err error
-	if s.wbuf, err = frameRequest(s.wbuf[:0], family, nlmFRequest|flags, seq, cmd, enc); err != nil {
+	if s.wbuf, err = frameRequest(&s.ae, s.wbuf[:0], family, nlmFRequest|flags, seq, cmd, enc); err != nil {
 		return &Error{Op: op, Err: err}
 	}
 	if err := s.write(s.wbuf); err != nil {
