@@ -20,7 +20,7 @@ type sock struct {
 	rbuf []byte
 	wbuf []byte
 	ae   attrEncoder // frames each request's attributes into wbuf
-	sent []int // a batch window's request indexes, by sequence offset
+	sent []int       // a batch window's request indexes, by sequence offset
 	// timeout bounds each wait for a reply, so that a lost reply fails
 	// the exchange instead of blocking it forever. It is per read: a dump
 	// that keeps delivering never times out.
