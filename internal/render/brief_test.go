@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -82,5 +83,38 @@ func TestBriefDestLines(t *testing.T) {
 			require.NoError(t, WriteSave(&got, []rules.ServiceEntry{e}, true, nil))
 			require.Equal(t, want.String(), got.String(), "%+v", d)
 		}
+	}
+}
+
+// TestDestSorterOrder: the order of a service's real servers is the one
+// SortDests gives (ipvsadm's merge sort with its wrapping comparator),
+// whether insertion sort may stand in for it or not.
+func TestDestSorterOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var s destSorter
+	for range 20000 {
+		n := rng.IntN(2 * smallSort)
+		var e rules.ServiceEntry
+		base := rng.Uint32()
+		for range n {
+			d := rules.Destination{Family: rules.IPv4, Port: uint16(rng.IntN(4))}
+			w := base + rng.Uint32()>>rng.IntN(33)
+			if rng.IntN(8) == 0 {
+				w = rng.Uint32() // far apart: the comparator wraps
+			}
+			if rng.IntN(16) == 0 {
+				d.Family, d.Addr = rules.IPv6, netip.AddrFrom16([16]byte{0x20, 1, byte(w), byte(w >> 8)})
+			} else {
+				d.Addr = netip.AddrFrom4([4]byte{byte(w >> 24), byte(w >> 16), byte(w >> 8), byte(w)})
+			}
+			e.Dests = append(e.Dests, d)
+		}
+		want := slices.Clone(e.Dests)
+		SortDests(want)
+		var got []rules.Destination
+		for _, i := range s.order(&e) {
+			got = append(got, e.Dests[i])
+		}
+		require.Equal(t, want, got)
 	}
 }

@@ -132,6 +132,20 @@ func (s *destSorter) order(e *rules.ServiceEntry) []int32 {
 		perm[i] = int32(i)
 	}
 	keys := s.keys
+	if orderedIPv4(keys) {
+		// The comparator is a plain order here: any stable sort gives
+		// the merge sort's result, and a short list sorts faster by
+		// insertion.
+		for i := 1; i < n; i++ {
+			p := perm[i]
+			j := i
+			for ; j > 0 && lessIPv4(&keys[p], &keys[perm[j-1]]); j-- {
+				perm[j] = perm[j-1]
+			}
+			perm[j] = p
+		}
+		return perm
+	}
 	mergeSort(perm, tmp, func(a, b int32) int {
 		ka, kb := &keys[a], &keys[b]
 		if r := compareAddrWords(ka.family, ka.addr, kb.addr); r != 0 {
@@ -140,6 +154,32 @@ func (s *destSorter) order(e *rules.ServiceEntry) []int32 {
 		return int(ka.port) - int(kb.port)
 	})
 	return perm
+}
+
+// orderedIPv4 reports whether ipvsadm's real-server comparator is a plain
+// order of keys (address, then port): all are IPv4 and their addresses
+// lie within 2^31 of each other, so that the wrapping subtraction never
+// wraps. It answers only for short lists, where insertion sort pays.
+func orderedIPv4(keys []destSortKey) bool {
+	if len(keys) > smallSort {
+		return false
+	}
+	lo, hi := ^uint32(0), uint32(0)
+	for i := range keys {
+		if keys[i].family != rules.IPv4 {
+			return false
+		}
+		lo, hi = min(lo, keys[i].addr[0]), max(hi, keys[i].addr[0])
+	}
+	return hi-lo < 1<<31
+}
+
+// lessIPv4 orders keys of orderedIPv4 lists.
+func lessIPv4(a, b *destSortKey) bool {
+	if a.addr[0] != b.addr[0] {
+		return a.addr[0] < b.addr[0]
+	}
+	return a.port < b.port
 }
 
 // smallSort is the length up to which sortByIndex needs no allocation.
