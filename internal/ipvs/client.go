@@ -3,6 +3,7 @@ package ipvs
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"runtime"
@@ -48,6 +49,8 @@ type Client struct {
 	// CPUs. extra are the sockets besides s, opened on first use.
 	dumpSockets int
 	extra       []*sock
+	// openProc replaces openProcTable in tests.
+	openProc func() io.ReadCloser
 }
 
 // Dial opens a client. The error matches ErrNotAvailable when the kernel
@@ -201,7 +204,7 @@ func (s *sock) exchange(family uint16, op Op, cmd uint8, flags uint16, enc encod
 	// NLM_F_REQUEST must be set: the kernel silently skips a message
 	// without it.
 	var err error
-	if s.wbuf, err = frameRequest(s.wbuf[:0], family, nlmFRequest|flags, seq, cmd, enc); err != nil {
+	if s.wbuf, err = frameRequest(&s.ae, s.wbuf[:0], family, nlmFRequest|flags, seq, cmd, enc); err != nil {
 		return &Error{Op: op, Err: err}
 	}
 	if err := s.write(s.wbuf); err != nil {
@@ -317,38 +320,76 @@ func (c *Client) Info() (rules.Info, error) {
 // The kernel resumes a dump by position, counting the services of every
 // namespace, so a change anywhere between two chunks can repeat an entry;
 // repeats are dropped (IPVS never sets NLM_F_DUMP_INTR to say so).
-func (c *Client) Services() ([]rules.Service, error) { return c.services(0) }
-
-// services is Services with room made for hint services, the size of an
-// earlier dump: a table of thousands of services is not grown step by
-// step.
-func (c *Client) services(hint int) ([]rules.Service, error) {
-	var svcs []rules.Service // nil when there are none
-	if hint > 0 {
-		svcs = make([]rules.Service, 0, hint)
+func (c *Client) Services() ([]rules.Service, error) {
+	entries, err := c.serviceEntries(0, true)
+	if err != nil || entries == nil {
+		return nil, err
 	}
-	var seen map[rules.ServiceKey]bool
+	svcs := make([]rules.Service, len(entries))
+	for i := range entries {
+		svcs[i] = entries[i].Service
+	}
+	return svcs, nil
+}
+
+// serviceEntries is Services as entries without real servers, with room
+// made for hint services, the size of an earlier dump: a table of
+// thousands of services is not grown step by step. Each service is
+// decoded in place, its statistics only with counters.
+func (c *Client) serviceEntries(hint int, counters bool) ([]rules.ServiceEntry, error) {
+	var entries []rules.ServiceEntry // nil when there are none
+	if hint > 0 {
+		entries = make([]rules.ServiceEntry, 0, hint)
+	}
 	err := c.executeOn(true, OpServices, cmdGetService, nlmFDump, nil, func(rc uint8, b []byte) error {
 		if rc != cmdNewService {
 			return nil
 		}
-		s, err := decodeServiceMessage(b)
-		if err != nil {
+		entries = append(entries, rules.ServiceEntry{})
+		last := len(entries) - 1
+		if err := decodeServiceMessageInto(&entries[last].Service, b, counters); err != nil {
+			entries = entries[:last]
 			return err
-		}
-		if seen == nil {
-			seen = make(map[rules.ServiceKey]bool, hint)
-		}
-		if !seen[s.ServiceKey] {
-			seen[s.ServiceKey] = true
-			svcs = append(svcs, s)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return svcs, nil
+	return dropRepeats(entries), nil
+}
+
+// A serviceID is a service's identity without pointers, for sets.
+type serviceID struct {
+	addr   [16]byte
+	fwmark uint32
+	family rules.Family
+	proto  rules.Protocol
+	port   uint16
+}
+
+func serviceIDOf(k *rules.ServiceKey) serviceID {
+	return serviceID{addr: k.Addr.As16(), fwmark: k.FWMark, family: k.Family, proto: k.Protocol, port: k.Port}
+}
+
+// dropRepeats removes the later entries of a service that entries holds
+// more than once, in place.
+func dropRepeats(entries []rules.ServiceEntry) []rules.ServiceEntry {
+	seen := make(map[serviceID]struct{}, len(entries))
+	n := 0
+	for i := range entries {
+		id := serviceIDOf(&entries[i].Service.ServiceKey)
+		if _, dup := seen[id]; dup {
+			continue
+		}
+		seen[id] = struct{}{}
+		if n != i {
+			entries[n] = entries[i]
+		}
+		n++
+	}
+	clear(entries[n:])
+	return entries[:n]
 }
 
 // serviceKeys dumps the services' /proc keys only, in the kernel's order,

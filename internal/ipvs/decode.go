@@ -60,11 +60,20 @@ func findNested(b []byte, typ uint16) (walker, error) {
 
 // decodeServiceMessage decodes a NEW_SERVICE message.
 func decodeServiceMessage(b []byte) (rules.Service, error) {
+	var s rules.Service
+	err := decodeServiceMessageInto(&s, b, true)
+	return s, err
+}
+
+// decodeServiceMessageInto decodes a NEW_SERVICE message into *s, which
+// must be zero: a dump decodes straight into its result, without a copy.
+// Without counters, the statistics nests are skipped unread.
+func decodeServiceMessageInto(s *rules.Service, b []byte, counters bool) error {
 	a, err := findNested(b, cmdAttrService)
 	if err != nil {
-		return rules.Service{}, err
+		return err
 	}
-	return decodeService(&a)
+	return decodeService(s, &a, counters)
 }
 
 // decodeServiceProcKey decodes only the /proc key of a NEW_SERVICE
@@ -131,10 +140,10 @@ func toAddr(f rules.Family, b []byte) (netip.Addr, error) {
 	return netip.Addr{}, fmt.Errorf("%w: address family %d", errMalformed, uint16(f))
 }
 
-// decodeService decodes the attributes nested in CMD_ATTR_SERVICE.
-func decodeService(a *walker) (rules.Service, error) {
+// decodeService decodes the attributes nested in CMD_ATTR_SERVICE into
+// *s, which must be zero; the statistics only with counters.
+func decodeService(s *rules.Service, a *walker, counters bool) error {
 	var (
-		s       rules.Service
 		addr    []byte
 		netmask []byte
 	)
@@ -170,16 +179,20 @@ func decodeService(a *walker) (rules.Service, error) {
 		case svcAttrPEName:
 			s.PE = a.name()
 		case svcAttrStats:
-			a.stats(&s.Stats)
+			if counters {
+				a.stats(&s.Stats)
+			}
 		case svcAttrStats64:
-			a.stats(&s.Stats64)
+			if counters {
+				a.stats(&s.Stats64)
+			}
 		}
 	}
 	if a.err != nil {
-		return s, a.err
+		return a.err
 	}
 	if s.Family != rules.IPv4 && s.Family != rules.IPv6 {
-		return s, fmt.Errorf("%w: service address family %d", errMalformed, uint16(s.Family))
+		return fmt.Errorf("%w: service address family %d", errMalformed, uint16(s.Family))
 	}
 	if netmask != nil {
 		if s.Family == rules.IPv6 {
@@ -192,11 +205,11 @@ func decodeService(a *walker) (rules.Service, error) {
 		// The kernel reports neither address nor port for fwmark
 		// services, and forces the protocol internally.
 		s.Protocol, s.Addr, s.Port = 0, netip.Addr{}, 0
-		return s, nil
+		return nil
 	}
 	var err error
 	s.Addr, err = toAddr(s.Family, addr)
-	return s, err
+	return err
 }
 
 // decodeDestinationMessage decodes a NEW_DEST message of a service of

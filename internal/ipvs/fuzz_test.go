@@ -20,7 +20,7 @@ import (
 // encodeRequest runs a request encoder the way Client.execute does and
 // returns the attributes it framed.
 func encodeRequest(enc encoder) ([]byte, error) {
-	b, err := frameRequest(nil, 0, 0, 0, 0, enc)
+	b, err := frameRequest(&attrEncoder{}, nil, 0, 0, 0, 0, enc)
 	if err != nil || enc == nil {
 		return nil, err
 	}

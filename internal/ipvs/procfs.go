@@ -1,7 +1,6 @@
 package ipvs
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"io"
@@ -96,45 +95,86 @@ type procKey struct {
 
 var errProcFormat = errors.New("unexpected /proc/net/ip_vs format")
 
-// A procTable is the real servers of every service in /proc/net/ip_vs.
-// They are stored in fixed-size blocks, a service's real servers together:
-// one slice grown to tens of thousands of entries would be copied, and its
-// old copies left to the collector, at every growth.
+// A procTable is the real servers of every service in /proc/net/ip_vs, in
+// brief. They are stored in fixed-size blocks, a service's real servers
+// together: one slice grown to tens of thousands of entries would be
+// copied, and its old copies left to the collector, at every growth.
 type procTable struct {
-	index map[procKey]int32 // into spans; -1 for an ambiguous key
-	keys  []procKey         // every service, in the kernel's order
-	spans [][]rules.Destination
-	block []rules.Destination // the block being filled
-	from  int                 // where the current service starts in block
+	keys  []procKey                  // every service, in the kernel's order
+	spans [][]rules.BriefDestination // each service's real servers, by position in keys
+	marks map[uint32]int32           // how often each fwmark shows; nil if none does
+	index map[procKey]int32          // into keys, -1 for a repeated key; built by lookup
+	block []rules.BriefDestination   // the block being filled
+	from  int                        // where the current service starts in block
 }
 
 // procBlock is the number of real servers in a block.
 const procBlock = 4096
 
-// startService adds a service without real servers and returns its span.
-func (t *procTable) startService() int32 {
+// startService adds the service k, without real servers yet.
+func (t *procTable) startService(k procKey) {
+	t.endService()
+	if k.fwmark != 0 {
+		if t.marks == nil {
+			t.marks = make(map[uint32]int32)
+		}
+		t.marks[k.fwmark]++
+	}
+	if len(t.keys) == cap(t.keys) {
+		// Doubled, not grown by a quarter as append does with large
+		// slices: a table of ten thousand services is copied less.
+		n := max(2*cap(t.keys), 256)
+		t.keys = append(make([]procKey, 0, n), t.keys...)
+		t.spans = append(make([][]rules.BriefDestination, 0, n), t.spans...)
+	}
+	t.keys = append(t.keys, k)
 	t.spans = append(t.spans, nil)
 	t.from = len(t.block)
-	return int32(len(t.spans) - 1)
 }
 
-// addDest adds a real server to the service of span i, the current one.
-func (t *procTable) addDest(i int32, d rules.Destination) {
+// endService sets the span of the last service, if it has real servers.
+func (t *procTable) endService() {
+	if len(t.spans) > 0 && len(t.block) > t.from {
+		t.spans[len(t.spans)-1] = t.block[t.from:len(t.block):len(t.block)]
+	}
+}
+
+// addDest adds a real server to the last service.
+func (t *procTable) addDest(d *rules.BriefDestination) {
 	if len(t.block) == cap(t.block) {
 		// Move the service's real servers so far into a new block.
 		n := len(t.block) - t.from
-		nb := make([]rules.Destination, n, n+procBlock)
+		nb := make([]rules.BriefDestination, n, n+procBlock)
 		copy(nb, t.block[t.from:])
 		t.block, t.from = nb, 0
 	}
-	t.block = append(t.block, d)
-	t.spans[i] = t.block[t.from:len(t.block):len(t.block)]
+	t.block = append(t.block, *d)
+}
+
+// at returns the real servers of the service at position i of keys; ok
+// is false when /proc does not show them unambiguously: the fwmark
+// services of one mark in both families look alike there.
+func (t *procTable) at(i int) (dests []rules.BriefDestination, ok bool) {
+	if k := t.keys[i]; k.fwmark != 0 && t.marks[k.fwmark] > 1 {
+		return nil, false
+	}
+	return t.spans[i], true
 }
 
 // lookup returns the real servers of the service k; ok is false when /proc
-// does not show it, or not unambiguously (fwmark services of both
-// families).
-func (t *procTable) lookup(k procKey) (dests []rules.Destination, ok bool) {
+// does not show it, or not unambiguously (a key shown more than once, as
+// fwmark services of both families are).
+func (t *procTable) lookup(k procKey) (dests []rules.BriefDestination, ok bool) {
+	if t.index == nil {
+		t.index = make(map[procKey]int32, len(t.keys))
+		for i, k := range t.keys {
+			if _, dup := t.index[k]; dup {
+				t.index[k] = -1
+			} else {
+				t.index[k] = int32(i)
+			}
+		}
+	}
 	i, ok := t.index[k]
 	if !ok || i < 0 {
 		return nil, false
@@ -142,95 +182,114 @@ func (t *procTable) lookup(k procKey) (dests []rules.Destination, ok bool) {
 	return t.spans[i], true
 }
 
-// procReadSize is the read size for /proc/net/ip_vs: the kernel restarts
-// its walk of the table at every read, so reads are large.
-const procReadSize = 1 << 20
+// procBufSize is the read buffer for /proc/net/ip_vs, and so the longest
+// line it takes. The kernel fills at most a page per read (and walks its
+// table from the start again for each), so a larger read would not save
+// system calls; lines are parsed in place in the buffer.
+const procBufSize = 32 << 10
 
 // parseProcIPVS reads the real servers of every service from the text of
 // /proc/net/ip_vs, line by line, without allocating per line.
 func parseProcIPVS(r io.Reader) (*procTable, error) {
-	br := bufio.NewReaderSize(r, procReadSize)
-	t := &procTable{index: make(map[procKey]int32)}
-	cur := int32(-2) // the current service's span; -1 ambiguous, -2 none
-	var fields [7][]byte
-	for n := 1; ; n++ {
-		line, err := br.ReadSlice('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
-			if errors.Is(err, bufio.ErrBufferFull) {
-				return nil, errProcFormat
+	p := procParser{t: &procTable{}}
+	buf := make([]byte, procBufSize)
+	start, end := 0, 0
+	for eof := false; ; {
+		for {
+			i := bytes.IndexByte(buf[start:end], '\n')
+			if i < 0 {
+				break
 			}
-			return nil, err
-		}
-		if len(line) == 0 && err != nil {
-			if n == 1 {
-				return nil, errProcFormat
-			}
-			break
-		}
-		line = bytes.TrimSuffix(line, []byte("\n"))
-		switch {
-		case n == 1:
-			if !bytes.HasPrefix(line, []byte("IP Virtual Server version ")) {
-				return nil, errProcFormat
-			}
-			continue
-		case n <= 3 || len(line) == 0:
-			continue
-		}
-		f := splitFields(line, fields[:])
-		if f > 0 && string(fields[0]) == "->" {
-			if cur == -2 || f != 6 {
-				return nil, errProcFormat
-			}
-			d, err := parseProcDest(fields[1:6])
-			if err != nil {
+			if err := p.line(buf[start : start+i]); err != nil {
 				return nil, err
 			}
-			if cur >= 0 {
-				t.addDest(cur, d)
-			}
-			continue
+			start += i + 1
 		}
-		if f < 3 {
-			return nil, errProcFormat
+		if eof {
+			break
 		}
-		k, err := parseProcService(fields[0], fields[1])
-		if err != nil {
+		end = copy(buf, buf[start:end])
+		start = 0
+		if end == len(buf) {
+			return nil, errProcFormat // a line longer than the buffer
+		}
+		n, err := r.Read(buf[end:])
+		end += n
+		if errors.Is(err, io.EOF) {
+			eof = true
+		} else if err != nil {
 			return nil, err
 		}
-		t.keys = append(t.keys, k)
-		if i, dup := t.index[k]; dup {
-			if i >= 0 {
-				t.index[k] = -1
-			}
-			cur = -1
-			continue
-		}
-		cur = t.startService()
-		t.index[k] = cur
 	}
-	return t, nil
+	if start < end {
+		if err := p.line(buf[start:end]); err != nil {
+			return nil, err
+		}
+	}
+	if p.n == 0 {
+		return nil, errProcFormat
+	}
+	p.t.endService()
+	return p.t, nil
 }
 
-// splitFields stores the blank-separated fields of line in f, as many as
-// fit, and returns how many there are.
-func splitFields(line []byte, f [][]byte) int {
-	n := 0
-	for i := 0; i < len(line); {
-		if line[i] == ' ' || line[i] == '\t' {
-			i++
-			continue
+// A procParser parses /proc/net/ip_vs a line at a time.
+type procParser struct {
+	t *procTable
+	n int // lines so far
+}
+
+// line parses one line, without its newline.
+func (p *procParser) line(line []byte) error {
+	p.n++
+	switch {
+	case p.n == 1:
+		if !bytes.HasPrefix(line, []byte("IP Virtual Server version ")) {
+			return errProcFormat
 		}
-		start := i
-		for i < len(line) && line[i] != ' ' && line[i] != '\t' {
-			i++
-		}
-		if n < len(f) {
-			f[n] = line[start:i]
-		}
-		n++
+		return nil
+	case p.n <= 3 || len(line) == 0:
+		return nil
 	}
-	return n
+	first, rest := nextField(line)
+	if string(first) == "->" {
+		if len(p.t.keys) == 0 {
+			return errProcFormat
+		}
+		var d rules.BriefDestination
+		if err := parseProcDest(&d, rest); err != nil {
+			return err
+		}
+		p.t.addDest(&d)
+		return nil
+	}
+	addr, rest := nextField(rest)
+	if sched, _ := nextField(rest); sched == nil {
+		return errProcFormat
+	}
+	k, err := parseProcService(first, addr)
+	if err != nil {
+		return err
+	}
+	p.t.startService(k)
+	return nil
+}
+
+// nextField returns the first blank-separated field of b, nil if there is
+// none, and what follows it.
+func nextField(b []byte) (field, rest []byte) {
+	i := 0
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t') {
+		i++
+	}
+	j := i
+	for j < len(b) && b[j] != ' ' && b[j] != '\t' {
+		j++
+	}
+	if i == j {
+		return nil, nil
+	}
+	return b[i:j], b[j:]
 }
 
 func parseProcService(proto, addr []byte) (procKey, error) {
@@ -284,6 +343,22 @@ func parseProcAddrPort(s []byte) (netip.Addr, uint16, error) {
 	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), uint16(port), nil
 }
 
+// hexDigits maps a byte to its value as a hexadecimal digit, 0xff for
+// one that is not.
+var hexDigits = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = byte(c - '0')
+	}
+	for c := 'a'; c <= 'f'; c++ {
+		t[c] = byte(c-'a') + 10
+		t[c-'a'+'A'] = byte(c-'a') + 10
+	}
+	return t
+}()
+
 // parseHex parses a non-empty hexadecimal number of at most bits bits.
 func parseHex(b []byte, bits int) (uint64, bool) {
 	if len(b) == 0 {
@@ -291,15 +366,8 @@ func parseHex(b []byte, bits int) (uint64, bool) {
 	}
 	var v uint64
 	for _, c := range b {
-		var d byte
-		switch {
-		case c >= '0' && c <= '9':
-			d = c - '0'
-		case c >= 'a' && c <= 'f':
-			d = c - 'a' + 10
-		case c >= 'A' && c <= 'F':
-			d = c - 'A' + 10
-		default:
+		d := hexDigits[c]
+		if d == 0xff {
 			return 0, false
 		}
 		v = v<<4 | uint64(d)
@@ -343,13 +411,29 @@ func parseDec(b []byte, signed bool, bits int) (int64, bool) {
 	return int64(v), true
 }
 
-func parseProcDest(f [][]byte) (rules.Destination, error) {
-	a, port, err := parseProcAddrPort(f[0])
-	if err != nil {
-		return rules.Destination{}, err
+// parseProcDest parses the fields of a real-server line after its "->":
+// address and port, forwarding method, weight and connection counts, and
+// nothing more.
+func parseProcDest(d *rules.BriefDestination, line []byte) error {
+	addr, line := nextField(line)
+	method, line := nextField(line)
+	weight, line := nextField(line)
+	active, line := nextField(line)
+	inactive, line := nextField(line)
+	if extra, _ := nextField(line); inactive == nil || extra != nil {
+		return errProcFormat
 	}
-	d := rules.Destination{Family: rules.FamilyOf(a), Addr: a, Port: port}
-	switch string(f[1]) {
+	a, port, err := parseProcAddrPort(addr)
+	if err != nil {
+		return err
+	}
+	d.Family, d.Port = rules.FamilyOf(a), port
+	if a.Is4() {
+		*(*[4]byte)(d.IP[:4]) = a.As4()
+	} else {
+		d.IP = a.As16()
+	}
+	switch string(method) {
 	case "Masq":
 		d.Forward = rules.Masquerade
 	case "Local":
@@ -359,14 +443,14 @@ func parseProcDest(f [][]byte) (rules.Destination, error) {
 	case "Route":
 		d.Forward = rules.Route
 	default:
-		return rules.Destination{}, errProcFormat
+		return errProcFormat
 	}
-	w, ok1 := parseDec(f[2], true, 32)
-	act, ok2 := parseDec(f[3], false, 32)
-	inact, ok3 := parseDec(f[4], false, 32)
+	w, ok1 := parseDec(weight, true, 32)
+	act, ok2 := parseDec(active, false, 32)
+	inact, ok3 := parseDec(inactive, false, 32)
 	if !ok1 || !ok2 || !ok3 {
-		return rules.Destination{}, errProcFormat
+		return errProcFormat
 	}
 	d.Weight, d.ActiveConns, d.InactiveConns = int32(w), uint32(act), uint32(inact)
-	return d, nil
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/stretchr/testify/require"
 
@@ -33,7 +34,11 @@ SCTP 0A000002:1388 sh
 	dests := func(k procKey) []rules.Destination {
 		d, ok := table.lookup(k)
 		require.True(t, ok, "%v", k)
-		return d
+		var full []rules.Destination
+		for i := range d {
+			full = append(full, d[i].Destination())
+		}
+		return full
 	}
 	v4 := func(s string) netip.Addr { return netip.MustParseAddr(s) }
 	require.Equal(t, []rules.Destination{
@@ -87,7 +92,7 @@ func TestParseProcIPVSBlocks(t *testing.T) {
 		require.True(t, ok, i)
 		require.Len(t, d, reals, i)
 		for j := range d {
-			require.Equal(t, netip.AddrFrom4([4]byte{172, 16, byte(i >> 8), byte(i)}), d[j].Addr, i)
+			require.Equal(t, netip.AddrFrom4([4]byte{172, 16, byte(i >> 8), byte(i)}), d[j].Addr(), i)
 			require.Equal(t, int32(j), d[j].Weight, i)
 		}
 	}
@@ -100,13 +105,25 @@ func FuzzParseProcIPVS(f *testing.F) {
 	f.Add("IP Virtual Server version 1.2.1\n\n\nFWM  00000009 rr\nFWM  00000009 rr\n  -> C0A80106:0000 Route 1 0 0\n", "4294967296")
 	f.Fuzz(func(t *testing.T, text, num string) {
 		table, err := parseProcIPVS(strings.NewReader(text))
+		// Reads of any size give the same table: lines that straddle
+		// reads are put together.
+		small, smallErr := parseProcIPVS(iotest.OneByteReader(strings.NewReader(text)))
+		if (err == nil) != (smallErr == nil) {
+			t.Fatalf("one-byte reads: error %v, whole text: %v", smallErr, err)
+		}
 		if err == nil {
-			for k := range table.index {
-				d, ok := table.lookup(k)
+			require.Equal(t, table.keys, small.keys)
+			require.Equal(t, table.spans, small.spans)
+			for i, k := range table.keys {
+				d, ok := table.at(i)
 				// Capped, so that appending to one service's real
 				// servers cannot overwrite another's.
 				if ok && cap(d) != len(d) {
 					t.Fatalf("span of %v has spare capacity", k)
+				}
+				// Where the key is unique, lookup finds the same span.
+				if ld, lok := table.lookup(k); lok && (!ok || len(ld) != len(d) || len(d) > 0 && &ld[0] != &d[0]) {
+					t.Fatalf("lookup(%v) differs from at(%d)", k, i)
 				}
 			}
 		}

@@ -19,7 +19,8 @@ type sock struct {
 	seq  uint32
 	rbuf []byte
 	wbuf []byte
-	sent []int // a batch window's request indexes, by sequence offset
+	ae   attrEncoder // frames each request's attributes into wbuf
+	sent []int       // a batch window's request indexes, by sequence offset
 	// timeout bounds each wait for a reply, so that a lost reply fails
 	// the exchange instead of blocking it forever. It is per read: a dump
 	// that keeps delivering never times out.
@@ -84,20 +85,25 @@ func appendRequest(dst []byte, family, flags uint16, seq uint32, cmd uint8, attr
 }
 
 // frameRequest frames one request onto dst, its attributes written in
-// place by enc (nil: none): no attribute block is built and copied.
-func frameRequest(dst []byte, family, flags uint16, seq uint32, cmd uint8, enc encoder) ([]byte, error) {
+// place by enc (nil: none) through ae: no attribute block is built and
+// copied. ae is the caller's, so that a listing's thousands of requests
+// do not allocate one each.
+func frameRequest(ae *attrEncoder, dst []byte, family, flags uint16, seq uint32, cmd uint8, enc encoder) ([]byte, error) {
 	start := len(dst)
 	dst = appendRequest(dst, family, flags, seq, cmd, nil)
 	if enc == nil {
 		return dst, nil
 	}
-	ae := attrEncoder{b: dst}
-	if err := enc(&ae); err != nil {
+	ae.b = dst
+	err := enc(ae)
+	b := ae.b
+	ae.b = nil
+	if err != nil {
 		return dst[:start], err
 	}
 	// Attributes are padded to 4 bytes: the message needs no more.
-	binary.NativeEndian.PutUint32(ae.b[start:], uint32(len(ae.b)-start))
-	return ae.b, nil
+	binary.NativeEndian.PutUint32(b[start:], uint32(len(b)-start))
+	return b, nil
 }
 
 // write sends b, one or more framed requests, in one datagram.

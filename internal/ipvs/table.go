@@ -1,7 +1,7 @@
 package ipvs
 
 import (
-	"slices"
+	"io"
 	"sync"
 	"sync/atomic"
 
@@ -12,34 +12,42 @@ import (
 // kernel's order and real servers newest first.
 //
 // With brief set, real servers may be read from /proc/net/ip_vs in one
-// pass: they then carry address, family, port, forwarding method, weight
-// and active and inactive connection counts, and zero thresholds,
-// persistent-connection count and statistics. Services with a tunnel real
-// server, services /proc does not show unambiguously, and calls from a
-// thread in another network namespace than the client's socket get full
-// netlink dumps, so tunnel settings are always complete. Without brief,
-// every real server is complete.
+// pass: an entry then holds them in Brief (address, family, port,
+// forwarding method, weight and active and inactive connection counts)
+// instead of Dests. Services with a tunnel real server, services /proc
+// does not show unambiguously, and calls from a thread in another network
+// namespace than the client's socket get full netlink dumps in Dests, so
+// tunnel settings are always complete. Brief services carry no counters
+// (a plain listing does not show them). Without brief, every service and
+// real server is complete, real servers in Dests.
 func (c *Client) Table(brief bool) ([]rules.ServiceEntry, error) {
-	svcs, proc, err := c.consistentServices(brief)
+	entries, proc, aligned, err := c.consistentServices(brief)
 	if err != nil {
 		return nil, err
 	}
-	entries := make([]rules.ServiceEntry, len(svcs))
 	var todo []int // entries whose real servers come in page-sized dumps
-	for i, s := range svcs {
-		entries[i].Service = s
-		dests, ok := proc.lookup(procKeyOf(s.ServiceKey))
-		for _, d := range dests {
-			ok = ok && d.Forward != rules.Tunnel
+	for i := range entries {
+		e := &entries[i]
+		var (
+			dests []rules.BriefDestination
+			ok    bool
+		)
+		if aligned {
+			dests, ok = proc.at(i)
+		} else if proc != nil {
+			dests, ok = proc.lookup(procKeyOf(e.Service.ServiceKey))
+		}
+		for j := range dests {
+			ok = ok && dests[j].Forward != rules.Tunnel
 		}
 		if ok {
-			entries[i].Dests = dests
+			e.Brief = dests
 			continue
 		}
 		// Large chunks where a service is known to have many real servers
 		// (from /proc), or where there are few services to dump.
-		if len(dests) >= largeDestDump || !brief && len(svcs) <= largeDestDump {
-			if entries[i].Dests, err = c.destinations(s.ServiceKey, true); err != nil {
+		if len(dests) >= largeDestDump || !brief && len(entries) <= largeDestDump {
+			if e.Dests, err = c.destinations(e.Service.ServiceKey, true); err != nil {
 				return nil, err
 			}
 			continue
@@ -135,35 +143,50 @@ func (c *Client) dumpSocks(n int) []*sock {
 	return c.extra[:min(max(n, 0), len(c.extra))]
 }
 
-// A destWorker dumps services' real servers on one socket. Each dump is
-// decoded into a reused scratch set, then copied into a shared backing
-// array: a table of thousands of services allocates a few arrays, not a
-// growing slice per service.
+// A destWorker dumps services' real servers on one socket, each dump
+// decoded in place into the free end of a shared backing array: a table
+// of thousands of services allocates a few arrays, not a growing slice
+// per service, and no real server is copied.
 type destWorker struct {
 	s     *sock
 	set   destSet
 	arena []rules.Destination
 }
 
-// arenaChunk is the number of real servers in each backing array.
-const arenaChunk = 1024
+// Sizes of the backing arrays: arenaChunk real servers each, a new one
+// started when fewer than arenaRoom are free. A service with more than
+// the free room gets its own array (the dump's append moves it there).
+const (
+	arenaChunk = 1024
+	arenaRoom  = 64
+)
 
 // dump fills e.Dests with the real servers of e's service.
 func (w *destWorker) dump(family uint16, e *rules.ServiceEntry) error {
-	w.set.dests, w.set.index = w.set.dests[:0], nil
-	if err := w.s.destinations(family, e.Service.ServiceKey, &w.set); err != nil {
+	if cap(w.arena)-len(w.arena) < arenaRoom {
+		w.arena = make([]rules.Destination, 0, arenaChunk)
+	}
+	free := w.arena[len(w.arena):]
+	w.set.dests, w.set.index = free, nil
+	err := w.s.destinations(family, e.Service.ServiceKey, &w.set)
+	d := w.set.dests
+	w.set.dests = nil
+	inPlace := len(d) > 0 && len(d) <= cap(free) && &d[0] == &free[:1][0]
+	if err != nil || len(d) > 0 && !inPlace {
+		// Decoding needs zero entries: clear what the dump left in the
+		// free room before it failed or moved.
+		clear(free[:cap(free)])
+	}
+	if err != nil {
 		return err
 	}
-	d := w.set.dests
 	if len(d) == 0 {
 		return nil // nil, as a dump of no real servers always was
 	}
-	if cap(w.arena)-len(w.arena) < len(d) {
-		w.arena = make([]rules.Destination, 0, max(len(d), arenaChunk))
+	if inPlace {
+		w.arena = w.arena[:len(w.arena)+len(d)]
 	}
-	start := len(w.arena)
-	w.arena = append(w.arena, d...)
-	e.Dests = w.arena[start:len(w.arena):len(w.arena)]
+	e.Dests = d[:len(d):len(d)]
 	return nil
 }
 
@@ -185,15 +208,15 @@ const tableAttempts = 10
 //
 // With brief set, /proc is one of the reads, and proc is the last /proc
 // table read (each service it shows with all its real servers, in brief);
-// else only dumps are read (/proc would be formatted in full for nothing)
-// and proc is empty.
-func (c *Client) consistentServices(brief bool) (svcs []rules.Service, proc *procTable, err error) {
-	proc = &procTable{}
+// aligned reports that proc shows exactly the services returned, in their
+// order, so that its i-th service is entries[i]. Else only dumps are read
+// (/proc would be formatted in full for nothing) and proc is nil.
+func (c *Client) consistentServices(brief bool) (entries []rules.ServiceEntry, proc *procTable, aligned bool, err error) {
 	union := map[procKey]int{}
 	var (
 		seqs  [][]procKey // every read's keys, in its order
 		reads []map[procKey]int
-		dumps [][]rules.Service
+		dumps [][]rules.ServiceEntry
 	)
 	add := func(read map[procKey]int) {
 		reads = append(reads, read)
@@ -212,36 +235,44 @@ func (c *Client) consistentServices(brief bool) (svcs []rules.Service, proc *pro
 		}
 		return true
 	}
-	for range tableAttempts {
-		hint := 0
-		if len(dumps) > 0 {
-			hint = len(dumps[len(dumps)-1]) + 16
+	for round := range tableAttempts {
+		// The first round reads /proc, or else the keys alone, before the
+		// full dump, which is then made the size they show.
+		t := c.readProcTable(brief)
+		var keys []procKey
+		if t == nil && round == 0 {
+			if keys, err = c.serviceKeys(0); err != nil {
+				return nil, nil, false, err
+			}
 		}
-		svcs, err := c.services(hint)
+		hint := len(keys) + 16
+		switch {
+		case len(dumps) > 0:
+			hint = len(dumps[len(dumps)-1]) + 16
+		case t != nil:
+			hint = len(t.keys) + 16
+		}
+		svcs, err := c.serviceEntries(hint, !brief)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, false, err
 		}
 		dumps = append(dumps, svcs)
-		seqs = append(seqs, dumpSeq(svcs))
-		if t := c.readProcTable(brief); t != nil {
+		if t != nil {
 			proc = t
-			seqs = append(seqs, t.keys)
-		} else if len(dumps) == 1 {
-			// Without /proc, the first dump is confirmed by a dump of the
-			// keys alone; if the two differ, full dumps follow as before.
-			keys, err := c.serviceKeys(len(svcs))
-			if err != nil {
-				return nil, nil, err
+			// The usual case, quickly: the first two reads show the same
+			// services in the same order (a dump and /proc walk the
+			// table alike), so each is the whole union.
+			if round == 0 && sameKeys(svcs, t.keys) {
+				return svcs, proc, true, nil
 			}
-			if slices.Equal(seqs[0], keys) {
-				return svcs, proc, nil
-			}
+		} else if round == 0 && sameKeys(svcs, keys) {
+			// Without /proc, the dump of the keys alone confirms the
+			// first full dump; if the two differ, full dumps follow.
+			return svcs, nil, false, nil
 		}
-		// The usual case, quickly: the first two reads show the same
-		// services in the same order (a dump and /proc walk the table
-		// alike), so each is the whole union.
-		if len(reads) == 0 && len(seqs) == 2 && slices.Equal(seqs[0], seqs[1]) {
-			return svcs, proc, nil
+		seqs = append(seqs, dumpSeq(svcs))
+		if t != nil {
+			seqs = append(seqs, t.keys)
 		}
 		for _, seq := range seqs[len(reads):] {
 			add(keyCounts(seq))
@@ -258,11 +289,25 @@ func (c *Client) consistentServices(brief bool) (svcs []rules.Service, proc *pro
 		// The latest dump that is the whole union.
 		for i := len(dumps) - 1; i >= 0; i-- {
 			if whole(keyCounts(dumpSeq(dumps[i]))) {
-				return dumps[i], proc, nil
+				return dumps[i], proc, false, nil
 			}
 		}
 	}
-	return nil, nil, &Error{Op: OpServices, Err: ErrInconsistent}
+	return nil, nil, false, &Error{Op: OpServices, Err: ErrInconsistent}
+}
+
+// sameKeys reports whether keys are the /proc keys of entries' services,
+// in order.
+func sameKeys(entries []rules.ServiceEntry, keys []procKey) bool {
+	if len(entries) != len(keys) {
+		return false
+	}
+	for i := range entries {
+		if procKeyOf(entries[i].Service.ServiceKey) != keys[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // readProcTable reads /proc/net/ip_vs where it is the client's namespace's
@@ -271,7 +316,12 @@ func (c *Client) readProcTable(want bool) *procTable {
 	if !want {
 		return nil
 	}
-	f := c.openProcTable()
+	var f io.ReadCloser
+	if c.openProc != nil {
+		f = c.openProc()
+	} else if pf := c.openProcTable(); pf != nil {
+		f = pf
+	}
 	if f == nil {
 		return nil
 	}
@@ -293,10 +343,10 @@ func procKeyOf(k rules.ServiceKey) procKey {
 
 // dumpSeq is a dump's services' /proc keys, in its order (fwmark services
 // of both families share one).
-func dumpSeq(svcs []rules.Service) []procKey {
-	keys := make([]procKey, len(svcs))
-	for i := range svcs {
-		keys[i] = procKeyOf(svcs[i].ServiceKey)
+func dumpSeq(entries []rules.ServiceEntry) []procKey {
+	keys := make([]procKey, len(entries))
+	for i := range entries {
+		keys[i] = procKeyOf(entries[i].Service.ServiceKey)
 	}
 	return keys
 }

@@ -2,7 +2,10 @@ package ipvs
 
 import (
 	"encoding/binary"
+	"fmt"
+	"io"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -151,4 +154,45 @@ func TestTableParallelDumps(t *testing.T) {
 	}
 	require.Len(t, parallel.extra, 3)
 	require.Equal(t, 4, opened) // the services dump's socket and three for real servers
+}
+
+// benchProcText is /proc/net/ip_vs of benchTable, in the kernel's layout.
+func benchProcText() string {
+	var b strings.Builder
+	b.WriteString("IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port Forward Weight ActiveConn InActConn\n")
+	for i := range 10000 {
+		fmt.Fprintf(&b, "TCP  0A00%04X:0050 wlc \n", i)
+		for j := range 5 {
+			fmt.Fprintf(&b, "  -> AC10%04X:1F90      Masq    %-6d 0          0         \n", i*5+j, j+1)
+		}
+	}
+	return b.String()
+}
+
+// BenchmarkTableBrief is Table(true) of the 60,000-line table, real
+// servers read from /proc as for -Ln and -Sn: the client's user-space work
+// per plain listing.
+func BenchmarkTableBrief(b *testing.B) {
+	k := benchTable(b)
+	text := benchProcText()
+	c := newClient(&replayTransport{k: k}, pageReadSize)
+	c.openBig = func() (transport, error) { return &replayTransport{k: k}, nil }
+	c.openProc = func() io.ReadCloser { return io.NopCloser(strings.NewReader(text)) }
+	b.ReportAllocs()
+	for b.Loop() {
+		entries, err := c.Table(true)
+		require.NoError(b, err)
+		require.Len(b, entries, 10000)
+		require.Len(b, entries[9999].Brief, 5)
+	}
+}
+
+// BenchmarkParseProcIPVS parses /proc/net/ip_vs of the 60,000-line table.
+func BenchmarkParseProcIPVS(b *testing.B) {
+	text := benchProcText()
+	b.SetBytes(int64(len(text)))
+	for b.Loop() {
+		_, err := parseProcIPVS(strings.NewReader(text))
+		require.NoError(b, err)
+	}
 }

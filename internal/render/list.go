@@ -11,6 +11,7 @@ package render
 import (
 	"fmt"
 	"io"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -65,14 +66,14 @@ func WriteList(w io.Writer, info rules.Info, entries []rules.ServiceEntry, o Lis
 	lw.cw.Next()
 	lw.cw.B = appendListHeader(lw.cw.B, info)
 	lw.cw.B = appendListTitle(lw.cw.B, o)
-	if !o.NoSort {
-		sorted := make([]rules.ServiceEntry, len(entries))
-		copy(sorted, entries)
-		SortServices(sorted)
-		entries = sorted
-	}
-	for i := range entries {
-		lw.serviceEntry(&entries[i])
+	if o.NoSort {
+		for i := range entries {
+			lw.serviceEntry(&entries[i])
+		}
+	} else {
+		for _, i := range serviceOrder(entries) {
+			lw.serviceEntry(&entries[i])
+		}
 	}
 	lw.cw.Finish()
 }
@@ -93,7 +94,7 @@ type listWriter struct {
 	o      ListOptions
 	format listFormat
 	r      names.Resolver
-	dests  []rules.Destination // scratch copy for sorting a service's real servers
+	sorter destSorter
 }
 
 func newListWriter(w io.Writer, o ListOptions, r names.Resolver) listWriter {
@@ -101,22 +102,41 @@ func newListWriter(w io.Writer, o ListOptions, r names.Resolver) listWriter {
 }
 
 // serviceEntry renders one service line and its real servers, sorted
-// unless o.NoSort (e.Dests is not modified).
+// unless o.NoSort (e is not modified).
 func (lw *listWriter) serviceEntry(e *rules.ServiceEntry) {
 	svc := &e.Service
 	lw.cw.Next()
 	lw.cw.B = appendServiceLine(lw.cw.B, svc, lw.format, lw.o, lw.r)
 
-	dests := e.Dests
-	if !lw.o.NoSort {
-		lw.dests = append(lw.dests[:0], e.Dests...)
-		dests = lw.dests
-		SortDests(dests)
+	if lw.o.NoSort {
+		for i := range e.NumDests() {
+			lw.destLine(e, i)
+		}
+		return
 	}
-	for i := range dests {
-		lw.cw.Next()
-		lw.cw.B = appendDestLine(lw.cw.B, svc, &dests[i], lw.format, lw.o, lw.r)
+	for _, i := range lw.sorter.order(e) {
+		lw.destLine(e, int(i))
 	}
+}
+
+// destLine renders the line of e's real server i.
+func (lw *listWriter) destLine(e *rules.ServiceEntry, i int) {
+	lw.cw.Next()
+	if e.Brief != nil && lw.format == formatDefault {
+		lw.cw.B = appendBriefDestLine(lw.cw.B, &e.Service, &e.Brief[i], lw.o, lw.r)
+		return
+	}
+	var brief rules.Destination
+	lw.cw.B = appendDestLine(lw.cw.B, &e.Service, destAt(e, i, &brief), lw.format, lw.o, lw.r)
+}
+
+// destAt returns e's real server i; a brief one is expanded into *tmp.
+func destAt(e *rules.ServiceEntry, i int, tmp *rules.Destination) *rules.Destination {
+	if e.Brief != nil {
+		*tmp = e.Brief[i].Destination()
+		return tmp
+	}
+	return &e.Dests[i]
 }
 
 // appendListHeader appends the first line of a full listing. ipvsadm
@@ -220,24 +240,7 @@ func appendServiceLine(b []byte, s *rules.Service, format listFormat, o ListOpti
 
 // appendDestLine appends a real-server line of one layout.
 func appendDestLine(b []byte, s *rules.Service, d *rules.Destination, format listFormat, o ListOptions, r names.Resolver) []byte {
-	// A fwmark service has no protocol, so its real servers' ports stay
-	// numeric.
-	proto := s.Protocol
-	if s.FWMark != 0 {
-		proto = 0
-	}
-	b = append(b, "  -> "...)
-	start := len(b)
-	b = AppendAddrPortText(b, d.Addr, d.Port, proto, o.Numeric, r)
-	family := d.Family
-	if family == 0 {
-		family = s.Family
-	}
-	if family == rules.IPv4 && len(b)-start > listDestTextMax {
-		b = b[:start+listDestTextMax]
-	}
-	b = PadWidth(b, start, -28)
-
+	b = appendDestAddr(b, s, d.Addr, d.Port, d.Family, o, r)
 	switch format {
 	case formatStats:
 		st := destStats(d)
@@ -264,13 +267,59 @@ func appendDestLine(b []byte, s *rules.Service, d *rules.Destination, format lis
 		b = PadWidth(appendTunnelInfo(b, d), tstart, -13)
 		b = AppendIntWidth(append(b, ' '), int64(d.Weight), -6)
 	default:
-		b = AppendStringWidth(append(b, ' '), forwardName(d.Forward), -7)
-		b = AppendIntWidth(append(b, ' '), int64(d.Weight), -6)
+		return appendPlainDestTail(b, d.Forward, d.Weight, d.ActiveConns, d.InactiveConns)
 	}
 	b = AppendUintWidth(append(b, ' '), uint64(d.ActiveConns), -10)
 	b = AppendUintWidth(append(b, ' '), uint64(d.InactiveConns), -10)
 	return append(b, '\n')
 }
+
+// appendBriefDestLine is appendDestLine of a brief real server in the
+// default layout, without making a Destination of it.
+func appendBriefDestLine(b []byte, s *rules.Service, d *rules.BriefDestination, o ListOptions, r names.Resolver) []byte {
+	b = appendDestAddr(b, s, d.Addr(), d.Port, d.Family, o, r)
+	return appendPlainDestTail(b, d.Forward, d.Weight, d.ActiveConns, d.InactiveConns)
+}
+
+// appendDestAddr appends the start of a real-server line: the arrow and
+// the address column.
+func appendDestAddr(b []byte, s *rules.Service, addr netip.Addr, port uint16, family rules.Family, o ListOptions, r names.Resolver) []byte {
+	// A fwmark service has no protocol, so its real servers' ports stay
+	// numeric.
+	proto := s.Protocol
+	if s.FWMark != 0 {
+		proto = 0
+	}
+	b = append(b, "  -> "...)
+	start := len(b)
+	b = AppendAddrPortText(b, addr, port, proto, o.Numeric, r)
+	if family == 0 {
+		family = s.Family
+	}
+	if family == rules.IPv4 && len(b)-start > listDestTextMax {
+		b = b[:start+listDestTextMax]
+	}
+	return PadWidth(b, start, -28)
+}
+
+// appendPlainDestTail appends the rest of a real-server line of the
+// default layout: method, weight and connection counts.
+func appendPlainDestTail(b []byte, fwd rules.ForwardMethod, weight int32, active, inactive uint32) []byte {
+	b = append(b, forwardColumn[fwd&7]...)
+	b = AppendIntWidth(append(b, ' '), int64(weight), -6)
+	b = AppendUintWidth(append(b, ' '), uint64(active), -10)
+	b = AppendUintWidth(append(b, ' '), uint64(inactive), -10)
+	return append(b, '\n')
+}
+
+// forwardColumn is " " and the Forward column of each method (fwd&7),
+// padded to its width of seven as %-7s pads forwardName.
+var forwardColumn = func() (c [8]string) {
+	for m := range c {
+		c[m] = string(AppendStringWidth([]byte{' '}, forwardName(rules.ForwardMethod(m)), -7))
+	}
+	return c
+}()
 
 // forwardName is the Forward column. glibc prints ipvsadm's NULL for an
 // unknown method as "(null)".

@@ -53,3 +53,24 @@ func BenchmarkWriteList(b *testing.B) {
 		w.Flush()
 	}
 }
+
+// BenchmarkWriteListBrief is BenchmarkWriteList of a table read in brief,
+// as -Ln reads it (real servers in ServiceEntry.Brief).
+func BenchmarkWriteListBrief(b *testing.B) {
+	entries := benchListTable(2000, 5)
+	for i := range entries {
+		e := &entries[i]
+		for j := range e.Dests {
+			e.Brief = append(e.Brief, e.Dests[j].Brief())
+		}
+		e.Dests = nil
+	}
+	info := rules.Info{Version: 0x010201, ConnTableSize: 4096}
+	o := render.ListOptions{Numeric: true}
+	w := bufio.NewWriterSize(io.Discard, 64<<10)
+	b.ReportAllocs()
+	for b.Loop() {
+		render.WriteList(w, info, entries, o, nil)
+		w.Flush()
+	}
+}

@@ -12,8 +12,8 @@ import (
 
 // WriteSave writes entries in ipvsadm's -S format: one "-A" line per
 // service, each followed by an "-a" line per real server. Like -S it always
-// sorts, so WriteSave sorts copies of the services and their real servers
-// itself (entries is not modified); pass them in kernel dump order.
+// sorts, so WriteSave writes the services and their real servers in sorted
+// order itself (entries is not modified); pass them in kernel dump order.
 //
 // Unless numeric is set, hosts and ports are written as names from r. The
 // output keeps ipvsadm 1.31's round-trip defects on purpose: fwmarks of 2^31
@@ -29,25 +29,29 @@ func WriteSave(w io.Writer, entries []rules.ServiceEntry, numeric bool, r names.
 // appendSave writes the service and real server lines of a save to cw;
 // with thresholds, real server lines carry -x and -y (see WriteSaveFull).
 func appendSave(cw *ChunkWriter, entries []rules.ServiceEntry, numeric bool, r names.Resolver, thresholds bool) {
-	sorted := make([]rules.ServiceEntry, len(entries))
-	copy(sorted, entries)
-	SortServices(sorted)
-
-	var svcBuf [128]byte
-	// dests is one scratch copy for sorting each service's real servers.
-	var dests []rules.Destination
-	for i := range sorted {
-		svc := &sorted[i].Service
+	var (
+		svcBuf [128]byte
+		sorter destSorter
+	)
+	for _, i := range serviceOrder(entries) {
+		e := &entries[i]
+		svc := &e.Service
 		// The service option starts the service's "-a" lines too.
 		svcText := appendSaveService(svcBuf[:0], svc, numeric, r)
 		cw.Next()
 		cw.B = appendSaveServiceLine(cw.B, svc, svcText)
 
-		dests = append(dests[:0], sorted[i].Dests...)
-		SortDests(dests)
-		for j := range dests {
+		var tmp rules.Destination
+		for _, j := range sorter.order(e) {
 			cw.Next()
-			cw.B = appendSaveDestLine(cw.B, svc, svcText, &dests[j], numeric, r, thresholds)
+			// A brief real server has no thresholds, and tunnel options
+			// (which Table never leaves brief) only as zero.
+			if e.Brief != nil && e.Brief[j].Forward&7 != rules.Tunnel {
+				d := &e.Brief[j]
+				cw.B = append(appendSaveDestStart(cw.B, svc, svcText, d.Addr(), d.Port, d.Forward, d.Weight, numeric, r), '\n')
+				continue
+			}
+			cw.B = appendSaveDestLine(cw.B, svc, svcText, destAt(e, int(j), &tmp), numeric, r, thresholds)
 		}
 	}
 }
@@ -125,11 +129,7 @@ func defaultNetmask(s *rules.Service) bool {
 
 // appendSaveDestLine appends an "-a" line.
 func appendSaveDestLine(b []byte, s *rules.Service, svcText []byte, d *rules.Destination, numeric bool, r names.Resolver, thresholds bool) []byte {
-	b = append(b, "-a "...)
-	b = append(b, svcText...)
-	b = AppendAddrPortText(append(b, " -r "...), d.Addr, d.Port, serviceProtocol(s), numeric, r)
-	b = append(append(b, ' '), saveForwardOption(d.Forward)...)
-	b = strconv.AppendInt(append(b, " -w "...), int64(d.Weight), 10)
+	b = appendSaveDestStart(b, s, svcText, d.Addr, d.Port, d.Forward, d.Weight, numeric, r)
 	if thresholds && (d.UpperThreshold != 0 || d.LowerThreshold != 0) {
 		b = strconv.AppendUint(append(b, " -x "...), uint64(d.UpperThreshold), 10)
 		b = strconv.AppendUint(append(b, " -y "...), uint64(d.LowerThreshold), 10)
@@ -138,6 +138,16 @@ func appendSaveDestLine(b []byte, s *rules.Service, svcText []byte, d *rules.Des
 		b = appendSaveTunnelOptions(b, d)
 	}
 	return append(b, '\n')
+}
+
+// appendSaveDestStart appends an "-a" line up to its weight: all of it
+// for a real server without thresholds or tunnel options.
+func appendSaveDestStart(b []byte, s *rules.Service, svcText []byte, addr netip.Addr, port uint16, fwd rules.ForwardMethod, weight int32, numeric bool, r names.Resolver) []byte {
+	b = append(b, "-a "...)
+	b = append(b, svcText...)
+	b = AppendAddrPortText(append(b, " -r "...), addr, port, serviceProtocol(s), numeric, r)
+	b = append(append(b, ' '), saveForwardOption(fwd)...)
+	return strconv.AppendInt(append(b, " -w "...), int64(weight), 10)
 }
 
 // serviceProtocol is the protocol the kernel reports for s: none for a

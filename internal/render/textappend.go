@@ -56,12 +56,24 @@ func AppendStringWidth(b []byte, s string, width int) []byte {
 
 // AppendIntWidth appends v in decimal as %*d does.
 func AppendIntWidth(b []byte, v int64, width int) []byte {
+	if width > 0 {
+		// Right-justified: the digits go after the padding, not moved
+		// behind it.
+		var d [20]byte
+		digits := strconv.AppendInt(d[:0], v, 10)
+		return append(AppendSpaces(b, width-len(digits)), digits...)
+	}
 	start := len(b)
 	return PadWidth(strconv.AppendInt(b, v, 10), start, width)
 }
 
 // AppendUintWidth appends v in decimal as %*u does.
 func AppendUintWidth(b []byte, v uint64, width int) []byte {
+	if width > 0 {
+		var d [20]byte
+		digits := strconv.AppendUint(d[:0], v, 10)
+		return append(AppendSpaces(b, width-len(digits)), digits...)
+	}
 	start := len(b)
 	return PadWidth(strconv.AppendUint(b, v, 10), start, width)
 }

@@ -332,4 +332,70 @@ func (i Info) VersionString() string {
 type ServiceEntry struct {
 	Service Service
 	Dests   []Destination
+	// Brief holds the real servers instead of Dests when they were read
+	// in brief (see BriefDestination): a table of tens of thousands of
+	// real servers, read only to be listed, then takes a fifth of the
+	// memory. An entry has one or the other; AppendDests reads either.
+	Brief []BriefDestination
+}
+
+// AppendDests appends e's real servers to dst, in e's order.
+func (e *ServiceEntry) AppendDests(dst []Destination) []Destination {
+	if e.Brief == nil {
+		return append(dst, e.Dests...)
+	}
+	for i := range e.Brief {
+		dst = append(dst, e.Brief[i].Destination())
+	}
+	return dst
+}
+
+// NumDests is the number of e's real servers.
+func (e *ServiceEntry) NumDests() int { return len(e.Dests) + len(e.Brief) }
+
+// A BriefDestination is what a plain listing shows of a real server:
+// its identity, forwarding method, weight and connection counts. It holds
+// no pointers, so that the collector need not scan a table of tens of
+// thousands.
+type BriefDestination struct {
+	// IP is the address: IPv4 in its first four bytes, IPv6 in all
+	// sixteen, as Family says.
+	IP            [16]byte
+	Family        Family
+	Port          uint16
+	Forward       ForwardMethod
+	Weight        int32
+	ActiveConns   uint32
+	InactiveConns uint32
+}
+
+// Addr returns the address.
+func (b *BriefDestination) Addr() netip.Addr {
+	if b.Family == IPv6 {
+		return netip.AddrFrom16(b.IP)
+	}
+	return netip.AddrFrom4([4]byte(b.IP[:4]))
+}
+
+// Brief returns what a brief listing keeps of d; a zero Family becomes
+// the address's.
+func (d *Destination) Brief() BriefDestination {
+	b := BriefDestination{
+		Family: d.Key().Family, Port: d.Port, Forward: d.Forward, Weight: d.Weight,
+		ActiveConns: d.ActiveConns, InactiveConns: d.InactiveConns,
+	}
+	if d.Addr.Is4() {
+		*(*[4]byte)(b.IP[:4]) = d.Addr.As4()
+	} else if d.Addr.IsValid() {
+		b.IP = d.Addr.As16()
+	}
+	return b
+}
+
+// Destination returns b as a Destination, zero in what b lacks.
+func (b *BriefDestination) Destination() Destination {
+	return Destination{
+		Family: b.Family, Addr: b.Addr(), Port: b.Port, Forward: b.Forward, Weight: b.Weight,
+		DestinationCounters: DestinationCounters{ActiveConns: b.ActiveConns, InactiveConns: b.InactiveConns},
+	}
 }
