@@ -737,6 +737,9 @@ func TestKernelCountersAndZero(t *testing.T) {
 	for _, s := range svcs {
 		build(t, c, s, []rules.Destination{{Addr: rs4a, Port: 9, Forward: rules.Route, Weight: 1}})
 	}
+	// Each datagram comes from its own socket, all kept open until the
+	// last is sent: a port freed early can be chosen again, and two
+	// datagrams from one port make one connection, not two.
 	send := func(to netip.Addr, n int) {
 		inNS(t, ns, func() {
 			for i := 0; i < n; i++ {
@@ -745,10 +748,10 @@ func TestKernelCountersAndZero(t *testing.T) {
 					t.Errorf("dial: %v", err)
 					return
 				}
+				defer conn.Close()
 				if _, err := conn.Write([]byte("ping")); err != nil {
 					t.Errorf("send: %v", err)
 				}
-				conn.Close()
 			}
 		})
 	}
