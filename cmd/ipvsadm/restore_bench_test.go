@@ -18,8 +18,9 @@ func BenchmarkRestoreParse(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		sc := cmdline.NewRestoreScanner(bytes.NewReader(text))
+		var cmd cmdline.Command
 		for sc.Scan() {
-			if _, err := parser.Parse(sc.Args()); err != nil {
+			if err := parser.ParseInto(&cmd, sc.Args()); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -37,9 +38,10 @@ func BenchmarkRestoreQueue(b *testing.B) {
 		// A batch of a client that is never used: nothing is sent.
 		batch := new(ipvs.Client).NewBatch()
 		sc := cmdline.NewRestoreScanner(bytes.NewReader(text))
+		var cmd cmdline.Command
 		for sc.Scan() {
-			cmd, err := parser.Parse(sc.Args())
-			if err != nil || !queueChange(batch, cmd) {
+			err := parser.ParseInto(&cmd, sc.Args())
+			if err != nil || !queueChange(batch, &cmd) {
 				b.Fatal(err)
 			}
 		}

@@ -464,71 +464,87 @@ func (s *scanner) expand(o *occurrence) {
 // parseState is what ipvsadm accumulates while reading options.
 type parseState struct {
 	p       *Parser
-	cmd     Command
+	cmd     *Command
 	given   [numOptBits]bool
 	proto   rules.Protocol // protocol for service-name lookups: TCP for -f
 	bflags  string
 	tunType rules.TunnelType
-	// extGiven are the extension options seen (extensions.go).
+	// extGiven are the extension options seen (extensions.go); anyExt
+	// tells whether there is one.
 	extGiven [numExtOptions]bool
+	anyExt   bool
 }
 
 // Parse parses the arguments after the program name. An empty argument
 // list lists the table, as ipvsadm does. Errors are *ArgError.
 func (p *Parser) Parse(args []string) (Command, error) {
-	if len(args) == 0 {
-		return Command{Kind: CmdList}, nil
+	var cmd Command
+	if err := p.ParseInto(&cmd, args); err != nil {
+		return Command{}, err
 	}
-	st := parseState{p: p}
-	st.cmd.Service.Family = rules.IPv4
-	st.cmd.Service.Netmask = 0xffffffff
-	st.cmd.Dest.Weight = 1
-	st.cmd.Dest.Forward = rules.Route
-	st.cmd.Daemon.Interface = DefaultMcastInterface
+	return cmd, nil
+}
+
+// ParseInto is Parse writing the command to *cmd, all of which it sets;
+// after an error *cmd is undefined. A restore parses every line into one
+// Command: a Command is large, and copying it for each of tens of
+// thousands of lines is a good part of the restore's work.
+func (p *Parser) ParseInto(cmd *Command, args []string) error {
+	*cmd = Command{}
+	if len(args) == 0 {
+		cmd.Kind = CmdList
+		return nil
+	}
+	st := parseState{p: p, cmd: cmd}
+	cmd.Service.Family = rules.IPv4
+	cmd.Service.Netmask = 0xffffffff
+	cmd.Dest.Weight = 1
+	cmd.Dest.Forward = rules.Route
+	cmd.Daemon.Interface = DefaultMcastInterface
 
 	sc := scanner{args: args, posix: p.PosixlyCorrect, ext: p.Extensions}
 	first, ok, perr := sc.next()
 	if perr != nil || !ok || first.spec.id != optCommand {
-		return Command{}, &ArgError{Kind: ArgTry, Msg: TryMessage(p.Argv0)}
+		return &ArgError{Kind: ArgTry, Msg: TryMessage(p.Argv0)}
 	}
-	st.cmd.Kind = first.spec.cmd
-	sc.cmd = st.cmd.Kind
-	switch st.cmd.Kind {
+	cmd.Kind = first.spec.cmd
+	sc.cmd = cmd.Kind
+	switch cmd.Kind {
 	case CmdHelp, CmdVersion, CmdHelpExtensions:
-		return st.cmd, nil
+		return nil
 	case CmdStartDaemon, CmdStopDaemon:
 		switch first.val {
 		case "master":
-			st.cmd.Daemon.State = rules.Master
+			cmd.Daemon.State = rules.Master
 		case "backup":
-			st.cmd.Daemon.State = rules.Backup
+			cmd.Daemon.State = rules.Backup
 		default:
-			if st.cmd.Kind == CmdStartDaemon {
-				return Command{}, failf("illegal start-daemon parameter specified")
+			if cmd.Kind == CmdStartDaemon {
+				return failf("illegal start-daemon parameter specified")
 			}
-			return Command{}, failf("illegal start_daemon specified")
+			return failf("illegal start_daemon specified")
 		}
 	}
 
 	for {
 		o, ok, perr := sc.next()
 		if perr != nil {
-			return Command{}, perr
+			return perr
 		}
 		if !ok {
 			break
 		}
 		if err := st.apply(&o); err != nil {
-			return Command{}, err
+			return err
 		}
 	}
 	if err := st.finish(sc.positional); err != nil {
-		return Command{}, err
+		return err
 	}
 	if err := st.checkExtensions(); err != nil {
-		return Command{}, err
+		return err
 	}
-	return st.cmd, nil
+	return nil
 }
 
 // apply records one option, checking its value as ipvsadm does.
@@ -543,7 +559,7 @@ func (st *parseState) apply(o *occurrence) *ArgError {
 		}
 		st.given[id] = true
 	}
-	c := &st.cmd
+	c := st.cmd
 	svc := &c.Service
 	if id == optExtension {
 		return st.applyExtension(o)
@@ -741,7 +757,7 @@ func truncate(s string, n int) string {
 
 // finish runs ipvsadm's checks that follow option parsing, in its order.
 func (st *parseState) finish(positional []string) *ArgError {
-	c := &st.cmd
+	c := st.cmd
 	if c.Kind == CmdSetTimeouts {
 		if len(positional) < 3 {
 			return failf("--set option requires 3 timeout values")
