@@ -154,6 +154,15 @@ var optionMatrix = map[CommandKind]string{
 	CmdUndrain: "xx+xxx+x+xxxxxxxxxxxxxxxxxxxxxxxxx",
 }
 
+// optionRows is optionMatrix as an array indexed by command, for the
+// lookup of every restore line; "" for commands without a row.
+var optionRows = func() (rows [CmdUndrain + 1]string) {
+	for k, row := range optionMatrix {
+		rows[k] = row
+	}
+	return rows
+}()
+
 // An optSpec is one entry of the option table.
 type optSpec struct {
 	long  string
@@ -446,7 +455,9 @@ func (s *scanner) nextShort() (occurrence, bool, *ArgError) {
 // word) and is then only dropped from the positional arguments: an
 // option that takes the next element as its argument still gets it.
 func (s *scanner) expand(o *occurrence) {
-	if !o.hasVal || !strings.Contains(o.val, "!#:+") {
+	// IndexByte first: it is much the cheaper search, and restore lines
+	// hardly ever hold a '!'.
+	if !o.hasVal || strings.IndexByte(o.val, '!') < 0 || !strings.Contains(o.val, "!#:+") {
 		return
 	}
 	for j := s.i; j < len(s.args); j++ {
@@ -839,8 +850,8 @@ func (st *parseState) finish(positional []string) *ArgError {
 // checkOptions is ipvsadm's generic option check over the command's row
 // of optionMatrix.
 func (st *parseState) checkOptions() *ArgError {
-	row, ok := optionMatrix[st.cmd.Kind]
-	if !ok {
+	row := optionRows[st.cmd.Kind]
+	if row == "" {
 		return nil
 	}
 	return st.checkRow(row, allOptions[:], func() string { return fmt.Sprintf("'%s' command", st.cmd.Kind) })

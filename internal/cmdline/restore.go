@@ -39,6 +39,9 @@ type RestoreScanner struct {
 	offset int64
 	// line is the number of the current line, counting from 1.
 	line int
+	// argSpace is what short lines' argument lists are cut from: one
+	// allocation for many lines.
+	argSpace []string
 }
 
 // restoreReadSize is the scanner's read buffer: large reads, few system
@@ -118,17 +121,23 @@ func (s *RestoreScanner) readLine() (args []string, ok bool) {
 	} else {
 		line = line[:len(line)-1]
 	}
-	args, trailingSpace := splitRestoreLine(line)
+	args, trailingSpace := splitRestoreLine(line, &s.argSpace)
 	// ipvsadm loses an unterminated last line that ends in two or more
 	// whitespace characters.
 	return args, terminated || trailingSpace < 2
 }
 
+// argSpaceSize is the number of arguments that RestoreScanner.argSpace
+// is allocated for at a time.
+const argSpaceSize = 4096
+
 // splitRestoreLine splits one line (without its LF) into arguments and
-// counts the whitespace bytes after its last token byte.
-func splitRestoreLine(line []byte) (args []string, trailingSpace int) {
+// counts the whitespace bytes after its last token byte. The arguments of
+// a short line are cut from *space, which it refills when needed.
+func splitRestoreLine(line []byte, space *[]string) (args []string, trailingSpace int) {
 	// One string for the whole line; the arguments are pieces of it.
 	text := string(line)
+	shared := false // args is cut from *space
 	for i := 0; i < len(text); {
 		if restoreSpace[text[i]] {
 			trailingSpace++
@@ -149,12 +158,35 @@ func splitRestoreLine(line []byte) (args []string, trailingSpace int) {
 		// ipvsadm takes the token as a C string, and drops "ipvsadm".
 		if tok := text[start:end]; tok != "ipvsadm" {
 			if args == nil {
-				args = make([]string, 0, countRestoreTokens(line))
+				args, shared = argList(line, space)
 			}
 			args = append(args, tok)
 		}
 	}
+	if shared {
+		// Take from *space what the line used, and no more: appending to
+		// args must not write over the next line's.
+		args = args[:len(args):len(args)]
+		*space = (*space)[:len(*space)+len(args)]
+	}
 	return args, trailingSpace
+}
+
+// argList returns an empty argument list with room for every token of
+// line. A short line's (it has at most len(line)/2+1 tokens) is cut from
+// *space, where splitRestoreLine then takes what it used; a long line's
+// is its own, of the tokens counted: a line of millions of words must not
+// be copied over and over as it grows.
+func argList(line []byte, space *[]string) (args []string, shared bool) {
+	most := len(line)/2 + 1
+	if most > argSpaceSize/8 {
+		return make([]string, 0, countRestoreTokens(line)), false
+	}
+	if cap(*space)-len(*space) < most {
+		*space = make([]string, 0, argSpaceSize)
+	}
+	n := len(*space)
+	return (*space)[n : n : n+most], true
 }
 
 // countRestoreTokens is at least the number of tokens splitRestoreLine

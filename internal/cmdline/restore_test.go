@@ -226,7 +226,7 @@ func TestRestoreScannerOffset(t *testing.T) {
 func TestSplitRestoreLineAllocatesOnce(t *testing.T) {
 	line := []byte(strings.Repeat("x ", 10000) + strings.Repeat("y", 3*restoreTokenMax))
 	var args []string
-	allocs := testing.AllocsPerRun(5, func() { args, _ = splitRestoreLine(line) })
+	allocs := testing.AllocsPerRun(5, func() { args, _ = splitRestoreLine(line, new([]string)) })
 	require.Len(t, args, 10003)
 	require.LessOrEqual(t, allocs, 2.0)
 }
@@ -244,4 +244,18 @@ func TestScannerKeepsFewPositionals(t *testing.T) {
 		}
 	}
 	require.Len(t, sc.positional, maxPositional)
+}
+
+// TestRestoreScannerArgsOwned checks that a line's arguments, cut from
+// space shared with other lines, are the caller's: appending to them
+// leaves the next line's alone.
+func TestRestoreScannerArgsOwned(t *testing.T) {
+	s := NewRestoreScanner(strings.NewReader("-a b\n-c d e\n"))
+	require.True(t, s.Scan())
+	first := s.Args()
+	require.True(t, s.Scan())
+	second := s.Args()
+	_ = append(first, "x", "y", "z")
+	require.Equal(t, []string{"-a", "b"}, first)
+	require.Equal(t, []string{"-c", "d", "e"}, second)
 }
