@@ -2,6 +2,7 @@ package cmdline
 
 import (
 	"fmt"
+	"math/bits"
 	"net/netip"
 	"strings"
 
@@ -153,6 +154,46 @@ var optionMatrix = map[CommandKind]string{
 	CmdDrain:   "xx+xxx+xxxxxxxxxxxxxxxxxxxxxxxxxxx",
 	CmdUndrain: "xx+xxx+x+xxxxxxxxxxxxxxxxxxxxxxxxx",
 }
+
+// An optSet is a set of option bits.
+type optSet uint64
+
+// The option bits fit an optSet.
+var _ [64 - numOptBits]struct{}
+
+func (s optSet) has(id optID) bool { return s&(1<<id) != 0 }
+
+// rowMasks is a row of an option table as sets: its '+', 'x' and '1'
+// options.
+type rowMasks struct{ required, illegal, exclusive optSet }
+
+func masksOf(row string, cols []optID) (m rowMasks) {
+	for i, id := range cols {
+		switch row[i] {
+		case '+':
+			m.required |= 1 << id
+		case 'x':
+			m.illegal |= 1 << id
+		case '1':
+			m.exclusive |= 1 << id
+		}
+	}
+	return m
+}
+
+// pass reports whether checkRow finds no problem with the options given:
+// every required one, no illegal one, at most one of the exclusive ones.
+func (m rowMasks) pass(given optSet) bool {
+	return given&m.required == m.required && given&m.illegal == 0 && bits.OnesCount64(uint64(given&m.exclusive)) <= 1
+}
+
+// optionRowMasks are the rows of optionMatrix as masks.
+var optionRowMasks = func() (masks [CmdUndrain + 1]rowMasks) {
+	for k, row := range optionMatrix {
+		masks[k] = masksOf(row, allOptions[:])
+	}
+	return masks
+}()
 
 // optionRows is optionMatrix as an array indexed by command, for the
 // lookup of every restore line; "" for commands without a row.
@@ -476,7 +517,7 @@ func (s *scanner) expand(o *occurrence) {
 type parseState struct {
 	p       *Parser
 	cmd     *Command
-	given   [numOptBits]bool
+	given   optSet
 	proto   rules.Protocol // protocol for service-name lookups: TCP for -f
 	bflags  string
 	tunType rules.TunnelType
@@ -565,10 +606,10 @@ func (st *parseState) apply(o *occurrence) *ArgError {
 		return failf("invalid option `%s'", o.last)
 	}
 	if id < numOptBits {
-		if st.given[id] {
+		if st.given.has(id) {
 			return failf("multiple '%s' options specified", optNames[id])
 		}
-		st.given[id] = true
+		st.given |= 1 << id
 	}
 	c := st.cmd
 	svc := &c.Service
@@ -787,7 +828,7 @@ func (st *parseState) finish(positional []string) *ArgError {
 	if len(positional) > 0 {
 		return failf("unexpected argument %s", positional[0])
 	}
-	if st.given[optSchedFlags] {
+	if st.given.has(optSchedFlags) {
 		sched := c.Service.Scheduler
 		if sched == "" {
 			sched = DefaultScheduler
@@ -817,7 +858,7 @@ func (st *parseState) finish(positional []string) *ArgError {
 		if svc.Scheduler == "" {
 			svc.Scheduler = DefaultScheduler
 		}
-		if svc.FWMark == 0 && svc.Port == 0 && !st.given[optPersistent] {
+		if svc.FWMark == 0 && svc.Port == 0 && !st.given.has(optPersistent) {
 			return failf("Zero port specified for non-persistent service")
 		}
 		if svc.Flags&rules.FlagOnePacket != 0 && svc.FWMark == 0 && svc.Protocol != rules.UDP {
@@ -854,6 +895,11 @@ func (st *parseState) checkOptions() *ArgError {
 	if row == "" {
 		return nil
 	}
+	// Most lines pass: tell that from the row's masks at once, and walk
+	// the row only to find the message.
+	if optionRowMasks[st.cmd.Kind].pass(st.given) {
+		return nil
+	}
 	return st.checkRow(row, allOptions[:], func() string { return fmt.Sprintf("'%s' command", st.cmd.Kind) })
 }
 
@@ -872,7 +918,7 @@ var allOptions = func() (cols [numOptBits]optID) {
 func (st *parseState) checkRow(row string, cols []optID, whereText func() string) *ArgError {
 	exclusive := optID(-1)
 	for i, id := range cols {
-		given := st.given[id]
+		given := st.given.has(id)
 		switch row[i] {
 		case '+':
 			if !given {
@@ -895,8 +941,7 @@ func (st *parseState) checkRow(row string, cols []optID, whereText func() string
 }
 
 func (st *parseState) anyTunnelOption() bool {
-	return st.given[optTunType] || st.given[optTunPort] || st.given[optTunNoCsum] ||
-		st.given[optTunCsum] || st.given[optTunRemCsum]
+	return st.given&(1<<optTunType|1<<optTunPort|1<<optTunNoCsum|1<<optTunCsum|1<<optTunRemCsum) != 0
 }
 
 // tunnelMatrix is ipvsadm's tunnel-type × option table over tun-port,
