@@ -327,7 +327,8 @@ var shortOptions = func() (index [256]*optSpec) {
 	return index
 }()
 
-// A Parser parses ipvsadm command lines.
+// A Parser parses ipvsadm command lines. It is not safe for concurrent
+// use.
 type Parser struct {
 	// Argv0 is the program name as invoked; it appears in the "Try" hint.
 	Argv0 string
@@ -345,6 +346,35 @@ type Parser struct {
 	// not an option, as popt does when POSIXLY_CORRECT or POSIX_ME_HARDER
 	// is set in the environment (the caller decides).
 	PosixlyCorrect bool
+
+	// serviceAddr remembers the last service address parsed: a restore's
+	// lines name the same service over and over.
+	serviceAddr addrMemo
+}
+
+// An addrMemo is parseAddrPort with a memory of its last numeric result.
+// Only a result found without the resolver is kept, so the memory never
+// stands in for a lookup, whose answer may change.
+type addrMemo struct {
+	text    string
+	proto   rules.Protocol
+	defPort uint16
+	addr    netip.Addr
+	port    uint16
+	valid   bool
+}
+
+func (m *addrMemo) parse(text string, p rules.Protocol, defPort uint16, r names.Resolver) (netip.Addr, uint16, bool) {
+	if m.valid && text == m.text && p == m.proto && defPort == m.defPort {
+		return m.addr, m.port, true
+	}
+	// Without the resolver parseAddrPort consults nothing, and when it
+	// succeeds so, the resolver would not have been asked either.
+	if addr, port, ok := parseAddrPort(text, p, defPort, nil); ok {
+		*m = addrMemo{text: text, proto: p, defPort: defPort, addr: addr, port: port, valid: true}
+		return addr, port, true
+	}
+	return parseAddrPort(text, p, defPort, r)
 }
 
 // maxPositional is how many positional arguments the scanner keeps.
@@ -662,7 +692,7 @@ func (st *parseState) apply(o *occurrence) *ArgError {
 			return nil
 		}
 		st.proto = o.spec.proto
-		addr, port, ok := parseAddrPort(o.val, st.proto, svc.Port, st.p.Resolver)
+		addr, port, ok := st.p.serviceAddr.parse(o.val, st.proto, svc.Port, st.p.Resolver)
 		if !ok {
 			return failf("illegal virtual server address[:port] specified")
 		}

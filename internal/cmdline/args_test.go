@@ -380,3 +380,27 @@ func TestRowMasksAgreeWithCheckRow(t *testing.T) {
 		}
 	}
 }
+
+// FuzzServiceAddrMemo holds the parser's memory of the last service
+// address to parseAddrPort itself: whatever was parsed before, a text
+// gives what parseAddrPort gives it, with the resolver.
+func FuzzServiceAddrMemo(f *testing.F) {
+	f.Add("10.0.0.1:80", "10.0.0.1:80", uint8(6), uint16(0))
+	f.Add("10.0.0.1:80", "10.0.0.1:www", uint8(17), uint16(80))
+	f.Add("vip:http", "vip:http", uint8(6), uint16(0))
+	f.Add("[2001:db8::1]:443", "2001:db8::1", uint8(132), uint16(8))
+	f.Add("1.2.3.4", "1.2.3.4", uint8(6), uint16(7))
+	f.Fuzz(func(t *testing.T, first, second string, proto uint8, defPort uint16) {
+		var m addrMemo
+		p := rules.Protocol(proto)
+		for _, text := range []string{first, second, first, first} {
+			for _, port := range []uint16{defPort, defPort, 0} {
+				a, n, ok := m.parse(text, p, port, fakeNames{})
+				wa, wn, wok := parseAddrPort(text, p, port, fakeNames{})
+				if a != wa || n != wn || ok != wok {
+					t.Fatalf("%q proto %d default port %d: memo gives %v %d %v, parseAddrPort %v %d %v", text, p, port, a, n, ok, wa, wn, wok)
+				}
+			}
+		}
+	})
+}
