@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strings"
 )
 
 // restoreTokenMax is the longest token ipvsadm -R reads in one piece; it
@@ -39,6 +40,8 @@ type RestoreScanner struct {
 	offset int64
 	// line is the number of the current line, counting from 1.
 	line int
+	// lines are whole lines read ahead, taken out of r as one string.
+	lines string
 	// argSpace is what short lines' argument lists are cut from: one
 	// allocation for many lines.
 	argSpace []string
@@ -93,6 +96,9 @@ func (s *RestoreScanner) Err() error { return s.err }
 // LineBuffered reports whether a whole line is already read ahead, so that
 // the next Scan needs no read (and so cannot wait for input) to return it.
 func (s *RestoreScanner) LineBuffered() bool {
+	if s.lines != "" {
+		return true
+	}
 	b, _ := s.r.Peek(s.r.Buffered())
 	return bytes.IndexByte(b, '\n') >= 0
 }
@@ -101,6 +107,24 @@ func (s *RestoreScanner) LineBuffered() bool {
 // is to be discarded (the end-of-file quirk, or a read error).
 func (s *RestoreScanner) readLine() (args []string, ok bool) {
 	s.line++
+	if s.lines == "" {
+		// Take every whole line that is read ahead as one string, of
+		// which the lines and their arguments are pieces: one allocation
+		// and copy for many lines.
+		b, _ := s.r.Peek(s.r.Buffered())
+		if n := bytes.LastIndexByte(b, '\n'); n >= 0 {
+			s.lines = string(b[:n+1])
+			s.r.Discard(n + 1)
+		}
+	}
+	if s.lines != "" {
+		n := strings.IndexByte(s.lines, '\n')
+		line := s.lines[:n]
+		s.lines = s.lines[n+1:]
+		s.offset += int64(n + 1)
+		args, _ := splitRestoreLine(line, &s.argSpace)
+		return args, true
+	}
 	line, err := s.r.ReadSlice('\n')
 	if errors.Is(err, bufio.ErrBufferFull) {
 		s.long = append(s.long[:0], line...)
@@ -121,7 +145,7 @@ func (s *RestoreScanner) readLine() (args []string, ok bool) {
 	} else {
 		line = line[:len(line)-1]
 	}
-	args, trailingSpace := splitRestoreLine(line, &s.argSpace)
+	args, trailingSpace := splitRestoreLine(string(line), &s.argSpace)
 	// ipvsadm loses an unterminated last line that ends in two or more
 	// whitespace characters.
 	return args, terminated || trailingSpace < 2
@@ -134,9 +158,7 @@ const argSpaceSize = 4096
 // splitRestoreLine splits one line (without its LF) into arguments and
 // counts the whitespace bytes after its last token byte. The arguments of
 // a short line are cut from *space, which it refills when needed.
-func splitRestoreLine(line []byte, space *[]string) (args []string, trailingSpace int) {
-	// One string for the whole line; the arguments are pieces of it.
-	text := string(line)
+func splitRestoreLine(text string, space *[]string) (args []string, trailingSpace int) {
 	shared := false // args is cut from *space
 	for i := 0; i < len(text); {
 		if restoreSpace[text[i]] {
@@ -158,7 +180,7 @@ func splitRestoreLine(line []byte, space *[]string) (args []string, trailingSpac
 		// ipvsadm takes the token as a C string, and drops "ipvsadm".
 		if tok := text[start:end]; tok != "ipvsadm" {
 			if args == nil {
-				args, shared = argList(line, space)
+				args, shared = argList(text, space)
 			}
 			args = append(args, tok)
 		}
@@ -177,7 +199,7 @@ func splitRestoreLine(line []byte, space *[]string) (args []string, trailingSpac
 // *space, where splitRestoreLine then takes what it used; a long line's
 // is its own, of the tokens counted: a line of millions of words must not
 // be copied over and over as it grows.
-func argList(line []byte, space *[]string) (args []string, shared bool) {
+func argList(line string, space *[]string) (args []string, shared bool) {
 	most := len(line)/2 + 1
 	if most > argSpaceSize/8 {
 		return make([]string, 0, countRestoreTokens(line)), false
@@ -192,7 +214,7 @@ func argList(line []byte, space *[]string) (args []string, shared bool) {
 // countRestoreTokens is at least the number of tokens splitRestoreLine
 // finds in line, so that the argument list is allocated once: a line of
 // millions of words must not be copied over and over as it grows.
-func countRestoreTokens(line []byte) int {
+func countRestoreTokens(line string) int {
 	n := 0
 	for i := 0; i < len(line); {
 		if restoreSpace[line[i]] {
