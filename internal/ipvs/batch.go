@@ -1,6 +1,7 @@
 package ipvs
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"slices"
@@ -23,6 +24,11 @@ type Batch struct {
 	// enc appends to buf; a field, not a local, so that handing it to an
 	// encoder does not allocate.
 	enc attrEncoder
+	// svcKey is the service of the last real-server request and svcAttr
+	// its encoded service attribute (nil: none yet): a restore names one
+	// service on many lines in a row.
+	svcKey  rules.ServiceKey
+	svcAttr []byte
 }
 
 type batchRequest struct {
@@ -103,20 +109,40 @@ func (b *Batch) DeleteService(k rules.ServiceKey) {
 
 // AddDestination queues Client.AddDestination.
 func (b *Batch) AddDestination(k rules.ServiceKey, d rules.Destination) {
-	from := b.start()
-	b.add(OpAddDestination, cmdNewDest, from, encodeDestination(&b.enc, &k, &d, true))
+	b.queueDestination(OpAddDestination, cmdNewDest, &k, &d, true)
 }
 
 // UpdateDestination queues Client.UpdateDestination.
 func (b *Batch) UpdateDestination(k rules.ServiceKey, d rules.Destination) {
-	from := b.start()
-	b.add(OpUpdateDestination, cmdSetDest, from, encodeDestination(&b.enc, &k, &d, true))
+	b.queueDestination(OpUpdateDestination, cmdSetDest, &k, &d, true)
 }
 
 // DeleteDestination queues Client.DeleteDestination.
 func (b *Batch) DeleteDestination(k rules.ServiceKey, d rules.Destination) {
+	b.queueDestination(OpDeleteDestination, cmdDelDest, &k, &d, false)
+}
+
+// queueDestination queues a real-server request as encodeDestination
+// writes it, with the service attribute copied when the service is the
+// last one's.
+func (b *Batch) queueDestination(op Op, cmd uint8, k *rules.ServiceKey, d *rules.Destination, full bool) {
 	from := b.start()
-	b.add(OpDeleteDestination, cmdDelDest, from, encodeDestination(&b.enc, &k, &d, false))
+	if b.svcAttr == nil || *k != b.svcKey {
+		err := encodeDestination(&b.enc, k, d, full)
+		if err == nil {
+			// The service attribute comes first: keep it.
+			n := binary.NativeEndian.Uint16(b.enc.b[from:])
+			b.svcKey, b.svcAttr = *k, append(b.svcAttr[:0], b.enc.b[from:from+int(n)]...)
+		}
+		b.add(op, cmd, from, err)
+		return
+	}
+	err := checkDestAddr(k, d)
+	if err == nil {
+		b.enc.b = append(b.enc.b, b.svcAttr...)
+		err = encodeDestinationAttr(&b.enc, k, d, full)
+	}
+	b.add(op, cmd, from, err)
 }
 
 // ZeroAll queues Client.ZeroAll.

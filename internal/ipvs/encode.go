@@ -140,16 +140,32 @@ func encodeServiceAttr(s rules.Service) encoder {
 // encodeDestination writes a service and a real server of it; full adds
 // the options that NEW_DEST and SET_DEST require.
 func encodeDestination(ae *attrEncoder, k *rules.ServiceKey, d *rules.Destination, full bool) error {
-	f := d.Family
-	if f == 0 {
-		f = k.Family
-	}
-	if err := checkAddr(f, d.Addr); err != nil {
+	if err := checkDestAddr(k, d); err != nil {
 		return err
 	}
 	if err := encodeServiceKeyNested(ae, k); err != nil {
 		return err
 	}
+	return encodeDestinationAttr(ae, k, d, full)
+}
+
+// destFamily is the address family of a real server of service k.
+func destFamily(k *rules.ServiceKey, d *rules.Destination) rules.Family {
+	if d.Family == 0 {
+		return k.Family
+	}
+	return d.Family
+}
+
+// checkDestAddr verifies that a real server's address is of its family.
+func checkDestAddr(k *rules.ServiceKey, d *rules.Destination) error {
+	return checkAddr(destFamily(k, d), d.Addr)
+}
+
+// encodeDestinationAttr writes the real-server attribute of a request
+// (see encodeDestination).
+func encodeDestinationAttr(ae *attrEncoder, k *rules.ServiceKey, d *rules.Destination, full bool) error {
+	f := destFamily(k, d)
 	start := ae.begin(cmdAttrDest)
 	ae.u16(destAttrAddrFamily, uint16(f))
 	addr := addr16(d.Addr)
