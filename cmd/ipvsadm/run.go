@@ -277,6 +277,10 @@ func (p *program) saveFull(numeric bool) int {
 // line, as ipvsadm leaves it (glibc moves the file offset back to what was
 // consumed on exit), so that `{ ipvsadm -R; cat; } < file` prints the rest.
 func (p *program) restore() int {
+	// What a line other than a change runs (a listing) may keep much:
+	// the collector's usual pace is back for it.
+	collectAgain := collectLess()
+	defer collectAgain()
 	sc := cmdline.NewRestoreScanner(p.stdin)
 	chunks := make(chan restoreChunk, 16)
 	stop := make(chan struct{})
@@ -335,6 +339,7 @@ func (p *program) restore() int {
 		if pl.lost {
 			return pl.status
 		}
+		collectAgain()
 		switch cmd.Kind {
 		case cmdline.CmdRestore:
 			p.errorf("%s", cmdline.TryMessage(p.argv0))
