@@ -409,16 +409,18 @@ func poptError(elem, what string) *ArgError {
 	return &ArgError{Kind: ArgPopt, Msg: elem + ": " + what}
 }
 
-// next returns the next option; ok is false at the end. Occurrences are
-// values, so parsing a line allocates little.
-func (s *scanner) next() (o occurrence, ok bool, err *ArgError) {
+// next reads the next option into *o; ok is false at the end. *o is the
+// caller's, filled in place: returning occurrences by value copied them
+// twice per option, a good part of parsing a restore line in the test VM.
+// After an error or at the end, *o is undefined.
+func (s *scanner) next(o *occurrence) (ok bool, err *ArgError) {
 	for {
 		if s.cluster != "" && s.pos < len(s.cluster) {
-			return s.nextShort()
+			return s.nextShort(o)
 		}
 		s.cluster = ""
 		if s.i >= len(s.args) {
-			return occurrence{}, false, nil
+			return false, nil
 		}
 		e := s.args[s.i]
 		s.i++
@@ -437,42 +439,42 @@ func (s *scanner) next() (o occurrence, ok bool, err *ArgError) {
 		case e == "--":
 			s.dashdash = true
 		case strings.HasPrefix(e, "--"):
-			return s.nextLong(e)
+			return s.nextLong(e, o)
 		default:
 			s.cluster, s.pos = e, 1
 		}
 	}
 }
 
-func (s *scanner) nextLong(e string) (occurrence, bool, *ArgError) {
+func (s *scanner) nextLong(e string, o *occurrence) (bool, *ArgError) {
 	name, val, hasEq := strings.Cut(e[2:], "=")
 	spec := lookupLong(name)
 	if spec == nil || isExtension(spec) && !s.extensionAllowed(spec) {
-		return occurrence{}, false, poptError(e, "unknown option")
+		return false, poptError(e, "unknown option")
 	}
-	o := occurrence{spec: spec, elem: e, last: e}
+	*o = occurrence{spec: spec, elem: e, last: e}
 	switch spec.arg {
 	case argNone:
 		if hasEq {
-			return occurrence{}, false, poptError(e, "option does not take an argument")
+			return false, poptError(e, "option does not take an argument")
 		}
 	case argRequired:
 		if hasEq {
 			o.val, o.hasVal = val, true
 		} else if s.i < len(s.args) {
-			s.takeNext(&o)
+			s.takeNext(o)
 		} else {
-			return occurrence{}, false, poptError(e, "missing argument")
+			return false, poptError(e, "missing argument")
 		}
 	case argOptional:
 		if hasEq {
 			o.val, o.hasVal = val, true
 		} else if s.i < len(s.args) && !strings.HasPrefix(s.args[s.i], "-") {
-			s.takeNext(&o)
+			s.takeNext(o)
 		}
 	}
-	s.expand(&o)
-	return o, true, nil
+	s.expand(o)
+	return true, nil
 }
 
 // takeNext makes the next argv element the option's argument.
@@ -481,43 +483,43 @@ func (s *scanner) takeNext(o *occurrence) {
 	s.i++
 }
 
-func (s *scanner) nextShort() (occurrence, bool, *ArgError) {
+func (s *scanner) nextShort(o *occurrence) (bool, *ArgError) {
 	e := s.cluster
 	c := e[s.pos]
 	s.pos++
 	spec := lookupShort(c)
 	if spec == nil {
 		s.cluster = ""
-		return occurrence{}, false, poptError(e, "unknown option")
+		return false, poptError(e, "unknown option")
 	}
-	o := occurrence{spec: spec, elem: e, last: e}
+	*o = occurrence{spec: spec, elem: e, last: e}
 	rest := e[s.pos:]
 	switch spec.arg {
 	case argNone:
 		if strings.HasPrefix(rest, "=") {
 			s.cluster = ""
-			return occurrence{}, false, poptError(e, "option does not take an argument")
+			return false, poptError(e, "option does not take an argument")
 		}
-		return o, true, nil
+		return true, nil
 	case argRequired:
 		s.cluster = ""
 		if rest != "" {
 			o.val, o.hasVal = strings.TrimPrefix(rest, "="), true
 		} else if s.i < len(s.args) {
-			s.takeNext(&o)
+			s.takeNext(o)
 		} else {
-			return occurrence{}, false, poptError(e, "missing argument")
+			return false, poptError(e, "missing argument")
 		}
 	case argOptional:
 		s.cluster = ""
 		if rest != "" {
 			o.val, o.hasVal = strings.TrimPrefix(rest, "="), true
 		} else if s.i < len(s.args) && !strings.HasPrefix(s.args[s.i], "-") {
-			s.takeNext(&o)
+			s.takeNext(o)
 		}
 	}
-	s.expand(&o)
-	return o, true, nil
+	s.expand(o)
+	return true, nil
 }
 
 // expand applies popt's "!#:+" substitution: in an option argument it
@@ -585,7 +587,8 @@ func (p *Parser) ParseInto(cmd *Command, args []string) error {
 	cmd.Daemon.Interface = DefaultMcastInterface
 
 	sc := scanner{args: args, posix: p.PosixlyCorrect, ext: p.Extensions}
-	first, ok, perr := sc.next()
+	var first occurrence
+	ok, perr := sc.next(&first)
 	if perr != nil || !ok || first.spec.id != optCommand {
 		return &ArgError{Kind: ArgTry, Msg: TryMessage(p.Argv0)}
 	}
@@ -608,8 +611,9 @@ func (p *Parser) ParseInto(cmd *Command, args []string) error {
 		}
 	}
 
+	var o occurrence
 	for {
-		o, ok, perr := sc.next()
+		ok, perr := sc.next(&o)
 		if perr != nil {
 			return perr
 		}

@@ -322,7 +322,8 @@ func TestScannerPosixlyCorrect(t *testing.T) {
 	scan := func(posix bool, args ...string) (opts, positional []string) {
 		sc := scanner{args: args, posix: posix}
 		for {
-			o, ok, err := sc.next()
+			var o occurrence
+			ok, err := sc.next(&o)
 			if err != nil {
 				t.Fatalf("%q: %v", args, err)
 			}

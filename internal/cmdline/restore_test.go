@@ -247,7 +247,8 @@ func TestScannerKeepsFewPositionals(t *testing.T) {
 	args := append([]string{"--set"}, strings.Split(strings.Repeat("7 ", 1000), " ")...)
 	sc := scanner{args: args}
 	for {
-		_, ok, err := sc.next()
+		var o occurrence
+		ok, err := sc.next(&o)
 		require.Nil(t, err)
 		if !ok {
 			break
