@@ -12,6 +12,9 @@ import (
 // result per change in order (see ipvs.Batch).
 type changeBatch interface {
 	rules.ChangeQueue
+	// AddDestinationRef is AddDestination without copying its arguments,
+	// which are not kept: a restore's most common line.
+	AddDestinationRef(*rules.ServiceKey, *rules.Destination)
 	Len() int
 	Send() ([]error, error)
 }
@@ -44,6 +47,9 @@ func (s *serialBatch) DeleteService(k rules.ServiceKey) {
 }
 func (s *serialBatch) AddDestination(k rules.ServiceKey, d rules.Destination) {
 	s.add(func() error { return s.b.AddDestination(k, d) })
+}
+func (s *serialBatch) AddDestinationRef(k *rules.ServiceKey, d *rules.Destination) {
+	s.AddDestination(*k, *d)
 }
 func (s *serialBatch) UpdateDestination(k rules.ServiceKey, d rules.Destination) {
 	s.add(func() error { return s.b.UpdateDestination(k, d) })
@@ -92,7 +98,7 @@ func queueChange(b changeBatch, cmd *cmdline.Command) bool {
 	k := &cmd.Service.ServiceKey
 	switch cmd.Kind {
 	case cmdline.CmdAddServer:
-		b.AddDestination(*k, cmd.Dest)
+		b.AddDestinationRef(k, &cmd.Dest)
 	case cmdline.CmdAddService:
 		b.AddService(cmd.Service)
 	case cmdline.CmdEditService:

@@ -23,6 +23,9 @@ func (q *callLog) DeleteService(k rules.ServiceKey) { q.log("DeleteService", k) 
 func (q *callLog) AddDestination(k rules.ServiceKey, d rules.Destination) {
 	q.log("AddDestination", k, d)
 }
+func (q *callLog) AddDestinationRef(k *rules.ServiceKey, d *rules.Destination) {
+	q.AddDestination(*k, *d)
+}
 func (q *callLog) UpdateDestination(k rules.ServiceKey, d rules.Destination) {
 	q.log("UpdateDestination", k, d)
 }

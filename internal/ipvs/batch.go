@@ -112,6 +112,13 @@ func (b *Batch) AddDestination(k rules.ServiceKey, d rules.Destination) {
 	b.queueDestination(OpAddDestination, cmdNewDest, &k, &d, true)
 }
 
+// AddDestinationRef is AddDestination with its arguments by reference,
+// which b does not keep: a restore queues tens of thousands of real
+// servers, and copying each into the call was a part of its work.
+func (b *Batch) AddDestinationRef(k *rules.ServiceKey, d *rules.Destination) {
+	b.queueDestination(OpAddDestination, cmdNewDest, k, d, true)
+}
+
 // UpdateDestination queues Client.UpdateDestination.
 func (b *Batch) UpdateDestination(k rules.ServiceKey, d rules.Destination) {
 	b.queueDestination(OpUpdateDestination, cmdSetDest, &k, &d, true)

@@ -155,6 +155,7 @@ func TestBatchQueueAll(t *testing.T) {
 		{func(b *Batch) { b.UpdateService(svc) }, func(c *Client) error { return c.UpdateService(svc) }},
 		{func(b *Batch) { b.DeleteService(tcp4) }, func(c *Client) error { return c.DeleteService(tcp4) }},
 		{func(b *Batch) { b.AddDestination(tcp4, d) }, func(c *Client) error { return c.AddDestination(tcp4, d) }},
+		{func(b *Batch) { k := tcp4; b.AddDestinationRef(&k, &d) }, func(c *Client) error { return c.AddDestination(tcp4, d) }},
 		{func(b *Batch) { b.UpdateDestination(tcp4, d) }, func(c *Client) error { return c.UpdateDestination(tcp4, d) }},
 		{func(b *Batch) { b.DeleteDestination(tcp4, d) }, func(c *Client) error { return c.DeleteDestination(tcp4, d) }},
 		{func(b *Batch) { b.ZeroAll() }, func(c *Client) error { return c.ZeroAll() }},
