@@ -18,7 +18,7 @@ NESTED_MODULES := vm/bench/moby
 # How long each fuzzer runs in `make fuzz` (CI runs every one briefly).
 FUZZTIME ?= 5s
 
-.PHONY: build lint shellcheck-installed test fuzz vm-setup vm-test demo bench conformance-record ci clean
+.PHONY: build lint shellcheck-installed test fuzz vm-setup vm-test demo bench pgo conformance-record ci clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -o bin/ipvsadm ./cmd/ipvsadm
@@ -81,6 +81,11 @@ demo: vm-setup build
 # ipvsadm 1.31 vs ours in the VM (see vm/bench.sh; BENCH_QUICK=1 for a quick run).
 bench: vm-setup
 	GO=$(GO) vm/bench.sh
+
+# Re-record cmd/ipvsadm/default.pgo, the profile that go build optimizes
+# ours with, from the benchmark's workloads in the VM (see vm/pgo.sh).
+pgo: vm-setup
+	GO=$(GO) vm/pgo.sh
 
 # Re-record what ipvsadm 1.31 does in each conformance case, for the host
 # replay (testdata/conformance/reference.json).

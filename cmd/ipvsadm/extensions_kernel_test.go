@@ -36,7 +36,7 @@ func helperLinks(t *testing.T) string {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	for _, name := range []string{"udpsend", "tcpconn"} {
+	for _, name := range []string{"udpsend", "tcpconn", "ipvsadm-save", "ipvsadm-restore"} {
 		if err := os.Symlink(exe, filepath.Join(dir, name)); err != nil {
 			t.Fatal(err)
 		}
@@ -518,6 +518,24 @@ func TestKernelNetNS(t *testing.T) {
 			if a, b := mustRunTool(t, ns, tl.ref, "", "-Sn"), mustRunTool(t, ns, tl.ours, "", "-Sn"); a != b || strings.Count(a, "\n") != 12 {
 				t.Errorf("-R --json --netns:\n%s\n%s", a, b)
 			}
+			// The ipvsadm-save and ipvsadm-restore personalities take
+			// --netns too.
+			if r, want := runTool(t, own, filepath.Join(helpers, "ipvsadm-save"), "", "-n", "--netns", target), refSave(); r.Code != 0 || r.Stdout != want {
+				t.Errorf("ipvsadm-save -n --netns %s: exit %d %q%q, want\n%s", target, r.Code, r.Stdout, r.Stderr, want)
+			}
+			restore := filepath.Join(helpers, "ipvsadm-restore")
+			if r := runTool(t, own, restore, "# c\n-A -t 10.0.0.9:80 -s rr\n", "--netns", target); r.Code != 0 || r.Stderr != "" {
+				t.Errorf("ipvsadm-restore --netns %s: exit %d %q", target, r.Code, r.Stderr)
+			}
+			if got := refSave(); got != "-A -t 10.0.0.9:80 -s rr\n" {
+				t.Errorf("after ipvsadm-restore --netns (the script's flush and restore): %q", got)
+			}
+			if r := runTool(t, own, restore, "-A -t 10.0.0.8:80 -s wrr\n", "--atomic", "--netns="+target); r.Code != 0 || r.Stderr != "" {
+				t.Errorf("ipvsadm-restore --atomic --netns=%s: exit %d %q", target, r.Code, r.Stderr)
+			}
+			if got := refSave(); got != "-A -t 10.0.0.8:80 -s wrr\n" {
+				t.Errorf("after ipvsadm-restore --atomic --netns=: %q", got)
+			}
 			must("", "-C")
 			if got := refSave(); got != "" {
 				t.Errorf("-C --netns left %q", got)
@@ -526,6 +544,12 @@ func TestKernelNetNS(t *testing.T) {
 		})
 	}
 
+	// A namespace that cannot be entered: one message, nothing restored
+	// or cleared anywhere.
+	r := runTool(t, own, filepath.Join(helpers, "ipvsadm-restore"), "-A -t 10.9.9.9:80\n", "--netns", "nosuch")
+	if r.Code != 2 || r.Stderr != "Cannot open network namespace \"nosuch\": No such file or directory\n" {
+		t.Errorf("ipvsadm-restore --netns nosuch: exit %d, %q", r.Code, r.Stderr)
+	}
 	for i, view := range [][]string{{"-Sn"}, {"-L", "--timeout"}, {"-L", "--daemon"}} {
 		if got := mustRunTool(t, own, tl.ref, "", view...); got != ownBefore[i] {
 			t.Errorf("the caller's namespace changed: %q shows\n%s\nbefore:\n%s", view, got, ownBefore[i])
@@ -561,7 +585,7 @@ func TestKernelNetNS(t *testing.T) {
 	if err := os.Chmod(open, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	r := runTool(t, own, filepath.Join(open, "as-nobody"), "", filepath.Join(open, "ipvsadm"), "-Ln", "--netns", path)
+	r = runTool(t, own, filepath.Join(open, "as-nobody"), "", filepath.Join(open, "ipvsadm"), "-Ln", "--netns", path)
 	if r.Code != 2 || !strings.Contains(r.Stderr, "network namespace \""+path+"\": ") {
 		t.Errorf("--netns as nobody: exit %d, %q", r.Code, r.Stderr)
 	}

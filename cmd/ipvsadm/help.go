@@ -122,6 +122,8 @@ const extensionsText = `Extensions of this ipvsadm (ipvsadm 1.31 refuses these o
   %[1]s --drain virtual-service -r server-address [--drain-timeout DURATION] [--remove] [--json]
   %[1]s --undrain virtual-service -r server-address -w weight [--json]
   %[1]s --netns NAME|PATH <any command>
+  ipvsadm-save [-n] [--netns NAME|PATH]
+  ipvsadm-restore [--test|--atomic|--replace|--dry-run|--scope items|--json] [--netns NAME|PATH]
   %[1]s --help-extensions
 
 Options:

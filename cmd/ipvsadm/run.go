@@ -413,11 +413,13 @@ func readRestoreChunks(sc *cmdline.RestoreScanner, chunks chan<- restoreChunk, s
 }
 
 // runSaveScript is Debian's ipvsadm-save: -n for numeric output, any other
-// option prints its usage.
+// option prints its usage. Our --netns (which the script refuses as any
+// other option) names the namespace whose table is saved.
 func runSaveScript(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	args := []string{"ipvsadm", "-S"}
+	rest, netns := scriptNetNS(argv[1:])
 	numeric := false
-	for _, a := range argv[1:] {
+	for _, a := range rest {
 		switch {
 		case a == "-n":
 			numeric = true
@@ -430,7 +432,26 @@ func runSaveScript(argv []string, stdin io.Reader, stdout, stderr io.Writer) int
 	if numeric {
 		args = append(args, "-n")
 	}
-	return run(args, stdin, stdout, stderr)
+	return run(append(args, netns...), stdin, stdout, stderr)
+}
+
+// scriptNetNS takes --netns NAME (or --netns=NAME) out of the arguments of
+// the ipvsadm-save and ipvsadm-restore personalities and returns the rest
+// and the option for ipvsadm (nil without one; a --netns without its
+// value is passed on alone, for ipvsadm's message).
+func scriptNetNS(args []string) (rest, netns []string) {
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == "--netns" && i+1 < len(args):
+			netns = []string{a, args[i+1]}
+			i++
+		case a == "--netns" || strings.HasPrefix(a, "--netns="):
+			netns = []string{a}
+		default:
+			rest = append(rest, a)
+		}
+	}
+	return rest, netns
 }
 
 // runRestoreScript is Debian's ipvsadm-restore: drop lines that start with
@@ -444,7 +465,8 @@ func runRestoreScript(argv []string, stdin io.Reader, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "%v\n", err)
 		return 1
 	}
-	ext := restoreScriptExtensions(argv[1:])
+	rest, netns := scriptNetNS(argv[1:])
+	ext := restoreScriptExtensions(rest)
 	text := string(raw)
 	text = strings.TrimSuffix(text, "\n")
 	var kept []string
@@ -459,22 +481,29 @@ func runRestoreScript(argv []string, stdin io.Reader, stdout, stderr io.Writer) 
 	if ext != nil {
 		// The script makes the table the input; --replace does so
 		// without the flush.
-		return run(append([]string{"ipvsadm", "-R", "--replace"}, ext...), strings.NewReader(input+"\n"), stdout, stderr)
+		args := append([]string{"ipvsadm", "-R", "--replace"}, ext...)
+		return run(append(args, netns...), strings.NewReader(input+"\n"), stdout, stderr)
 	}
 	input = echo(input)
-	run([]string{"ipvsadm", "-C"}, strings.NewReader(""), stdout, stderr)
-	return run([]string{"ipvsadm", "-R"}, strings.NewReader(input), stdout, stderr)
+	status := run(append([]string{"ipvsadm", "-C"}, netns...), strings.NewReader(""), stdout, stderr)
+	if netns != nil && status != 0 {
+		// The namespace could not be entered (or cleared): restoring
+		// into it would print the same error again, or fill a table that
+		// was not cleared.
+		return status
+	}
+	return run(append([]string{"ipvsadm", "-R"}, netns...), strings.NewReader(input), stdout, stderr)
 }
 
 // restoreScriptExtensions picks our restore extensions out of
 // ipvsadm-restore's arguments (--test, --atomic, --replace, --dry-run,
-// --scope ITEMS or --scope=ITEMS); nil if there are none, and then the
-// arguments are ignored as the script ignores them.
+// --json, --scope ITEMS or --scope=ITEMS); nil if there are none, and
+// then the arguments are ignored as the script ignores them.
 func restoreScriptExtensions(args []string) []string {
 	var ext []string
 	for i := 0; i < len(args); i++ {
 		switch a := args[i]; {
-		case a == "--test" || a == "--atomic" || a == "--replace" || a == "--dry-run" || strings.HasPrefix(a, "--scope="):
+		case a == "--test" || a == "--atomic" || a == "--replace" || a == "--dry-run" || a == "--json" || strings.HasPrefix(a, "--scope="):
 			if a != "--replace" {
 				ext = append(ext, a)
 			} else if ext == nil {

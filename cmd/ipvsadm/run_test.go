@@ -207,3 +207,28 @@ func TestCommandWhenKernelStopsAnswering(t *testing.T) {
 	require.Equal(t, 255, status)
 	require.Equal(t, "No reply from the kernel in time: the outcome is unknown (check with ipvsadm -L)\n", errs)
 }
+
+// TestScriptArguments: the ipvsadm-save and ipvsadm-restore personalities
+// take --netns out of their arguments, and ipvsadm-restore picks its
+// restore extensions; anything else is left as the scripts treat it.
+func TestScriptArguments(t *testing.T) {
+	for _, tc := range []struct {
+		args        []string
+		rest, netns []string
+		ext         []string
+	}{
+		{args: nil},
+		{args: []string{"-n"}, rest: []string{"-n"}},
+		{args: []string{"--netns", "a", "-n"}, rest: []string{"-n"}, netns: []string{"--netns", "a"}},
+		{args: []string{"--netns=/run/netns/a"}, netns: []string{"--netns=/run/netns/a"}},
+		{args: []string{"-x", "--netns"}, rest: []string{"-x"}, netns: []string{"--netns"}},
+		{args: []string{"--replace", "--netns", "b"}, netns: []string{"--netns", "b"}, rest: []string{"--replace"}, ext: []string{}},
+		{args: []string{"--json", "--atomic"}, rest: []string{"--json", "--atomic"}, ext: []string{"--json", "--atomic"}},
+		{args: []string{"--scope", "10.0.0.1", "junk"}, rest: []string{"--scope", "10.0.0.1", "junk"}, ext: []string{"--scope", "10.0.0.1"}},
+	} {
+		rest, netns := scriptNetNS(tc.args)
+		require.Equal(t, tc.rest, rest, "%q: rest", tc.args)
+		require.Equal(t, tc.netns, netns, "%q: netns", tc.args)
+		require.Equal(t, tc.ext, restoreScriptExtensions(rest), "%q: restore extensions", tc.args)
+	}
+}
