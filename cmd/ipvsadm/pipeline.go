@@ -12,6 +12,9 @@ import (
 // result per change in order (see ipvs.Batch).
 type changeBatch interface {
 	rules.ChangeQueue
+	// AddDestinationRef is AddDestination without copying its arguments,
+	// which are not kept: a restore's most common line.
+	AddDestinationRef(*rules.ServiceKey, *rules.Destination)
 	Len() int
 	Send() ([]error, error)
 }
@@ -44,6 +47,9 @@ func (s *serialBatch) DeleteService(k rules.ServiceKey) {
 }
 func (s *serialBatch) AddDestination(k rules.ServiceKey, d rules.Destination) {
 	s.add(func() error { return s.b.AddDestination(k, d) })
+}
+func (s *serialBatch) AddDestinationRef(k *rules.ServiceKey, d *rules.Destination) {
+	s.AddDestination(*k, *d)
 }
 func (s *serialBatch) UpdateDestination(k rules.ServiceKey, d rules.Destination) {
 	s.add(func() error { return s.b.UpdateDestination(k, d) })
@@ -85,19 +91,48 @@ func (s *serialBatch) Send() ([]error, error) {
 }
 
 // queueChange adds a modifying command to a batch; it reports false for
-// commands that are not changes.
-func queueChange(b changeBatch, cmd cmdline.Command) bool {
-	c, ok := changeOf(&cmd)
-	if ok {
-		c.QueueOn(b)
+// commands that are not changes. It is changeOf(cmd).QueueOn(b) without
+// the Change in between: a restore queues tens of thousands of lines, and
+// copying each line's command into a Change was a good part of its work.
+func queueChange(b changeBatch, cmd *cmdline.Command) bool {
+	k := &cmd.Service.ServiceKey
+	switch cmd.Kind {
+	case cmdline.CmdAddServer:
+		b.AddDestinationRef(k, &cmd.Dest)
+	case cmdline.CmdAddService:
+		b.AddService(cmd.Service)
+	case cmdline.CmdEditService:
+		b.UpdateService(cmd.Service)
+	case cmdline.CmdDeleteService:
+		b.DeleteService(*k)
+	case cmdline.CmdFlush:
+		b.Flush()
+	case cmdline.CmdEditServer:
+		b.UpdateDestination(*k, cmd.Dest)
+	case cmdline.CmdDeleteServer:
+		b.DeleteDestination(*k, cmd.Dest)
+	case cmdline.CmdSetTimeouts:
+		b.SetTimeouts(cmd.Timeouts)
+	case cmdline.CmdStartDaemon:
+		b.StartDaemon(cmd.Daemon)
+	case cmdline.CmdStopDaemon:
+		b.StopDaemon(cmd.Daemon.State)
+	case cmdline.CmdZero:
+		if zeroesAll(cmd) {
+			b.ZeroAll()
+		} else {
+			b.ZeroService(*k)
+		}
+	default:
+		return false
 	}
-	return ok
+	return true
 }
 
 // zeroesAll reports whether -Z acts on every service: without a service,
 // or, as ipvsadm sends no service for it, with an all-zero one
 // (-Z -t 0.0.0.0:0).
-func zeroesAll(cmd cmdline.Command) bool {
+func zeroesAll(cmd *cmdline.Command) bool {
 	k := cmd.Service.ServiceKey
 	return !cmd.HasService || (k.FWMark == 0 && k.Port == 0 && k.Addr.IsUnspecified())
 }
@@ -131,13 +166,13 @@ func (pl *restorePipeline) poptError(msg, hint string) {
 	}
 }
 
-func (pl *restorePipeline) queue(cmd cmdline.Command) bool {
+func (pl *restorePipeline) queue(cmd *cmdline.Command) bool {
 	if !queueChange(pl.batch, cmd) {
 		return false
 	}
 	pl.lines = append(pl.lines, heldLine{})
 	if pl.p.tty {
-		pl.cmds = append(pl.cmds, cmd)
+		pl.cmds = append(pl.cmds, *cmd)
 	}
 	if len(pl.lines) >= maxQueued {
 		pl.settle()

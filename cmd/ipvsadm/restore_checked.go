@@ -157,9 +157,9 @@ type input struct {
 func (cr *checkedRestore) read(each func(line int, cmd *cmdline.Command)) error {
 	sc := cmdline.NewRestoreScanner(cr.p.stdin)
 	parser := cr.p.parser()
+	var cmd cmdline.Command // each line's, in turn: each must not keep it
 	for sc.Scan() {
-		cmd, err := parser.Parse(sc.Args())
-		if err != nil {
+		if err := parser.ParseInto(&cmd, sc.Args()); err != nil {
 			e := lineError{line: sc.Line(), msg: err.Error()}
 			if cr.p.tty || cr.p.ext.JSON {
 				e.hint = cr.p.restoreLineHint(sc.Args())
@@ -366,7 +366,7 @@ func changeOf(cmd *cmdline.Command) (rules.Change, bool) {
 	case cmdline.CmdStopDaemon:
 		return rules.Change{Op: rules.OpStopDaemon, Daemon: cmd.Daemon}, true
 	case cmdline.CmdZero:
-		if zeroesAll(*cmd) {
+		if zeroesAll(cmd) {
 			return rules.Change{Op: rules.OpZeroAll}, true
 		}
 		return rules.Change{Op: rules.OpZeroService, Service: key}, true

@@ -191,7 +191,7 @@ func (p *program) kernelError(err error, hint string) int {
 // execute runs one parsed command and returns its exit status.
 func (p *program) execute(cmd cmdline.Command) int {
 	// A change is a batch of one: one acknowledged request.
-	if b := newBatch(p.b); queueChange(b, cmd) {
+	if b := newBatch(p.b); queueChange(b, &cmd) {
 		results, _ := b.Send()
 		if results[0] != nil {
 			p.report(errorMessage(results[0]), results[0], commandHint(cmd, results[0]))
@@ -277,6 +277,10 @@ func (p *program) saveFull(numeric bool) int {
 // line, as ipvsadm leaves it (glibc moves the file offset back to what was
 // consumed on exit), so that `{ ipvsadm -R; cat; } < file` prints the rest.
 func (p *program) restore() int {
+	// What a line other than a change runs (a listing) may keep much:
+	// the collector's usual pace is back for it.
+	collectAgain := collectLess()
+	defer collectAgain()
 	sc := cmdline.NewRestoreScanner(p.stdin)
 	chunks := make(chan restoreChunk, 16)
 	stop := make(chan struct{})
@@ -285,6 +289,8 @@ func (p *program) restore() int {
 	pl := &restorePipeline{p: p, batch: newBatch(p.b)}
 	parser := p.parser()
 	var chunk restoreChunk
+	// Every line is parsed into cmd: see cmdline.Parser.ParseInto.
+	var cmd cmdline.Command
 	// stopAfter ends the restore after the current line with status.
 	var end int64
 	stopAfter := func(status int) int {
@@ -313,8 +319,7 @@ func (p *program) restore() int {
 		args := chunk.lines[0]
 		end = chunk.ends[0]
 		chunk.lines, chunk.ends = chunk.lines[1:], chunk.ends[1:]
-		cmd, err := parser.Parse(args)
-		if err != nil {
+		if err := parser.ParseInto(&cmd, args); err != nil {
 			var ae *cmdline.ArgError
 			if errors.As(err, &ae) && ae.Kind == cmdline.ArgPopt {
 				hint := ""
@@ -327,13 +332,14 @@ func (p *program) restore() int {
 			pl.settle()
 			return stopAfter(p.argError(err))
 		}
-		if pl.queue(cmd) {
+		if pl.queue(&cmd) {
 			continue
 		}
 		pl.settle()
 		if pl.lost {
 			return pl.status
 		}
+		collectAgain()
 		switch cmd.Kind {
 		case cmdline.CmdRestore:
 			p.errorf("%s", cmdline.TryMessage(p.argv0))

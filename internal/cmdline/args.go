@@ -2,6 +2,7 @@ package cmdline
 
 import (
 	"fmt"
+	"math/bits"
 	"net/netip"
 	"strings"
 
@@ -154,6 +155,55 @@ var optionMatrix = map[CommandKind]string{
 	CmdUndrain: "xx+xxx+x+xxxxxxxxxxxxxxxxxxxxxxxxx",
 }
 
+// An optSet is a set of option bits.
+type optSet uint64
+
+// The option bits fit an optSet.
+var _ [64 - numOptBits]struct{}
+
+func (s optSet) has(id optID) bool { return s&(1<<id) != 0 }
+
+// rowMasks is a row of an option table as sets: its '+', 'x' and '1'
+// options.
+type rowMasks struct{ required, illegal, exclusive optSet }
+
+func masksOf(row string, cols []optID) (m rowMasks) {
+	for i, id := range cols {
+		switch row[i] {
+		case '+':
+			m.required |= 1 << id
+		case 'x':
+			m.illegal |= 1 << id
+		case '1':
+			m.exclusive |= 1 << id
+		}
+	}
+	return m
+}
+
+// pass reports whether checkRow finds no problem with the options given:
+// every required one, no illegal one, at most one of the exclusive ones.
+func (m rowMasks) pass(given optSet) bool {
+	return given&m.required == m.required && given&m.illegal == 0 && bits.OnesCount64(uint64(given&m.exclusive)) <= 1
+}
+
+// optionRowMasks are the rows of optionMatrix as masks.
+var optionRowMasks = func() (masks [CmdUndrain + 1]rowMasks) {
+	for k, row := range optionMatrix {
+		masks[k] = masksOf(row, allOptions[:])
+	}
+	return masks
+}()
+
+// optionRows is optionMatrix as an array indexed by command, for the
+// lookup of every restore line; "" for commands without a row.
+var optionRows = func() (rows [CmdUndrain + 1]string) {
+	for k, row := range optionMatrix {
+		rows[k] = row
+	}
+	return rows
+}()
+
 // An optSpec is one entry of the option table.
 type optSpec struct {
 	long  string
@@ -277,7 +327,8 @@ var shortOptions = func() (index [256]*optSpec) {
 	return index
 }()
 
-// A Parser parses ipvsadm command lines.
+// A Parser parses ipvsadm command lines. It is not safe for concurrent
+// use.
 type Parser struct {
 	// Argv0 is the program name as invoked; it appears in the "Try" hint.
 	Argv0 string
@@ -295,6 +346,35 @@ type Parser struct {
 	// not an option, as popt does when POSIXLY_CORRECT or POSIX_ME_HARDER
 	// is set in the environment (the caller decides).
 	PosixlyCorrect bool
+
+	// serviceAddr remembers the last service address parsed: a restore's
+	// lines name the same service over and over.
+	serviceAddr addrMemo
+}
+
+// An addrMemo is parseAddrPort with a memory of its last numeric result.
+// Only a result found without the resolver is kept, so the memory never
+// stands in for a lookup, whose answer may change.
+type addrMemo struct {
+	text    string
+	proto   rules.Protocol
+	defPort uint16
+	addr    netip.Addr
+	port    uint16
+	valid   bool
+}
+
+func (m *addrMemo) parse(text string, p rules.Protocol, defPort uint16, r names.Resolver) (netip.Addr, uint16, bool) {
+	if m.valid && text == m.text && p == m.proto && defPort == m.defPort {
+		return m.addr, m.port, true
+	}
+	// Without the resolver parseAddrPort consults nothing, and when it
+	// succeeds so, the resolver would not have been asked either.
+	if addr, port, ok := parseAddrPort(text, p, defPort, nil); ok {
+		*m = addrMemo{text: text, proto: p, defPort: defPort, addr: addr, port: port, valid: true}
+		return addr, port, true
+	}
+	return parseAddrPort(text, p, defPort, r)
 }
 
 // maxPositional is how many positional arguments the scanner keeps.
@@ -329,16 +409,18 @@ func poptError(elem, what string) *ArgError {
 	return &ArgError{Kind: ArgPopt, Msg: elem + ": " + what}
 }
 
-// next returns the next option; ok is false at the end. Occurrences are
-// values, so parsing a line allocates little.
-func (s *scanner) next() (o occurrence, ok bool, err *ArgError) {
+// next reads the next option into *o; ok is false at the end. *o is the
+// caller's, filled in place: returning occurrences by value copied them
+// twice per option, a good part of parsing a restore line in the test VM.
+// After an error or at the end, *o is undefined.
+func (s *scanner) next(o *occurrence) (ok bool, err *ArgError) {
 	for {
 		if s.cluster != "" && s.pos < len(s.cluster) {
-			return s.nextShort()
+			return s.nextShort(o)
 		}
 		s.cluster = ""
 		if s.i >= len(s.args) {
-			return occurrence{}, false, nil
+			return false, nil
 		}
 		e := s.args[s.i]
 		s.i++
@@ -357,42 +439,42 @@ func (s *scanner) next() (o occurrence, ok bool, err *ArgError) {
 		case e == "--":
 			s.dashdash = true
 		case strings.HasPrefix(e, "--"):
-			return s.nextLong(e)
+			return s.nextLong(e, o)
 		default:
 			s.cluster, s.pos = e, 1
 		}
 	}
 }
 
-func (s *scanner) nextLong(e string) (occurrence, bool, *ArgError) {
+func (s *scanner) nextLong(e string, o *occurrence) (bool, *ArgError) {
 	name, val, hasEq := strings.Cut(e[2:], "=")
 	spec := lookupLong(name)
 	if spec == nil || isExtension(spec) && !s.extensionAllowed(spec) {
-		return occurrence{}, false, poptError(e, "unknown option")
+		return false, poptError(e, "unknown option")
 	}
-	o := occurrence{spec: spec, elem: e, last: e}
+	*o = occurrence{spec: spec, elem: e, last: e}
 	switch spec.arg {
 	case argNone:
 		if hasEq {
-			return occurrence{}, false, poptError(e, "option does not take an argument")
+			return false, poptError(e, "option does not take an argument")
 		}
 	case argRequired:
 		if hasEq {
 			o.val, o.hasVal = val, true
 		} else if s.i < len(s.args) {
-			s.takeNext(&o)
+			s.takeNext(o)
 		} else {
-			return occurrence{}, false, poptError(e, "missing argument")
+			return false, poptError(e, "missing argument")
 		}
 	case argOptional:
 		if hasEq {
 			o.val, o.hasVal = val, true
 		} else if s.i < len(s.args) && !strings.HasPrefix(s.args[s.i], "-") {
-			s.takeNext(&o)
+			s.takeNext(o)
 		}
 	}
-	s.expand(&o)
-	return o, true, nil
+	s.expand(o)
+	return true, nil
 }
 
 // takeNext makes the next argv element the option's argument.
@@ -401,43 +483,43 @@ func (s *scanner) takeNext(o *occurrence) {
 	s.i++
 }
 
-func (s *scanner) nextShort() (occurrence, bool, *ArgError) {
+func (s *scanner) nextShort(o *occurrence) (bool, *ArgError) {
 	e := s.cluster
 	c := e[s.pos]
 	s.pos++
 	spec := lookupShort(c)
 	if spec == nil {
 		s.cluster = ""
-		return occurrence{}, false, poptError(e, "unknown option")
+		return false, poptError(e, "unknown option")
 	}
-	o := occurrence{spec: spec, elem: e, last: e}
+	*o = occurrence{spec: spec, elem: e, last: e}
 	rest := e[s.pos:]
 	switch spec.arg {
 	case argNone:
 		if strings.HasPrefix(rest, "=") {
 			s.cluster = ""
-			return occurrence{}, false, poptError(e, "option does not take an argument")
+			return false, poptError(e, "option does not take an argument")
 		}
-		return o, true, nil
+		return true, nil
 	case argRequired:
 		s.cluster = ""
 		if rest != "" {
 			o.val, o.hasVal = strings.TrimPrefix(rest, "="), true
 		} else if s.i < len(s.args) {
-			s.takeNext(&o)
+			s.takeNext(o)
 		} else {
-			return occurrence{}, false, poptError(e, "missing argument")
+			return false, poptError(e, "missing argument")
 		}
 	case argOptional:
 		s.cluster = ""
 		if rest != "" {
 			o.val, o.hasVal = strings.TrimPrefix(rest, "="), true
 		} else if s.i < len(s.args) && !strings.HasPrefix(s.args[s.i], "-") {
-			s.takeNext(&o)
+			s.takeNext(o)
 		}
 	}
-	s.expand(&o)
-	return o, true, nil
+	s.expand(o)
+	return true, nil
 }
 
 // expand applies popt's "!#:+" substitution: in an option argument it
@@ -446,7 +528,9 @@ func (s *scanner) nextShort() (occurrence, bool, *ArgError) {
 // word) and is then only dropped from the positional arguments: an
 // option that takes the next element as its argument still gets it.
 func (s *scanner) expand(o *occurrence) {
-	if !o.hasVal || !strings.Contains(o.val, "!#:+") {
+	// IndexByte first: it is much the cheaper search, and restore lines
+	// hardly ever hold a '!'.
+	if !o.hasVal || strings.IndexByte(o.val, '!') < 0 || !strings.Contains(o.val, "!#:+") {
 		return
 	}
 	for j := s.i; j < len(s.args); j++ {
@@ -464,71 +548,89 @@ func (s *scanner) expand(o *occurrence) {
 // parseState is what ipvsadm accumulates while reading options.
 type parseState struct {
 	p       *Parser
-	cmd     Command
-	given   [numOptBits]bool
+	cmd     *Command
+	given   optSet
 	proto   rules.Protocol // protocol for service-name lookups: TCP for -f
 	bflags  string
 	tunType rules.TunnelType
-	// extGiven are the extension options seen (extensions.go).
+	// extGiven are the extension options seen (extensions.go); anyExt
+	// tells whether there is one.
 	extGiven [numExtOptions]bool
+	anyExt   bool
 }
 
 // Parse parses the arguments after the program name. An empty argument
 // list lists the table, as ipvsadm does. Errors are *ArgError.
 func (p *Parser) Parse(args []string) (Command, error) {
-	if len(args) == 0 {
-		return Command{Kind: CmdList}, nil
+	var cmd Command
+	if err := p.ParseInto(&cmd, args); err != nil {
+		return Command{}, err
 	}
-	st := parseState{p: p}
-	st.cmd.Service.Family = rules.IPv4
-	st.cmd.Service.Netmask = 0xffffffff
-	st.cmd.Dest.Weight = 1
-	st.cmd.Dest.Forward = rules.Route
-	st.cmd.Daemon.Interface = DefaultMcastInterface
+	return cmd, nil
+}
+
+// ParseInto is Parse writing the command to *cmd, all of which it sets;
+// after an error *cmd is undefined. A restore parses every line into one
+// Command: a Command is large, and copying it for each of tens of
+// thousands of lines is a good part of the restore's work.
+func (p *Parser) ParseInto(cmd *Command, args []string) error {
+	*cmd = Command{}
+	if len(args) == 0 {
+		cmd.Kind = CmdList
+		return nil
+	}
+	st := parseState{p: p, cmd: cmd}
+	cmd.Service.Family = rules.IPv4
+	cmd.Service.Netmask = 0xffffffff
+	cmd.Dest.Weight = 1
+	cmd.Dest.Forward = rules.Route
+	cmd.Daemon.Interface = DefaultMcastInterface
 
 	sc := scanner{args: args, posix: p.PosixlyCorrect, ext: p.Extensions}
-	first, ok, perr := sc.next()
+	var first occurrence
+	ok, perr := sc.next(&first)
 	if perr != nil || !ok || first.spec.id != optCommand {
-		return Command{}, &ArgError{Kind: ArgTry, Msg: TryMessage(p.Argv0)}
+		return &ArgError{Kind: ArgTry, Msg: TryMessage(p.Argv0)}
 	}
-	st.cmd.Kind = first.spec.cmd
-	sc.cmd = st.cmd.Kind
-	switch st.cmd.Kind {
+	cmd.Kind = first.spec.cmd
+	sc.cmd = cmd.Kind
+	switch cmd.Kind {
 	case CmdHelp, CmdVersion, CmdHelpExtensions:
-		return st.cmd, nil
+		return nil
 	case CmdStartDaemon, CmdStopDaemon:
 		switch first.val {
 		case "master":
-			st.cmd.Daemon.State = rules.Master
+			cmd.Daemon.State = rules.Master
 		case "backup":
-			st.cmd.Daemon.State = rules.Backup
+			cmd.Daemon.State = rules.Backup
 		default:
-			if st.cmd.Kind == CmdStartDaemon {
-				return Command{}, failf("illegal start-daemon parameter specified")
+			if cmd.Kind == CmdStartDaemon {
+				return failf("illegal start-daemon parameter specified")
 			}
-			return Command{}, failf("illegal start_daemon specified")
+			return failf("illegal start_daemon specified")
 		}
 	}
 
+	var o occurrence
 	for {
-		o, ok, perr := sc.next()
+		ok, perr := sc.next(&o)
 		if perr != nil {
-			return Command{}, perr
+			return perr
 		}
 		if !ok {
 			break
 		}
 		if err := st.apply(&o); err != nil {
-			return Command{}, err
+			return err
 		}
 	}
 	if err := st.finish(sc.positional); err != nil {
-		return Command{}, err
+		return err
 	}
 	if err := st.checkExtensions(); err != nil {
-		return Command{}, err
+		return err
 	}
-	return st.cmd, nil
+	return nil
 }
 
 // apply records one option, checking its value as ipvsadm does.
@@ -538,12 +640,12 @@ func (st *parseState) apply(o *occurrence) *ArgError {
 		return failf("invalid option `%s'", o.last)
 	}
 	if id < numOptBits {
-		if st.given[id] {
+		if st.given.has(id) {
 			return failf("multiple '%s' options specified", optNames[id])
 		}
-		st.given[id] = true
+		st.given |= 1 << id
 	}
-	c := &st.cmd
+	c := st.cmd
 	svc := &c.Service
 	if id == optExtension {
 		return st.applyExtension(o)
@@ -594,7 +696,7 @@ func (st *parseState) apply(o *occurrence) *ArgError {
 			return nil
 		}
 		st.proto = o.spec.proto
-		addr, port, ok := parseAddrPort(o.val, st.proto, svc.Port, st.p.Resolver)
+		addr, port, ok := st.p.serviceAddr.parse(o.val, st.proto, svc.Port, st.p.Resolver)
 		if !ok {
 			return failf("illegal virtual server address[:port] specified")
 		}
@@ -741,7 +843,7 @@ func truncate(s string, n int) string {
 
 // finish runs ipvsadm's checks that follow option parsing, in its order.
 func (st *parseState) finish(positional []string) *ArgError {
-	c := &st.cmd
+	c := st.cmd
 	if c.Kind == CmdSetTimeouts {
 		if len(positional) < 3 {
 			return failf("--set option requires 3 timeout values")
@@ -760,7 +862,7 @@ func (st *parseState) finish(positional []string) *ArgError {
 	if len(positional) > 0 {
 		return failf("unexpected argument %s", positional[0])
 	}
-	if st.given[optSchedFlags] {
+	if st.given.has(optSchedFlags) {
 		sched := c.Service.Scheduler
 		if sched == "" {
 			sched = DefaultScheduler
@@ -790,7 +892,7 @@ func (st *parseState) finish(positional []string) *ArgError {
 		if svc.Scheduler == "" {
 			svc.Scheduler = DefaultScheduler
 		}
-		if svc.FWMark == 0 && svc.Port == 0 && !st.given[optPersistent] {
+		if svc.FWMark == 0 && svc.Port == 0 && !st.given.has(optPersistent) {
 			return failf("Zero port specified for non-persistent service")
 		}
 		if svc.Flags&rules.FlagOnePacket != 0 && svc.FWMark == 0 && svc.Protocol != rules.UDP {
@@ -823,8 +925,13 @@ func (st *parseState) finish(positional []string) *ArgError {
 // checkOptions is ipvsadm's generic option check over the command's row
 // of optionMatrix.
 func (st *parseState) checkOptions() *ArgError {
-	row, ok := optionMatrix[st.cmd.Kind]
-	if !ok {
+	row := optionRows[st.cmd.Kind]
+	if row == "" {
+		return nil
+	}
+	// Most lines pass: tell that from the row's masks at once, and walk
+	// the row only to find the message.
+	if optionRowMasks[st.cmd.Kind].pass(st.given) {
 		return nil
 	}
 	return st.checkRow(row, allOptions[:], func() string { return fmt.Sprintf("'%s' command", st.cmd.Kind) })
@@ -845,7 +952,7 @@ var allOptions = func() (cols [numOptBits]optID) {
 func (st *parseState) checkRow(row string, cols []optID, whereText func() string) *ArgError {
 	exclusive := optID(-1)
 	for i, id := range cols {
-		given := st.given[id]
+		given := st.given.has(id)
 		switch row[i] {
 		case '+':
 			if !given {
@@ -868,8 +975,7 @@ func (st *parseState) checkRow(row string, cols []optID, whereText func() string
 }
 
 func (st *parseState) anyTunnelOption() bool {
-	return st.given[optTunType] || st.given[optTunPort] || st.given[optTunNoCsum] ||
-		st.given[optTunCsum] || st.given[optTunRemCsum]
+	return st.given&(1<<optTunType|1<<optTunPort|1<<optTunNoCsum|1<<optTunCsum|1<<optTunRemCsum) != 0
 }
 
 // tunnelMatrix is ipvsadm's tunnel-type × option table over tun-port,

@@ -3,10 +3,13 @@ package cmdline
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
+	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/ipvsadm-go/ipvsadm/internal/plan"
 	"github.com/ipvsadm-go/ipvsadm/internal/render"
 	"github.com/ipvsadm-go/ipvsadm/internal/rules"
 	"github.com/stretchr/testify/require"
@@ -287,6 +290,15 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		args := strings.Split(s, "\x00")
 		cmd, err := testParser().Parse(args)
+		// ParseInto over a used Command, as a restore parses its lines,
+		// leaves nothing of it behind.
+		used, uerr := testParser().Parse([]string{"-a", "-t", "10.0.0.1:80", "-r", "10.0.0.2:8080", "-i", "-w", "3", "-x", "9", "--tun-type", "gre", "--tun-csum"})
+		require.NoError(t, uerr)
+		used.HasService, used.SaveFull, used.Ext.NetNS = true, true, "x"
+		used.Restore.Scope = plan.Scope{}
+		if ierr := testParser().ParseInto(&used, args); (ierr == nil) != (err == nil) || err == nil && !reflect.DeepEqual(used, cmd) {
+			t.Fatalf("ParseInto(%q) over a used Command: %+v, %v; Parse: %+v, %v", args, used, ierr, cmd, err)
+		}
 		if err != nil {
 			var ae *ArgError
 			if !errors.As(err, &ae) || ae.Msg == "" {
@@ -310,7 +322,8 @@ func TestScannerPosixlyCorrect(t *testing.T) {
 	scan := func(posix bool, args ...string) (opts, positional []string) {
 		sc := scanner{args: args, posix: posix}
 		for {
-			o, ok, err := sc.next()
+			var o occurrence
+			ok, err := sc.next(&o)
 			if err != nil {
 				t.Fatalf("%q: %v", args, err)
 			}
@@ -337,4 +350,58 @@ func TestScannerPosixlyCorrect(t *testing.T) {
 	opts, pos = scan(true, "-A", "-s", "!#:+", "rr", "-p")
 	require.Equal(t, []string{"-A", "-s", "-p"}, opts)
 	require.Empty(t, pos)
+}
+
+// TestRowMasksAgreeWithCheckRow holds the masks that let most lines skip
+// the walk of their command's row to the walk: a set of options passes
+// the masks exactly when checkRow finds nothing, for every row, every
+// set of one or two options and many random sets.
+func TestRowMasksAgreeWithCheckRow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for kind, row := range optionMatrix {
+		masks := optionRowMasks[kind]
+		check := func(given optSet) {
+			st := parseState{cmd: &Command{Kind: kind}, given: given}
+			walked := st.checkRow(row, allOptions[:], func() string { return "" }) == nil
+			if masks.pass(given) != walked {
+				t.Fatalf("%s with options %#x: masks pass %v, checkRow passes %v", kind, given, masks.pass(given), walked)
+			}
+		}
+		base := masks.required
+		for i := range optID(numOptBits) {
+			for j := range optID(numOptBits) {
+				check(1<<i | 1<<j)
+				check(base | 1<<i | 1<<j)
+				check(base&^(1<<i) | 1<<j)
+			}
+		}
+		for range 20000 {
+			check(optSet(rng.Uint64()) & (1<<numOptBits - 1))
+			check(base | optSet(rng.Uint64())&(1<<numOptBits-1)&^masks.illegal)
+		}
+	}
+}
+
+// FuzzServiceAddrMemo holds the parser's memory of the last service
+// address to parseAddrPort itself: whatever was parsed before, a text
+// gives what parseAddrPort gives it, with the resolver.
+func FuzzServiceAddrMemo(f *testing.F) {
+	f.Add("10.0.0.1:80", "10.0.0.1:80", uint8(6), uint16(0))
+	f.Add("10.0.0.1:80", "10.0.0.1:www", uint8(17), uint16(80))
+	f.Add("vip:http", "vip:http", uint8(6), uint16(0))
+	f.Add("[2001:db8::1]:443", "2001:db8::1", uint8(132), uint16(8))
+	f.Add("1.2.3.4", "1.2.3.4", uint8(6), uint16(7))
+	f.Fuzz(func(t *testing.T, first, second string, proto uint8, defPort uint16) {
+		var m addrMemo
+		p := rules.Protocol(proto)
+		for _, text := range []string{first, second, first, first} {
+			for _, port := range []uint16{defPort, defPort, 0} {
+				a, n, ok := m.parse(text, p, port, fakeNames{})
+				wa, wn, wok := parseAddrPort(text, p, port, fakeNames{})
+				if a != wa || n != wn || ok != wok {
+					t.Fatalf("%q proto %d default port %d: memo gives %v %d %v, parseAddrPort %v %d %v", text, p, port, a, n, ok, wa, wn, wok)
+				}
+			}
+		}
+	})
 }

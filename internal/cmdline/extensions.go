@@ -130,8 +130,8 @@ func (st *parseState) applyExtension(o *occurrence) *ArgError {
 	if st.extGiven[x] {
 		return failf("multiple '--%s' options specified", extNames[x])
 	}
-	st.extGiven[x] = true
-	c := &st.cmd
+	st.extGiven[x], st.anyExt = true, true
+	c := st.cmd
 	switch x {
 	case extJSON:
 		c.Ext.JSON = true
@@ -243,7 +243,12 @@ func parseEndpoint(s string) (netip.AddrPort, bool) {
 // runs after ipvsadm's own checks, so a line that 1.31 refuses is refused
 // with 1.31's message first.
 func (st *parseState) checkExtensions() *ArgError {
-	c := &st.cmd
+	c := st.cmd
+	// Every check below is about an extension option, but --drain's
+	// default.
+	if !st.anyExt && c.Kind != CmdDrain {
+		return nil
+	}
 	if c.Ext.Pretty && !c.Ext.JSON {
 		return failf("--pretty only indents the output of --json")
 	}
@@ -253,7 +258,7 @@ func (st *parseState) checkExtensions() *ArgError {
 	if c.Ext.JSON && c.Kind == CmdSave {
 		return failf("-S writes ipvsadm's rules; use -L --json for the table as JSON")
 	}
-	l := c.List
+	l := &c.List
 	if c.Ext.System && (c.Kind != CmdList || l.Connections || l.Timeout || l.Daemon || c.HasService ||
 		l.Stats || l.Rate || l.Thresholds || l.PersistentConn || l.TunInfo) {
 		return failf("--system is a view of its own: use it as -L --system [-n] [--json]")
@@ -272,7 +277,7 @@ func (st *parseState) checkExtensions() *ArgError {
 			c.Drain.Timeout = DefaultDrainTimeout
 		}
 	}
-	pr := c.Ext.Predict
+	pr := &c.Ext.Predict
 	if !pr.Active() && !pr.What.Empty() {
 		return failf("--with and --without are what-ifs of --predict")
 	}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strings"
 )
 
 // restoreTokenMax is the longest token ipvsadm -R reads in one piece; it
@@ -39,6 +40,11 @@ type RestoreScanner struct {
 	offset int64
 	// line is the number of the current line, counting from 1.
 	line int
+	// lines are whole lines read ahead, taken out of r as one string.
+	lines string
+	// argSpace is what short lines' argument lists are cut from: one
+	// allocation for many lines.
+	argSpace []string
 }
 
 // restoreReadSize is the scanner's read buffer: large reads, few system
@@ -90,6 +96,9 @@ func (s *RestoreScanner) Err() error { return s.err }
 // LineBuffered reports whether a whole line is already read ahead, so that
 // the next Scan needs no read (and so cannot wait for input) to return it.
 func (s *RestoreScanner) LineBuffered() bool {
+	if s.lines != "" {
+		return true
+	}
 	b, _ := s.r.Peek(s.r.Buffered())
 	return bytes.IndexByte(b, '\n') >= 0
 }
@@ -98,6 +107,24 @@ func (s *RestoreScanner) LineBuffered() bool {
 // is to be discarded (the end-of-file quirk, or a read error).
 func (s *RestoreScanner) readLine() (args []string, ok bool) {
 	s.line++
+	if s.lines == "" {
+		// Take every whole line that is read ahead as one string, of
+		// which the lines and their arguments are pieces: one allocation
+		// and copy for many lines.
+		b, _ := s.r.Peek(s.r.Buffered())
+		if n := bytes.LastIndexByte(b, '\n'); n >= 0 {
+			s.lines = string(b[:n+1])
+			s.r.Discard(n + 1)
+		}
+	}
+	if s.lines != "" {
+		n := strings.IndexByte(s.lines, '\n')
+		line := s.lines[:n]
+		s.lines = s.lines[n+1:]
+		s.offset += int64(n + 1)
+		args, _ := splitRestoreLine(line, &s.argSpace)
+		return args, true
+	}
 	line, err := s.r.ReadSlice('\n')
 	if errors.Is(err, bufio.ErrBufferFull) {
 		s.long = append(s.long[:0], line...)
@@ -118,17 +145,21 @@ func (s *RestoreScanner) readLine() (args []string, ok bool) {
 	} else {
 		line = line[:len(line)-1]
 	}
-	args, trailingSpace := splitRestoreLine(line)
+	args, trailingSpace := splitRestoreLine(string(line), &s.argSpace)
 	// ipvsadm loses an unterminated last line that ends in two or more
 	// whitespace characters.
 	return args, terminated || trailingSpace < 2
 }
 
+// argSpaceSize is the number of arguments that RestoreScanner.argSpace
+// is allocated for at a time.
+const argSpaceSize = 4096
+
 // splitRestoreLine splits one line (without its LF) into arguments and
-// counts the whitespace bytes after its last token byte.
-func splitRestoreLine(line []byte) (args []string, trailingSpace int) {
-	// One string for the whole line; the arguments are pieces of it.
-	text := string(line)
+// counts the whitespace bytes after its last token byte. The arguments of
+// a short line are cut from *space, which it refills when needed.
+func splitRestoreLine(text string, space *[]string) (args []string, trailingSpace int) {
+	shared := false // args is cut from *space
 	for i := 0; i < len(text); {
 		if restoreSpace[text[i]] {
 			trailingSpace++
@@ -149,18 +180,41 @@ func splitRestoreLine(line []byte) (args []string, trailingSpace int) {
 		// ipvsadm takes the token as a C string, and drops "ipvsadm".
 		if tok := text[start:end]; tok != "ipvsadm" {
 			if args == nil {
-				args = make([]string, 0, countRestoreTokens(line))
+				args, shared = argList(text, space)
 			}
 			args = append(args, tok)
 		}
 	}
+	if shared {
+		// Take from *space what the line used, and no more: appending to
+		// args must not write over the next line's.
+		args = args[:len(args):len(args)]
+		*space = (*space)[:len(*space)+len(args)]
+	}
 	return args, trailingSpace
+}
+
+// argList returns an empty argument list with room for every token of
+// line. A short line's (it has at most len(line)/2+1 tokens) is cut from
+// *space, where splitRestoreLine then takes what it used; a long line's
+// is its own, of the tokens counted: a line of millions of words must not
+// be copied over and over as it grows.
+func argList(line string, space *[]string) (args []string, shared bool) {
+	most := len(line)/2 + 1
+	if most > argSpaceSize/8 {
+		return make([]string, 0, countRestoreTokens(line)), false
+	}
+	if cap(*space)-len(*space) < most {
+		*space = make([]string, 0, argSpaceSize)
+	}
+	n := len(*space)
+	return (*space)[n : n : n+most], true
 }
 
 // countRestoreTokens is at least the number of tokens splitRestoreLine
 // finds in line, so that the argument list is allocated once: a line of
 // millions of words must not be copied over and over as it grows.
-func countRestoreTokens(line []byte) int {
+func countRestoreTokens(line string) int {
 	n := 0
 	for i := 0; i < len(line); {
 		if restoreSpace[line[i]] {

@@ -87,15 +87,25 @@ func checkRestoreReads(t *testing.T, in string, want [][]string) {
 			return NewRestoreScanner(iotest.OneByteReader(strings.NewReader(in)))
 		},
 		"small buffer": func() *RestoreScanner { return newRestoreScannerSize(strings.NewReader(in), 16) },
+		"whole":        func() *RestoreScanner { return NewRestoreScanner(strings.NewReader(in)) },
 	}
-	for name, newScanner := range readers {
-		s := newScanner()
+	// Every reader ends each line at the same offset and line number.
+	var wantEnds []int64
+	for _, name := range []string{"one byte at a time", "small buffer", "whole"} {
+		s := readers[name]()
 		var got [][]string
+		var ends []int64
 		for s.Scan() {
 			got = append(got, s.Args())
+			ends = append(ends, s.Offset(), int64(s.Line()))
 		}
 		if s.Err() != nil || !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: got %q, %v; want %q", name, got, s.Err(), want)
+		}
+		if wantEnds == nil {
+			wantEnds = ends
+		} else if !reflect.DeepEqual(ends, wantEnds) {
+			t.Errorf("%s: line ends and numbers %v, one byte at a time %v", name, ends, wantEnds)
 		}
 	}
 }
@@ -224,9 +234,9 @@ func TestRestoreScannerOffset(t *testing.T) {
 // TestSplitRestoreLineAllocatesOnce checks that a line of many words costs
 // one string and one argument list, however many words it has.
 func TestSplitRestoreLineAllocatesOnce(t *testing.T) {
-	line := []byte(strings.Repeat("x ", 10000) + strings.Repeat("y", 3*restoreTokenMax))
+	line := strings.Repeat("x ", 10000) + strings.Repeat("y", 3*restoreTokenMax)
 	var args []string
-	allocs := testing.AllocsPerRun(5, func() { args, _ = splitRestoreLine(line) })
+	allocs := testing.AllocsPerRun(5, func() { args, _ = splitRestoreLine(line, new([]string)) })
 	require.Len(t, args, 10003)
 	require.LessOrEqual(t, allocs, 2.0)
 }
@@ -237,11 +247,26 @@ func TestScannerKeepsFewPositionals(t *testing.T) {
 	args := append([]string{"--set"}, strings.Split(strings.Repeat("7 ", 1000), " ")...)
 	sc := scanner{args: args}
 	for {
-		_, ok, err := sc.next()
+		var o occurrence
+		ok, err := sc.next(&o)
 		require.Nil(t, err)
 		if !ok {
 			break
 		}
 	}
 	require.Len(t, sc.positional, maxPositional)
+}
+
+// TestRestoreScannerArgsOwned checks that a line's arguments, cut from
+// space shared with other lines, are the caller's: appending to them
+// leaves the next line's alone.
+func TestRestoreScannerArgsOwned(t *testing.T) {
+	s := NewRestoreScanner(strings.NewReader("-a b\n-c d e\n"))
+	require.True(t, s.Scan())
+	first := s.Args()
+	require.True(t, s.Scan())
+	second := s.Args()
+	_ = append(first, "x", "y", "z")
+	require.Equal(t, []string{"-a", "b"}, first)
+	require.Equal(t, []string{"-c", "d", "e"}, second)
 }

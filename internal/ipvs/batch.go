@@ -1,6 +1,7 @@
 package ipvs
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"slices"
@@ -23,6 +24,11 @@ type Batch struct {
 	// enc appends to buf; a field, not a local, so that handing it to an
 	// encoder does not allocate.
 	enc attrEncoder
+	// svcKey is the service of the last real-server request and svcAttr
+	// its encoded service attribute (nil: none yet): a restore names one
+	// service on many lines in a row.
+	svcKey  rules.ServiceKey
+	svcAttr []byte
 }
 
 type batchRequest struct {
@@ -46,33 +52,54 @@ const (
 	bulkBuffer   = 1 << 20
 )
 
-func (b *Batch) queue(op Op, cmd uint8, enc encoder) {
+// start prepares the queueing of a request, whose attributes the caller
+// then appends with b.enc, and returns where they start in buf.
+func (b *Batch) start() int {
 	if len(b.reqs) == bulkRequests && cap(b.buf) < bulkBuffer {
 		b.buf = slices.Grow(b.buf, bulkBuffer-len(b.buf))
 		b.reqs = slices.Grow(b.reqs, maxWindow)
 	}
-	r := batchRequest{op: op, cmd: cmd, from: len(b.buf)}
-	if enc != nil {
-		b.enc.b = b.buf
-		if err := enc(&b.enc); err != nil {
-			r.err = &Error{Op: op, Err: err}
-		} else {
-			b.buf = b.enc.b
-		}
-		b.enc.b = nil
+	b.enc.b = b.buf
+	return len(b.buf)
+}
+
+// add queues the request whose attributes b.enc holds from from on;
+// err is an encoding failure, which drops them.
+func (b *Batch) add(op Op, cmd uint8, from int, err error) {
+	r := batchRequest{op: op, cmd: cmd, from: from}
+	if err != nil {
+		r.err = &Error{Op: op, Err: err}
+	} else {
+		b.buf = b.enc.b
 	}
+	b.enc.b = nil
 	r.to = len(b.buf)
 	b.reqs = append(b.reqs, r)
 }
 
+// queue queues a request whose attributes enc writes (nil: none).
+func (b *Batch) queue(op Op, cmd uint8, enc encoder) {
+	from := b.start()
+	var err error
+	if enc != nil {
+		err = enc(&b.enc)
+	}
+	b.add(op, cmd, from, err)
+}
+
+// The methods of a restore's bulk, services and real servers, encode
+// directly rather than through an encoder closure.
+
 // AddService queues Client.AddService.
 func (b *Batch) AddService(s rules.Service) {
-	b.queue(OpAddService, cmdNewService, encodeServiceAttr(s))
+	from := b.start()
+	b.add(OpAddService, cmdNewService, from, encodeService(&b.enc, &s))
 }
 
 // UpdateService queues Client.UpdateService.
 func (b *Batch) UpdateService(s rules.Service) {
-	b.queue(OpUpdateService, cmdSetService, encodeServiceAttr(s))
+	from := b.start()
+	b.add(OpUpdateService, cmdSetService, from, encodeService(&b.enc, &s))
 }
 
 // DeleteService queues Client.DeleteService.
@@ -82,17 +109,47 @@ func (b *Batch) DeleteService(k rules.ServiceKey) {
 
 // AddDestination queues Client.AddDestination.
 func (b *Batch) AddDestination(k rules.ServiceKey, d rules.Destination) {
-	b.queue(OpAddDestination, cmdNewDest, encodeDestinationAttrs(k, d, true))
+	b.queueDestination(OpAddDestination, cmdNewDest, &k, &d, true)
+}
+
+// AddDestinationRef is AddDestination with its arguments by reference,
+// which b does not keep: a restore queues tens of thousands of real
+// servers, and copying each into the call was a part of its work.
+func (b *Batch) AddDestinationRef(k *rules.ServiceKey, d *rules.Destination) {
+	b.queueDestination(OpAddDestination, cmdNewDest, k, d, true)
 }
 
 // UpdateDestination queues Client.UpdateDestination.
 func (b *Batch) UpdateDestination(k rules.ServiceKey, d rules.Destination) {
-	b.queue(OpUpdateDestination, cmdSetDest, encodeDestinationAttrs(k, d, true))
+	b.queueDestination(OpUpdateDestination, cmdSetDest, &k, &d, true)
 }
 
 // DeleteDestination queues Client.DeleteDestination.
 func (b *Batch) DeleteDestination(k rules.ServiceKey, d rules.Destination) {
-	b.queue(OpDeleteDestination, cmdDelDest, encodeDestinationAttrs(k, d, false))
+	b.queueDestination(OpDeleteDestination, cmdDelDest, &k, &d, false)
+}
+
+// queueDestination queues a real-server request as encodeDestination
+// writes it, with the service attribute copied when the service is the
+// last one's.
+func (b *Batch) queueDestination(op Op, cmd uint8, k *rules.ServiceKey, d *rules.Destination, full bool) {
+	from := b.start()
+	if b.svcAttr == nil || *k != b.svcKey {
+		err := encodeDestination(&b.enc, k, d, full)
+		if err == nil {
+			// The service attribute comes first: keep it.
+			n := binary.NativeEndian.Uint16(b.enc.b[from:])
+			b.svcKey, b.svcAttr = *k, append(b.svcAttr[:0], b.enc.b[from:from+int(n)]...)
+		}
+		b.add(op, cmd, from, err)
+		return
+	}
+	err := checkDestAddr(k, d)
+	if err == nil {
+		b.enc.b = append(b.enc.b, b.svcAttr...)
+		err = encodeDestinationAttr(&b.enc, k, d, full)
+	}
+	b.add(op, cmd, from, err)
 }
 
 // ZeroAll queues Client.ZeroAll.

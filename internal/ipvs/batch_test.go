@@ -155,6 +155,7 @@ func TestBatchQueueAll(t *testing.T) {
 		{func(b *Batch) { b.UpdateService(svc) }, func(c *Client) error { return c.UpdateService(svc) }},
 		{func(b *Batch) { b.DeleteService(tcp4) }, func(c *Client) error { return c.DeleteService(tcp4) }},
 		{func(b *Batch) { b.AddDestination(tcp4, d) }, func(c *Client) error { return c.AddDestination(tcp4, d) }},
+		{func(b *Batch) { k := tcp4; b.AddDestinationRef(&k, &d) }, func(c *Client) error { return c.AddDestination(tcp4, d) }},
 		{func(b *Batch) { b.UpdateDestination(tcp4, d) }, func(c *Client) error { return c.UpdateDestination(tcp4, d) }},
 		{func(b *Batch) { b.DeleteDestination(tcp4, d) }, func(c *Client) error { return c.DeleteDestination(tcp4, d) }},
 		{func(b *Batch) { b.ZeroAll() }, func(c *Client) error { return c.ZeroAll() }},
@@ -322,5 +323,58 @@ func TestBatchBroken(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestBatchDestinationsServiceCopied checks the batch's copy of the last
+// service's attribute: real-server requests of the same service, of
+// others, of a refused one in between, each as the client sends it.
+func TestBatchDestinationsServiceCopied(t *testing.T) {
+	other := rules.ServiceKey{Family: rules.IPv4, Protocol: rules.UDP, Addr: netip.AddrFrom4([4]byte{10, 0, 0, 9}), Port: 53}
+	fwm := rules.ServiceKey{Family: rules.IPv6, FWMark: 7}
+	bad := rules.ServiceKey{Family: rules.IPv6, Protocol: rules.TCP, Addr: netip.AddrFrom4([4]byte{10, 0, 0, 1}), Port: 80}
+	v6 := rules.Destination{Addr: netip.MustParseAddr("2001:db8::5"), Port: 80, Weight: 2, Forward: rules.Tunnel}
+	type call struct {
+		k   rules.ServiceKey
+		d   rules.Destination
+		op  int // 0 add, 1 edit, 2 delete
+		bad bool
+	}
+	calls := []call{
+		{k: tcp4, d: destN(1)}, {k: tcp4, d: destN(2)}, {k: tcp4, d: destN(3), op: 1},
+		{k: tcp4, d: v6, bad: true}, {k: tcp4, d: destN(4), op: 2},
+		{k: bad, d: destN(5), bad: true}, {k: tcp4, d: destN(6)},
+		{k: other, d: destN(7)}, {k: other, d: destN(8)}, {k: tcp4, d: destN(9)},
+		{k: fwm, d: v6}, {k: fwm, d: v6, op: 2}, {k: fwm, d: destN(10), bad: true}, {k: fwm, d: v6, op: 1},
+	}
+	bf := failing(t, nil)
+	b := bf.client().NewBatch()
+	sf := failing(t, nil)
+	c := sf.client()
+	for _, call := range calls {
+		var err error
+		switch call.op {
+		case 0:
+			b.AddDestination(call.k, call.d)
+			err = c.AddDestination(call.k, call.d)
+		case 1:
+			b.UpdateDestination(call.k, call.d)
+			err = c.UpdateDestination(call.k, call.d)
+		case 2:
+			b.DeleteDestination(call.k, call.d)
+			err = c.DeleteDestination(call.k, call.d)
+		}
+		require.Equal(t, call.bad, err != nil, "%+v: %v", call, err)
+	}
+	results, err := b.Send()
+	require.NoError(t, err)
+	require.Len(t, results, len(calls))
+	require.Len(t, bf.requests, len(sf.requests))
+	for i := range sf.requests {
+		require.Equal(t, sf.requests[i].Data, bf.requests[i].Data, "request %d", i)
+		require.Equal(t, sf.requests[i].Header.Type, bf.requests[i].Header.Type, "request %d", i)
+	}
+	for i, call := range calls {
+		require.Equal(t, call.bad, results[i] != nil, "%+v: %v", call, results[i])
 	}
 }

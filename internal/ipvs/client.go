@@ -475,9 +475,7 @@ func (c *Client) destinations(key rules.ServiceKey, large bool) ([]rules.Destina
 // destinations dumps the real servers of the service key into set, each
 // decoded in place at the end of set.dests.
 func (s *sock) destinations(family uint16, key rules.ServiceKey, set *destSet) error {
-	enc := func(ae *attrEncoder) error {
-		return ae.nested(cmdAttrService, func(nae *attrEncoder) error { return encodeServiceKey(nae, key) })
-	}
+	enc := func(ae *attrEncoder) error { return encodeServiceKeyNested(ae, &key) }
 	return s.exchange(family, OpDestinations, cmdGetDest, nlmFDump, enc, func(rc uint8, b []byte) error {
 		if rc != cmdNewDest {
 			return nil

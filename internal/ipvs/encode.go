@@ -61,7 +61,7 @@ func checkName(what, s string, max int) error {
 }
 
 // encodeServiceKey writes a service's identity attributes.
-func encodeServiceKey(ae *attrEncoder, k rules.ServiceKey) error {
+func encodeServiceKey(ae *attrEncoder, k *rules.ServiceKey) error {
 	if k.IsFWMark() {
 		if k.Family != rules.IPv4 && k.Family != rules.IPv6 {
 			return fmt.Errorf("%w: %d", errBadFamily, uint16(k.Family))
@@ -81,13 +81,18 @@ func encodeServiceKey(ae *attrEncoder, k rules.ServiceKey) error {
 	return nil
 }
 
+// encodeServiceKeyNested writes the service attribute naming k.
+func encodeServiceKeyNested(ae *attrEncoder, k *rules.ServiceKey) error {
+	start := ae.begin(cmdAttrService)
+	if err := encodeServiceKey(ae, k); err != nil {
+		return err
+	}
+	return ae.end(start)
+}
+
 // encodeServiceKeyAttr is a request carrying only a service's identity.
 func encodeServiceKeyAttr(k rules.ServiceKey) encoder {
-	return func(ae *attrEncoder) error {
-		return ae.nested(cmdAttrService, func(nae *attrEncoder) error {
-			return encodeServiceKey(nae, k)
-		})
-	}
+	return func(ae *attrEncoder) error { return encodeServiceKeyNested(ae, &k) }
 }
 
 // encodeNetmask writes the persistence netmask: for IPv4 the mask's bytes
@@ -100,71 +105,87 @@ func encodeNetmask(ae *attrEncoder, f rules.Family, mask uint32) {
 	ae.be32(svcAttrNetmask, mask)
 }
 
-// encodeServiceAttr is a request carrying a whole service, as NEW_SERVICE
-// and SET_SERVICE require: every option is mandatory there.
-func encodeServiceAttr(s rules.Service) encoder {
-	return func(ae *attrEncoder) error {
-		if err := checkName("scheduler", s.Scheduler, schedNameMaxLen); err != nil {
-			return err
-		}
-		if err := checkName("persistence engine", s.PE, peNameMaxLen); err != nil {
-			return err
-		}
-		return ae.nested(cmdAttrService, func(nae *attrEncoder) error {
-			if err := encodeServiceKey(nae, s.ServiceKey); err != nil {
-				return err
-			}
-			nae.str(svcAttrSchedName, s.Scheduler)
-			if s.PE != "" {
-				nae.str(svcAttrPEName, s.PE)
-			}
-			// struct ip_vs_flags {flags, mask}: a full mask replaces
-			// every bit, which is what an edit means.
-			var flags [8]byte
-			binary.NativeEndian.PutUint32(flags[:4], uint32(s.Flags&^rules.FlagHashed))
-			binary.NativeEndian.PutUint32(flags[4:], ^uint32(0))
-			nae.bytes(svcAttrFlags, flags[:])
-			nae.u32(svcAttrTimeout, s.Timeout)
-			encodeNetmask(nae, s.Family, s.Netmask)
-			return nil
-		})
+// encodeService writes a whole service, as NEW_SERVICE and SET_SERVICE
+// require: every option is mandatory there.
+func encodeService(ae *attrEncoder, s *rules.Service) error {
+	if err := checkName("scheduler", s.Scheduler, schedNameMaxLen); err != nil {
+		return err
 	}
+	if err := checkName("persistence engine", s.PE, peNameMaxLen); err != nil {
+		return err
+	}
+	start := ae.begin(cmdAttrService)
+	if err := encodeServiceKey(ae, &s.ServiceKey); err != nil {
+		return err
+	}
+	ae.str(svcAttrSchedName, s.Scheduler)
+	if s.PE != "" {
+		ae.str(svcAttrPEName, s.PE)
+	}
+	// struct ip_vs_flags {flags, mask}: a full mask replaces every bit,
+	// which is what an edit means.
+	flags := ae.put(svcAttrFlags, 8)
+	binary.NativeEndian.PutUint32(flags[:4], uint32(s.Flags&^rules.FlagHashed))
+	binary.NativeEndian.PutUint32(flags[4:], ^uint32(0))
+	ae.u32(svcAttrTimeout, s.Timeout)
+	encodeNetmask(ae, s.Family, s.Netmask)
+	return ae.end(start)
 }
 
-// encodeDestinationAttrs is a request naming a service and a real server;
-// full adds the options that NEW_DEST and SET_DEST require.
-func encodeDestinationAttrs(k rules.ServiceKey, d rules.Destination, full bool) encoder {
-	return func(ae *attrEncoder) error {
-		f := d.Family
-		if f == 0 {
-			f = k.Family
-		}
-		if err := checkAddr(f, d.Addr); err != nil {
-			return err
-		}
-		if err := ae.nested(cmdAttrService, func(nae *attrEncoder) error {
-			return encodeServiceKey(nae, k)
-		}); err != nil {
-			return err
-		}
-		return ae.nested(cmdAttrDest, func(nae *attrEncoder) error {
-			nae.u16(destAttrAddrFamily, uint16(f))
-			addr := addr16(d.Addr)
-			nae.bytes(destAttrAddr, addr[:])
-			nae.be16(destAttrPort, d.Port)
-			if !full {
-				return nil
-			}
-			nae.u32(destAttrFwdMethod, uint32(d.Forward))
-			nae.u32(destAttrWeight, uint32(d.Weight))
-			nae.u8(destAttrTunType, uint8(d.TunnelType))
-			nae.be16(destAttrTunPort, d.TunnelPort)
-			nae.u16(destAttrTunFlags, uint16(d.TunnelFlags))
-			nae.u32(destAttrUThresh, d.UpperThreshold)
-			nae.u32(destAttrLThresh, d.LowerThreshold)
-			return nil
-		})
+// encodeServiceAttr is a request carrying a whole service.
+func encodeServiceAttr(s rules.Service) encoder {
+	return func(ae *attrEncoder) error { return encodeService(ae, &s) }
+}
+
+// encodeDestination writes a service and a real server of it; full adds
+// the options that NEW_DEST and SET_DEST require.
+func encodeDestination(ae *attrEncoder, k *rules.ServiceKey, d *rules.Destination, full bool) error {
+	if err := checkDestAddr(k, d); err != nil {
+		return err
 	}
+	if err := encodeServiceKeyNested(ae, k); err != nil {
+		return err
+	}
+	return encodeDestinationAttr(ae, k, d, full)
+}
+
+// destFamily is the address family of a real server of service k.
+func destFamily(k *rules.ServiceKey, d *rules.Destination) rules.Family {
+	if d.Family == 0 {
+		return k.Family
+	}
+	return d.Family
+}
+
+// checkDestAddr verifies that a real server's address is of its family.
+func checkDestAddr(k *rules.ServiceKey, d *rules.Destination) error {
+	return checkAddr(destFamily(k, d), d.Addr)
+}
+
+// encodeDestinationAttr writes the real-server attribute of a request
+// (see encodeDestination).
+func encodeDestinationAttr(ae *attrEncoder, k *rules.ServiceKey, d *rules.Destination, full bool) error {
+	f := destFamily(k, d)
+	start := ae.begin(cmdAttrDest)
+	ae.u16(destAttrAddrFamily, uint16(f))
+	addr := addr16(d.Addr)
+	ae.bytes(destAttrAddr, addr[:])
+	ae.be16(destAttrPort, d.Port)
+	if full {
+		ae.u32(destAttrFwdMethod, uint32(d.Forward))
+		ae.u32(destAttrWeight, uint32(d.Weight))
+		ae.u8(destAttrTunType, uint8(d.TunnelType))
+		ae.be16(destAttrTunPort, d.TunnelPort)
+		ae.u16(destAttrTunFlags, uint16(d.TunnelFlags))
+		ae.u32(destAttrUThresh, d.UpperThreshold)
+		ae.u32(destAttrLThresh, d.LowerThreshold)
+	}
+	return ae.end(start)
+}
+
+// encodeDestinationAttrs is a request naming a service and a real server.
+func encodeDestinationAttrs(k rules.ServiceKey, d rules.Destination, full bool) encoder {
+	return func(ae *attrEncoder) error { return encodeDestination(ae, &k, &d, full) }
 }
 
 // encodeTimeouts writes the three timeouts at the top level.
