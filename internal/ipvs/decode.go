@@ -235,6 +235,12 @@ func decodeDestinationInto(d *rules.Destination, b []byte, svcFamily rules.Famil
 // applies.
 func decodeDestination(d *rules.Destination, a *walker, svcFamily rules.Family) error {
 	var addr []byte
+	// The 32-bit set is decoded only when no 64-bit set follows it: the
+	// kernel fills both from one snapshot, so the 64-bit set, truncated,
+	// is the 32-bit one (see low32), and a listing with counters walks
+	// half the attributes.
+	var stats32 walker
+	has32, has64 := false, false
 	for a.next() {
 		switch a.typ {
 		case destAttrAddr:
@@ -256,17 +262,27 @@ func decodeDestination(d *rules.Destination, a *walker, svcFamily rules.Family) 
 		case destAttrPersistConns:
 			d.PersistentConns = a.u32()
 		case destAttrStats:
-			a.stats(&d.Stats)
+			stats32, has32 = *a, true
 		case destAttrAddrFamily:
 			d.Family = rules.Family(a.u16())
 		case destAttrStats64:
 			a.stats(&d.Stats64)
+			has64 = true
 		case destAttrTunType:
 			d.TunnelType = rules.TunnelType(a.u8())
 		case destAttrTunPort:
 			d.TunnelPort = a.be16()
 		case destAttrTunFlags:
 			d.TunnelFlags = rules.TunnelFlags(a.u16())
+		}
+	}
+	switch {
+	case has32 && has64:
+		d.Stats = low32(d.Stats64)
+	case has32:
+		stats32.stats(&d.Stats)
+		if a.err == nil {
+			a.err = stats32.err
 		}
 	}
 	if a.err != nil {
@@ -278,6 +294,18 @@ func decodeDestination(d *rules.Destination, a *walker, svcFamily rules.Family) 
 	var err error
 	d.Addr, err = toAddr(d.Family, addr)
 	return err
+}
+
+// low32 is the kernel's 32-bit STATS set for the counters of a STATS64
+// set: everything but the byte counters cut to 32 bits.
+func low32(st rules.Stats) rules.Stats {
+	low := func(v uint64) uint64 { return uint64(uint32(v)) }
+	return rules.Stats{
+		Conns: low(st.Conns), InPkts: low(st.InPkts), OutPkts: low(st.OutPkts),
+		InBytes: st.InBytes, OutBytes: st.OutBytes,
+		CPS: low(st.CPS), InPPS: low(st.InPPS), OutPPS: low(st.OutPPS),
+		InBPS: low(st.InBPS), OutBPS: low(st.OutBPS),
+	}
 }
 
 // stats decodes the current attribute, a STATS or STATS64 nest, into st.

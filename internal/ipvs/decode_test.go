@@ -252,7 +252,9 @@ func Test_decodeDestinationMessage(t *testing.T) {
 				ae.Bytes(destAttrPersistConns, nlenc.Uint32Bytes(3))
 				nest(ae, destAttrStats, stats32(rules.Stats{InPkts: 4, OutBytes: 1 << 50}))
 				ae.Bytes(destAttrAddrFamily, nlenc.Uint16Bytes(2))
-				nest(ae, destAttrStats64, stats64(rules.Stats{InPkts: 1 << 36, OutBytes: 1 << 50}))
+				// As the kernel sends them: the 32-bit set is the 64-bit
+				// one cut to 32 bits (bytes excepted).
+				nest(ae, destAttrStats64, stats64(rules.Stats{InPkts: 1<<36 + 4, OutBytes: 1 << 50}))
 				ae.Bytes(destAttrTunType, []byte{2})
 				ae.Bytes(destAttrTunPort, nbo16(0x1234))
 				ae.Bytes(destAttrTunFlags, nlenc.Uint16Bytes(1))
@@ -263,7 +265,7 @@ func Test_decodeDestinationMessage(t *testing.T) {
 				TunnelType: rules.TunnelGRE, TunnelPort: 0x1234, TunnelFlags: rules.TunnelChecksum,
 				DestinationCounters: rules.DestinationCounters{ActiveConns: 1, InactiveConns: 2, PersistentConns: 3,
 					Stats:   rules.Stats{InPkts: 4, OutBytes: 1 << 50},
-					Stats64: rules.Stats{InPkts: 1 << 36, OutBytes: 1 << 50}}},
+					Stats64: rules.Stats{InPkts: 1<<36 + 4, OutBytes: 1 << 50}}},
 		},
 		{
 			// Before 3.18 there is no ADDR_FAMILY: the service's applies.
