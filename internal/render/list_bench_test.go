@@ -43,7 +43,11 @@ func benchListTable(services, reals int) []rules.ServiceEntry {
 // BenchmarkWriteList is ipvsadm -Ln of 2,000 services with 5 real servers
 // each, written to a buffered writer as run's standard output is.
 func BenchmarkWriteList(b *testing.B) {
-	entries := benchListTable(2000, 5)
+	benchWriteList(b, benchListTable(2000, 5))
+}
+
+// benchWriteList times ipvsadm -Ln of entries.
+func benchWriteList(b *testing.B, entries []rules.ServiceEntry) {
 	info := rules.Info{Version: 0x010201, ConnTableSize: 4096}
 	o := render.ListOptions{Numeric: true}
 	w := bufio.NewWriterSize(io.Discard, 64<<10)
@@ -65,12 +69,5 @@ func BenchmarkWriteListBrief(b *testing.B) {
 		}
 		e.Dests = nil
 	}
-	info := rules.Info{Version: 0x010201, ConnTableSize: 4096}
-	o := render.ListOptions{Numeric: true}
-	w := bufio.NewWriterSize(io.Discard, 64<<10)
-	b.ReportAllocs()
-	for b.Loop() {
-		render.WriteList(w, info, entries, o, nil)
-		w.Flush()
-	}
+	benchWriteList(b, entries)
 }
