@@ -116,7 +116,14 @@ func (p *program) restoreChecked(mode cmdline.RestoreMode, jsonInput bool) int {
 		}
 		return 0
 	}
-	sim := plan.Simulate(live.Clone(), changes)
+	// The simulation changes the table it is given: live is needed
+	// afterwards only to print a dry run's plan, so only then is it
+	// copied (a copy of a 60,000-line table is some 20 MB).
+	simulated := live
+	if mode.DryRun {
+		simulated = live.Clone()
+	}
+	sim := plan.Simulate(simulated, changes)
 	for i, e := range sim.Errs {
 		if e != nil {
 			cr.refuse(lines[i], describeRefusal(lines[i], changes[i], e), changes[i], e)
