@@ -26,7 +26,7 @@ type Config struct {
 
 // A Client talks to the kernel's IPVS over its generic-netlink socket,
 // with a second one opened only for the large dump of every service (see
-// Client.bigSock) and, on a machine of several CPUs, more for listings'
+// Client.sockFor) and, on a machine of several CPUs, more for listings'
 // real-server dumps (see Client.dumpDestinations). The family is resolved once. A Client is safe for
 // concurrent use; requests are serialised.
 type Client struct {
@@ -34,7 +34,7 @@ type Client struct {
 	s      *sock
 	family uint16
 	// big is a second socket for the services dump, read in large
-	// chunks (see bigSock); nil until needed. openBig opens another
+	// chunks (see sockFor); nil until needed. openBig opens another
 	// transport in the client's namespace, for it and for extra; nil if
 	// there is none to open.
 	big     *sock
@@ -103,18 +103,21 @@ const (
 // reader that never asked for more.
 func smallReadSize() int { return max(os.Getpagesize(), pageReadSize) }
 
-// bigSock returns the socket for large dumps, opening it on first use in
-// the client's namespace; nil if it cannot (the caller uses the client's
-// socket).
-func (c *Client) bigSock() *sock {
-	if c.big != nil || c.openBig == nil {
-		return c.big
+// sockFor returns the socket for a request: with large set, the socket
+// for large dumps, opened on first use in the client's namespace, unless
+// it cannot be opened; otherwise, and then, the client's socket. c.mu
+// must be held.
+func (c *Client) sockFor(large bool) *sock {
+	if !large || c.big == nil && c.openBig == nil {
+		return c.s
 	}
-	t, err := c.openBig()
-	if err != nil {
-		return nil
+	if c.big == nil {
+		t, err := c.openBig()
+		if err != nil {
+			return c.s
+		}
+		c.big = newSock(t, largeReadSize)
 	}
-	c.big = newSock(t, largeReadSize)
 	return c.big
 }
 
@@ -188,13 +191,7 @@ func (c *Client) execute(op Op, cmd uint8, flags uint16, enc encoder, each reply
 func (c *Client) executeOn(large bool, op Op, cmd uint8, flags uint16, enc encoder, each replyFunc) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := c.s
-	if large {
-		if b := c.bigSock(); b != nil {
-			s = b
-		}
-	}
-	return s.exchange(c.family, op, cmd, flags, enc, each)
+	return c.sockFor(large).exchange(c.family, op, cmd, flags, enc, each)
 }
 
 // exchange sends one request of family, its attributes written by enc
@@ -459,12 +456,7 @@ const largeDestDump = 64
 func (c *Client) destinations(key rules.ServiceKey, large bool) ([]rules.Destination, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := c.s
-	if large {
-		if b := c.bigSock(); b != nil {
-			s = b
-		}
-	}
+	s := c.sockFor(large)
 	var set destSet
 	if err := s.destinations(c.family, key, &set); err != nil {
 		return nil, err

@@ -116,13 +116,20 @@ func benchTable(tb testing.TB) *replayKernel {
 	return &replayKernel{svcs: datagrams(tb, svcs, 32<<10), dests: datagrams(tb, dests, pageReadSize)}
 }
 
+// replayClient is a client whose sockets, the one for large dumps too,
+// replay k.
+func replayClient(k *replayKernel) *Client {
+	c := newClient(&replayTransport{k: k}, pageReadSize)
+	c.openBig = func() (transport, error) { return &replayTransport{k: k}, nil }
+	return c
+}
+
 // BenchmarkTableStats is Table(false) of the 60,000-line table, every
 // service's real servers dumped as for --stats: the client's user-space
 // work per listing.
 func BenchmarkTableStats(b *testing.B) {
 	k := benchTable(b)
-	c := newClient(&replayTransport{k: k}, pageReadSize)
-	c.openBig = func() (transport, error) { return &replayTransport{k: k}, nil }
+	c := replayClient(k)
 	b.ReportAllocs()
 	for b.Loop() {
 		entries, err := c.Table(false)
@@ -137,8 +144,7 @@ func BenchmarkTableStats(b *testing.B) {
 // next listing.
 func TestTableParallelDumps(t *testing.T) {
 	k := benchTable(t)
-	serial := newClient(&replayTransport{k: k}, pageReadSize)
-	serial.openBig = func() (transport, error) { return &replayTransport{k: k}, nil }
+	serial := replayClient(k)
 	want, err := serial.Table(false)
 	require.NoError(t, err)
 	require.Empty(t, serial.extra)
@@ -175,8 +181,7 @@ func benchProcText() string {
 func BenchmarkTableBrief(b *testing.B) {
 	k := benchTable(b)
 	text := benchProcText()
-	c := newClient(&replayTransport{k: k}, pageReadSize)
-	c.openBig = func() (transport, error) { return &replayTransport{k: k}, nil }
+	c := replayClient(k)
 	c.openProc = func() io.ReadCloser { return io.NopCloser(strings.NewReader(text)) }
 	b.ReportAllocs()
 	for b.Loop() {
