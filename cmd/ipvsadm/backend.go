@@ -21,6 +21,7 @@ type backend interface {
 	DeleteService(rules.ServiceKey) error
 	Destinations(rules.ServiceKey) ([]rules.Destination, error)
 	Table(brief bool) ([]rules.ServiceEntry, error)
+	EachEntry(func(*rules.ServiceEntry)) error
 	AddDestination(rules.ServiceKey, rules.Destination) error
 	UpdateDestination(rules.ServiceKey, rules.Destination) error
 	DeleteDestination(rules.ServiceKey, rules.Destination) error

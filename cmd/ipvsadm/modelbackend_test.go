@@ -78,6 +78,13 @@ func (m *modelBackend) Destinations(k rules.ServiceKey) ([]rules.Destination, er
 
 func (m *modelBackend) Table(bool) ([]rules.ServiceEntry, error) { return m.table.Entries(), nil }
 
+func (m *modelBackend) EachEntry(fn func(*rules.ServiceEntry)) error {
+	for _, e := range m.table.Entries() {
+		fn(&e)
+	}
+	return nil
+}
+
 func (m *modelBackend) AddDestination(k rules.ServiceKey, d rules.Destination) error {
 	return m.apply(rules.Change{Op: rules.OpAddDest, Service: rules.Service{ServiceKey: k}, Dest: d})
 }

@@ -148,9 +148,8 @@ type input struct {
 	changes []rules.Change
 	lines   []int
 
-	desired  *rules.Table
-	objLines map[objectKey]int
-	setLine  int // the last --set line, 0 for none
+	desired *rules.Table // each object tagged with its input line
+	setLine int          // the last --set line, 0 for none
 	// jsonTimeouts: the desired table came from a JSON document with
 	// timeouts (it has no lines).
 	jsonTimeouts bool
@@ -218,10 +217,12 @@ func describeRefusal(line int, c rules.Change, err error) string {
 }
 
 // liveModel reads the live table, whole (thresholds and tunnels too),
-// with the timeouts and daemons, into the table model.
+// with the timeouts and daemons, into the table model, one service at a
+// time.
 func (p *program) liveModel() (*rules.Table, error) {
-	entries, err := p.b.Table(false)
-	if err != nil {
+	t := rules.NewTable()
+	t.Env.Links = localLinks()
+	if err := p.b.EachEntry(t.LoadService); err != nil {
 		return nil, err
 	}
 	timeouts, err := p.b.Timeouts()
@@ -232,9 +233,7 @@ func (p *program) liveModel() (*rules.Table, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := rules.NewTable()
-	t.Env.Links = localLinks()
-	t.Load(entries, timeouts, daemons)
+	t.LoadSettings(timeouts, daemons)
 	return t, nil
 }
 
@@ -266,13 +265,6 @@ func (cr *checkedRestore) readScript(in *input) error {
 	})
 }
 
-// objectKey names a service, or a real server of one, for the lines of
-// a --replace plan.
-type objectKey struct {
-	svc  rules.ServiceKey
-	dest rules.DestinationKey
-}
-
 // serviceKey is k as the kernel and the model key it (a fwmark service by
 // family and mark alone).
 func serviceKey(k rules.ServiceKey) rules.ServiceKey {
@@ -287,7 +279,6 @@ func serviceKey(k rules.ServiceKey) rules.ServiceKey {
 func (cr *checkedRestore) readTable(in *input) error {
 	in.desired = rules.NewTable()
 	in.desired.Env.Links = localLinks()
-	in.objLines = map[objectKey]int{}
 	in.daemonLines = map[rules.SyncState]int{}
 	scope := cr.mode.Scope
 	return cr.read(func(line int, cmd *cmdline.Command) {
@@ -300,15 +291,11 @@ func (cr *checkedRestore) readTable(in *input) error {
 		case c.Op == rules.OpAddService && !scope.Contains(k):
 			cr.fail(line, "service %s is outside --scope %s", k, scope)
 		}
-		if err := in.desired.Apply(c); err != nil {
+		if err := in.desired.ApplyTagged(c, int32(line)); err != nil {
 			cr.refuse(line, modelErrorMessage(err), c, err)
 			return
 		}
 		switch c.Op {
-		case rules.OpAddService:
-			in.objLines[objectKey{svc: k}] = line
-		case rules.OpAddDest:
-			in.objLines[objectKey{svc: k, dest: c.Dest.Key()}] = line
 		case rules.OpSetTimeouts:
 			in.setLine = line
 			for _, f := range []struct{ dst, v *uint32 }{{&in.timeouts.TCP, &c.Timeouts.TCP}, {&in.timeouts.TCPFin, &c.Timeouts.TCPFin}, {&in.timeouts.UDP, &c.Timeouts.UDP}} {
@@ -332,12 +319,12 @@ func (cr *checkedRestore) replacePlan(live *rules.Table, in *input) ([]rules.Cha
 	changes := plan.Diff(live, in.desired, plan.Options{Scope: cr.mode.Scope, Timeouts: in.setLine != 0 || in.jsonTimeouts, Daemons: len(in.daemonLines) > 0})
 	lines := make([]int, len(changes))
 	for i, c := range changes {
-		k := serviceKey(c.Service.ServiceKey)
+		k := c.Service.ServiceKey
 		switch c.Op {
 		case rules.OpAddService, rules.OpEditService:
-			lines[i] = in.objLines[objectKey{svc: k}]
+			lines[i] = int(in.desired.ServiceTag(k))
 		case rules.OpAddDest, rules.OpEditDest:
-			lines[i] = in.objLines[objectKey{svc: k, dest: c.Dest.Key()}]
+			lines[i] = int(in.desired.DestinationTag(k, c.Dest.Key()))
 		case rules.OpSetTimeouts:
 			lines[i] = in.setLine
 		case rules.OpStartDaemon:

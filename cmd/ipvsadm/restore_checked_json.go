@@ -76,7 +76,6 @@ func (cr *checkedRestore) readJSON(in *input) (ok bool) {
 	}
 	in.desired = rules.NewTable()
 	in.desired.Env.Links = localLinks()
-	in.objLines = map[objectKey]int{}
 	in.daemonLines = map[rules.SyncState]int{}
 	in.jsonTimeouts = hasTimeouts
 	in.timeouts = t

@@ -39,14 +39,14 @@ func Diff(live, desired *rules.Table, o Options) []rules.Change {
 	if o.Timeouts && live.Timeouts() != desired.Timeouts() {
 		changes = append(changes, rules.Change{Op: rules.OpSetTimeouts, Timeouts: desired.Timeouts()})
 	}
-	wanted := make(map[rules.ServiceKey]bool, desired.Len())
-	for _, e := range desired.Entries() {
-		svc := e.Service
+	// Both tables are walked in place: a diff of two tables of tens of
+	// thousands of real servers copies neither.
+	var listed []rules.Destination // a kept service's live real servers, in listing order
+	for svc, dests := range desired.All() {
 		k := svc.ServiceKey
 		if !o.Scope.Contains(k) {
 			continue
 		}
-		wanted[k] = true
 		key := rules.Service{ServiceKey: k}
 		old, kept := live.Service(k)
 		switch {
@@ -55,38 +55,32 @@ func Diff(live, desired *rules.Table, o Options) []rules.Change {
 		case !old.SameSettings(svc):
 			changes = append(changes, rules.Change{Op: rules.OpEditService, Service: svc})
 		}
-		var listed []rules.Destination // live, in listing order
-		var liveDests map[rules.DestinationKey]rules.Destination
-		if kept {
-			listed = live.Destinations(k)
-			liveDests = make(map[rules.DestinationKey]rules.Destination, len(listed))
-			for _, d := range listed {
-				liveDests[d.Key()] = d
+		for _, d := range slices.Backward(dests) {
+			old, ok := rules.Destination{}, false
+			if kept {
+				old, ok = live.Destination(k, d.Key())
 			}
-		}
-		for _, d := range slices.Backward(e.Dests) {
-			old, ok := liveDests[d.Key()]
 			switch {
 			case !ok:
 				changes = append(changes, rules.Change{Op: rules.OpAddDest, Service: key, Dest: d})
 			case !old.SameSettings(d):
 				changes = append(changes, rules.Change{Op: rules.OpEditDest, Service: key, Dest: d})
 			}
-			delete(liveDests, d.Key())
 		}
-		// What is left goes, in the live listing's order.
+		if !kept {
+			continue
+		}
+		// What desired lacks goes, in the live listing's order.
+		listed = live.AppendDestinations(listed[:0], k)
 		for _, d := range listed {
-			if len(liveDests) == 0 {
-				break
-			}
-			if _, gone := liveDests[d.Key()]; gone {
+			if _, ok := desired.Destination(k, d.Key()); !ok {
 				delDests = append(delDests, rules.Change{Op: rules.OpDelDest, Service: key, Dest: d})
 			}
 		}
 	}
 	changes = append(changes, delDests...)
-	for _, svc := range live.Services() {
-		if o.Scope.Contains(svc.ServiceKey) && !wanted[svc.ServiceKey] {
+	for svc := range live.All() {
+		if _, wanted := desired.Service(svc.ServiceKey); o.Scope.Contains(svc.ServiceKey) && !wanted {
 			changes = append(changes, rules.Change{Op: rules.OpDelService, Service: svc})
 		}
 	}

@@ -1,36 +1,46 @@
 package rules
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
-// Load replaces the services, real servers, timeouts and daemons of t
-// with a state read from a kernel (services in any order, real servers
-// newest first, as listed), without the checks of Apply: what a kernel
-// holds is taken as it is. Counters are dropped.
-func (t *Table) Load(entries []ServiceEntry, timeouts Timeouts, daemons []Daemon) {
-	clear(t.byKey)
+// LoadService adds a service with its real servers as read from a kernel
+// (real servers newest first, in Dests or Brief), without the checks of
+// Apply, and keeps nothing of e: a caller may hand it one entry after
+// another in the same memory. A service t holds already stays as it is.
+func (t *Table) LoadService(e *ServiceEntry) {
 	if t.byKey == nil {
 		t.byKey = map[ServiceKey]*tableService{}
 	}
-	t.order = nil
-	for _, e := range entries {
-		k := kernelKey(e.Service.ServiceKey)
-		if t.byKey[k] != nil {
-			continue
-		}
-		ts := t.insert(stored(k, e.Service.Settings()))
-		ts.dests = make([]Destination, 0, len(e.Dests))
-		for _, d := range slices.Backward(e.Dests) {
-			d = d.Settings()
-			if d.Family == 0 {
-				d.Family = k.Family
-			}
-			ts.dests = append(ts.dests, d)
-		}
+	k := kernelKey(e.Service.ServiceKey)
+	if t.byKey[k] != nil {
+		return
 	}
+	ts := t.insert(stored(k, e.Service.Settings()))
+	ts.dests = make([]tableDest, 0, e.NumDests())
+	add := func(d *Destination) {
+		if d.Family == 0 {
+			d.Family = k.Family
+		}
+		ts.dests = append(ts.dests, storedDest(d, 0))
+	}
+	for i := range slices.Backward(e.Dests) {
+		d := e.Dests[i]
+		add(&d)
+	}
+	for i := range slices.Backward(e.Brief) {
+		d := e.Brief[i].Destination()
+		add(&d)
+	}
+}
+
+// LoadSettings replaces the timeouts and daemons of t with those read
+// from a kernel.
+func (t *Table) LoadSettings(timeouts Timeouts, daemons []Daemon) {
 	t.timeouts = timeouts
 	t.master, t.backup = nil, nil
 	for _, d := range daemons {
-		d := d
 		switch d.State {
 		case Master:
 			t.master = &d
@@ -38,4 +48,23 @@ func (t *Table) Load(entries []ServiceEntry, timeouts Timeouts, daemons []Daemon
 			t.backup = &d
 		}
 	}
+}
+
+// internName returns a scheduler's or persistence engine's name in memory
+// of its own: a name parsed from a script may point into a block of it,
+// and a table of thousands of services read from one would keep the whole
+// script alive.
+func internName(name string) string {
+	if i := slices.Index(KernelSchedulers, name); i >= 0 {
+		return KernelSchedulers[i]
+	}
+	switch name {
+	case "":
+		return ""
+	case "none":
+		return "none"
+	case "sip":
+		return "sip"
+	}
+	return strings.Clone(name)
 }

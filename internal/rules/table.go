@@ -2,7 +2,9 @@ package rules
 
 import (
 	"encoding/binary"
+	"iter"
 	"maps"
+	"net/netip"
 	"slices"
 )
 
@@ -18,17 +20,81 @@ type Table struct {
 	// Env is what the kernel's answers depend on beyond IPVS itself.
 	Env Env
 
-	byKey    map[ServiceKey]*tableService
-	order    []*tableService // the kernel's listing order
+	byKey map[ServiceKey]*tableService
+	// buckets hold the services by rank (see rankOf), each bucket oldest
+	// first: the kernel lists a bucket newest first, so a new service is
+	// appended, not inserted in front of thousands.
+	buckets  [2 * svcBuckets][]*tableService
+	n        int // services
 	timeouts Timeouts
 	master   *Daemon
 	backup   *Daemon
 }
 
+// A tableService is a service as a Table keeps it: its settings (a table
+// has no counters), its real servers and its tag.
 type tableService struct {
-	svc   Service       // settings only, key in kernel form
-	dests []Destination // oldest first (appending is cheap), Family always set
-	rank  uint16        // hash table (normal, then fwmark) and bucket
+	key       ServiceKey // in kernel form
+	scheduler string
+	pe        string
+	flags     ServiceFlags
+	timeout   uint32
+	netmask   uint32
+	rank      uint16 // hash table (normal, then fwmark) and bucket
+	tag       int32
+	dests     []tableDest // oldest first (appending is cheap)
+	// index finds a real server by key once a service has many (see
+	// findDest); nil until then.
+	index map[DestinationKey]int32
+}
+
+// service returns ts's settings as a Service.
+func (ts *tableService) service() Service {
+	return Service{ServiceKey: ts.key, Scheduler: ts.scheduler, Flags: ts.flags, Timeout: ts.timeout, Netmask: ts.netmask, PE: ts.pe}
+}
+
+// set replaces ts's settings with s's (a stored Service).
+func (ts *tableService) set(s Service) {
+	ts.key, ts.scheduler, ts.pe = s.ServiceKey, s.Scheduler, s.PE
+	ts.flags, ts.timeout, ts.netmask = s.Flags, s.Timeout, s.Netmask
+}
+
+// A tableDest is a real server as a Table keeps it: its settings (a table
+// has no counters), in a quarter of a Destination's size, and its tag.
+type tableDest struct {
+	addr        netip.Addr
+	weight      int32
+	upper       uint32
+	lower       uint32
+	forward     ForwardMethod
+	family      Family // always set
+	port        uint16
+	tunnelPort  uint16
+	tunnelFlags TunnelFlags
+	tunnelType  TunnelType
+	tag         int32
+}
+
+// storedDest is d's settings as a table keeps them, with tag.
+func storedDest(d *Destination, tag int32) tableDest {
+	return tableDest{
+		addr: d.Addr, weight: d.Weight, upper: d.UpperThreshold, lower: d.LowerThreshold,
+		forward: d.Forward, family: d.Family, port: d.Port,
+		tunnelPort: d.TunnelPort, tunnelFlags: d.TunnelFlags, tunnelType: d.TunnelType, tag: tag,
+	}
+}
+
+// destination is td as a Destination, with zero counters.
+func (td *tableDest) destination() Destination {
+	return Destination{
+		Family: td.family, Addr: td.addr, Port: td.port, Forward: td.forward, Weight: td.weight,
+		UpperThreshold: td.upper, LowerThreshold: td.lower,
+		TunnelType: td.tunnelType, TunnelPort: td.tunnelPort, TunnelFlags: td.tunnelFlags,
+	}
+}
+
+func (td *tableDest) key() DestinationKey {
+	return DestinationKey{Family: td.family, Addr: td.addr, Port: td.port}
 }
 
 // Env is the part of a namespace's kernel state that a Table cannot
@@ -83,18 +149,24 @@ func (t *Table) Clone() *Table {
 	c := &Table{
 		Env:      t.Env,
 		byKey:    make(map[ServiceKey]*tableService, len(t.byKey)),
+		n:        t.n,
 		timeouts: t.timeouts,
-	}
-	if len(t.order) > 0 {
-		c.order = make([]*tableService, len(t.order))
 	}
 	c.Env.Links = maps.Clone(t.Env.Links)
 	c.Env.Schedulers = slices.Clone(t.Env.Schedulers)
 	c.Env.PersistenceEngines = slices.Clone(t.Env.PersistenceEngines)
-	for i, ts := range t.order {
-		n := &tableService{svc: ts.svc, dests: slices.Clone(ts.dests), rank: ts.rank}
-		c.order[i] = n
-		c.byKey[n.svc.ServiceKey] = n
+	for r, bucket := range t.buckets {
+		if len(bucket) == 0 {
+			continue
+		}
+		c.buckets[r] = make([]*tableService, len(bucket))
+		for i, ts := range bucket {
+			n := *ts
+			n.dests = slices.Clone(ts.dests)
+			n.index = nil // built again when needed
+			c.buckets[r][i] = &n
+			c.byKey[n.key] = &n
+		}
 	}
 	if t.master != nil {
 		m := *t.master
@@ -107,21 +179,48 @@ func (t *Table) Clone() *Table {
 	return c
 }
 
+// listing yields the services in the kernel's listing order: by rank,
+// each bucket newest first.
+func (t *Table) listing(yield func(*tableService) bool) {
+	for _, bucket := range t.buckets {
+		for _, ts := range slices.Backward(bucket) {
+			if !yield(ts) {
+				return
+			}
+		}
+	}
+}
+
 // Entries returns every service with its real servers, in the kernel's
 // listing order.
 func (t *Table) Entries() []ServiceEntry {
-	out := make([]ServiceEntry, len(t.order))
-	for i, ts := range t.order {
-		out[i] = ServiceEntry{Service: ts.svc, Dests: ts.listed()}
+	out := make([]ServiceEntry, 0, t.n)
+	for ts := range t.listing {
+		out = append(out, ServiceEntry{Service: ts.service(), Dests: ts.appendListed(nil)})
 	}
 	return out
 }
 
+// All yields every service with its real servers, newest first, in the
+// kernel's listing order, without copying the table: the real servers'
+// slice is reused, and valid only until the next iteration.
+func (t *Table) All() iter.Seq2[Service, []Destination] {
+	return func(yield func(Service, []Destination) bool) {
+		var dests []Destination
+		for ts := range t.listing {
+			dests = ts.appendListed(dests[:0])
+			if !yield(ts.service(), dests) {
+				return
+			}
+		}
+	}
+}
+
 // Services returns the services in the kernel's listing order.
 func (t *Table) Services() []Service {
-	out := make([]Service, len(t.order))
-	for i, ts := range t.order {
-		out[i] = ts.svc
+	out := make([]Service, 0, t.n)
+	for ts := range t.listing {
+		out = append(out, ts.service())
 	}
 	return out
 }
@@ -132,17 +231,23 @@ func (t *Table) Service(k ServiceKey) (Service, bool) {
 	if ts == nil {
 		return Service{}, false
 	}
-	return ts.svc, true
+	return ts.service(), true
 }
 
 // Destinations returns the real servers of the service with key k, newest
 // first; none if there is no such service (as the kernel's dump).
 func (t *Table) Destinations(k ServiceKey) []Destination {
+	return t.AppendDestinations(nil, k)
+}
+
+// AppendDestinations appends the real servers of the service with key k,
+// newest first, to dst.
+func (t *Table) AppendDestinations(dst []Destination, k ServiceKey) []Destination {
 	ts := t.byKey[kernelKey(k)]
 	if ts == nil {
-		return nil
+		return dst
 	}
-	return ts.listed()
+	return ts.appendListed(dst)
 }
 
 // Destination returns the real server dk of the service with key k, if
@@ -152,26 +257,70 @@ func (t *Table) Destination(k ServiceKey, dk DestinationKey) (Destination, bool)
 	if ts == nil {
 		return Destination{}, false
 	}
-	for _, d := range ts.dests {
-		if d.Key() == dk {
-			return d, true
-		}
+	if i := ts.findDest(dk); i >= 0 {
+		return ts.dests[i].destination(), true
 	}
 	return Destination{}, false
 }
 
-// listed returns the real servers in the kernel's order, newest first.
-func (ts *tableService) listed() []Destination {
-	if len(ts.dests) == 0 {
-		return nil
+// Tags: a caller may attach a number to each service and real server it
+// adds or edits (ApplyTagged), and read it back; the checked restore tags
+// each with its input line. Tags are no part of the kernel's state: Load
+// and Apply leave 0, Clone copies them.
+
+// ApplyTagged is Apply, and on success tags the service or real server
+// that c adds or edits with tag.
+func (t *Table) ApplyTagged(c Change, tag int32) error {
+	if err := t.Apply(c); err != nil {
+		return err
 	}
-	out := slices.Clone(ts.dests)
-	slices.Reverse(out)
-	return out
+	switch c.Op {
+	case OpAddService, OpEditService:
+		t.byKey[kernelKey(c.Service.ServiceKey)].tag = tag
+	case OpAddDest, OpEditDest:
+		ts := t.byKey[kernelKey(c.Service.ServiceKey)]
+		d := c.Dest
+		if d.Family == 0 {
+			d.Family = ts.key.Family
+		}
+		ts.dests[ts.findDest(d.Key())].tag = tag
+	}
+	return nil
+}
+
+// ServiceTag is the tag of the service with key k, 0 if it has none.
+func (t *Table) ServiceTag(k ServiceKey) int32 {
+	if ts := t.byKey[kernelKey(k)]; ts != nil {
+		return ts.tag
+	}
+	return 0
+}
+
+// DestinationTag is the tag of real server dk of the service with key k,
+// 0 if it has none.
+func (t *Table) DestinationTag(k ServiceKey, dk DestinationKey) int32 {
+	ts := t.byKey[kernelKey(k)]
+	if ts == nil {
+		return 0
+	}
+	if i := ts.findDest(dk); i >= 0 {
+		return ts.dests[i].tag
+	}
+	return 0
+}
+
+// appendListed appends the real servers in the kernel's order, newest
+// first, to dst.
+func (ts *tableService) appendListed(dst []Destination) []Destination {
+	dst = slices.Grow(dst, len(ts.dests))
+	for i := range slices.Backward(ts.dests) {
+		dst = append(dst, ts.dests[i].destination())
+	}
+	return dst
 }
 
 // Len is the number of services.
-func (t *Table) Len() int { return len(t.order) }
+func (t *Table) Len() int { return t.n }
 
 // Timeouts returns the connection timeouts.
 func (t *Table) Timeouts() Timeouts { return t.timeouts }
@@ -235,35 +384,81 @@ func (t *Table) rankOf(k ServiceKey) uint16 {
 // insert adds a new service where the kernel's dump will find it: at the
 // head of its bucket.
 func (t *Table) insert(s Service) *tableService {
-	ts := &tableService{svc: s, rank: t.rankOf(s.ServiceKey)}
-	i, _ := slices.BinarySearchFunc(t.order, ts.rank, func(e *tableService, r uint16) int {
-		return int(e.rank) - int(r)
-	})
-	t.order = slices.Insert(t.order, i, ts)
+	ts := &tableService{rank: t.rankOf(s.ServiceKey)}
+	ts.set(s)
+	t.buckets[ts.rank] = append(t.buckets[ts.rank], ts)
 	t.byKey[s.ServiceKey] = ts
+	t.n++
 	return ts
 }
 
 // remove unlinks a service and its real servers.
 func (t *Table) remove(ts *tableService) {
-	delete(t.byKey, ts.svc.ServiceKey)
-	t.order = slices.DeleteFunc(t.order, func(e *tableService) bool { return e == ts })
+	delete(t.byKey, ts.key)
+	t.buckets[ts.rank] = slices.DeleteFunc(t.buckets[ts.rank], func(e *tableService) bool { return e == ts })
+	t.n--
 }
+
+// clear removes every service.
+func (t *Table) clearServices() {
+	clear(t.byKey)
+	t.buckets = [2 * svcBuckets][]*tableService{}
+	t.n = 0
+}
+
+// indexFrom is the number of real servers from which a service finds
+// them through a map: below it a scan is as fast, and a table of
+// thousands of small services needs no maps.
+const indexFrom = 32
 
 // findDest is the index of the real server with key k in ts, or -1.
 func (ts *tableService) findDest(k DestinationKey) int {
-	return slices.IndexFunc(ts.dests, func(d Destination) bool {
-		return d.Family == k.Family && d.Addr == k.Addr && d.Port == k.Port
-	})
+	if len(ts.dests) < indexFrom {
+		for i := range ts.dests {
+			if d := &ts.dests[i]; d.family == k.Family && d.addr == k.Addr && d.port == k.Port {
+				return i
+			}
+		}
+		return -1
+	}
+	if ts.index == nil {
+		ts.index = make(map[DestinationKey]int32, len(ts.dests))
+		for i := range ts.dests {
+			ts.index[ts.dests[i].key()] = int32(i)
+		}
+	}
+	if i, ok := ts.index[k]; ok {
+		return int(i)
+	}
+	return -1
+}
+
+// appendDest adds d as the newest real server.
+func (ts *tableService) appendDest(d tableDest) {
+	ts.dests = append(ts.dests, d)
+	if ts.index != nil {
+		ts.index[d.key()] = int32(len(ts.dests) - 1)
+	}
+}
+
+// deleteDest removes the real server at index i.
+func (ts *tableService) deleteDest(i int) {
+	if ts.index != nil {
+		delete(ts.index, ts.dests[i].key())
+		for j := i + 1; j < len(ts.dests); j++ {
+			ts.index[ts.dests[j].key()] = int32(j - 1)
+		}
+	}
+	ts.dests = slices.Delete(ts.dests, i, i+1)
 }
 
 // mixedDests counts the real servers whose family differs from their
 // service's (ipvs->mixed_address_family_dests).
 func (t *Table) mixedDests() int {
 	n := 0
-	for _, ts := range t.order {
-		for _, d := range ts.dests {
-			if d.Family != ts.svc.Family {
+	for ts := range t.listing {
+		for i := range ts.dests {
+			if ts.dests[i].family != ts.key.Family {
 				n++
 			}
 		}

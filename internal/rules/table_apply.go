@@ -135,8 +135,7 @@ func (t *Table) Apply(c Change) error {
 func (t *Table) apply(c Change) error {
 	switch c.Op {
 	case OpFlush:
-		clear(t.byKey)
-		t.order = nil
+		t.clearServices()
 		return nil
 	case OpZeroAll:
 		return nil // counters only
@@ -195,7 +194,7 @@ func (t *Table) applyToService(c Change) error {
 		if i < 0 {
 			return syscall.ENOENT
 		}
-		ts.dests = slices.Delete(ts.dests, i, i+1)
+		ts.deleteDest(i)
 	}
 	return nil
 }
@@ -269,6 +268,7 @@ func (t *Table) loadable(s Service) error {
 // hashed flag, its timeout through jiffies (seconds*HZ wraps at 32 bits).
 func stored(k ServiceKey, s Service) Service {
 	s.ServiceKey = k
+	s.Scheduler, s.PE = internName(s.Scheduler), internName(s.PE)
 	s.Flags &^= FlagHashed
 	s.Timeout = s.Timeout * hz / hz
 	return s
@@ -290,10 +290,10 @@ func (t *Table) editService(ts *tableService, s Service) error {
 	if err := t.loadable(s); err != nil {
 		return err
 	}
-	if s.Scheduler != ts.svc.Scheduler && s.Scheduler == "mh" && len(ts.dests) > mhTableSize {
+	if s.Scheduler != ts.scheduler && s.Scheduler == "mh" && len(ts.dests) > mhTableSize {
 		return syscall.EINVAL
 	}
-	ts.svc = stored(ts.svc.ServiceKey, s)
+	ts.set(stored(ts.key, s))
 	return nil
 }
 
@@ -323,7 +323,7 @@ func (ts *tableService) addDest(d Destination) error {
 		return syscall.EINVAL
 	}
 	// mh's table is not rebuilt beyond its size, but the add succeeds.
-	ts.dests = append(ts.dests, d)
+	ts.appendDest(storedDest(&d, 0))
 	return nil
 }
 
@@ -335,7 +335,7 @@ func (ts *tableService) editDest(d Destination) error {
 	if i < 0 {
 		return syscall.ENOENT
 	}
-	ts.dests[i] = d
+	ts.dests[i] = storedDest(&d, 0)
 	return nil
 }
 
