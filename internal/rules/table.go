@@ -60,9 +60,10 @@ func (ts *tableService) set(s Service) {
 }
 
 // A tableDest is a real server as a Table keeps it: its settings (a table
-// has no counters), in a quarter of a Destination's size, and its tag.
+// has no counters) in a fifth of a Destination's size, and its tag. It
+// holds no pointers, so the collector never scans a table's real servers.
 type tableDest struct {
-	addr        netip.Addr
+	ip          [16]byte // the address in 16-byte form (IPv4-mapped for IPv4)
 	weight      int32
 	upper       uint32
 	lower       uint32
@@ -75,26 +76,38 @@ type tableDest struct {
 	tag         int32
 }
 
-// storedDest is d's settings as a table keeps them, with tag.
+// storedDest is d's settings as a table keeps them, with tag. An address
+// has no zone here: the kernel has none either.
 func storedDest(d *Destination, tag int32) tableDest {
 	return tableDest{
-		addr: d.Addr, weight: d.Weight, upper: d.UpperThreshold, lower: d.LowerThreshold,
+		ip: d.Addr.As16(), weight: d.Weight, upper: d.UpperThreshold, lower: d.LowerThreshold,
 		forward: d.Forward, family: d.Family, port: d.Port,
 		tunnelPort: d.TunnelPort, tunnelFlags: d.TunnelFlags, tunnelType: d.TunnelType, tag: tag,
 	}
 }
 
+func (td *tableDest) addr() netip.Addr { return addrFrom16(td.family, td.ip) }
+
+// addrFrom16 is the address of family f whose 16-byte form is ip.
+func addrFrom16(f Family, ip [16]byte) netip.Addr {
+	a := netip.AddrFrom16(ip)
+	if f == IPv4 {
+		return a.Unmap()
+	}
+	return a
+}
+
 // destination is td as a Destination, with zero counters.
 func (td *tableDest) destination() Destination {
 	return Destination{
-		Family: td.family, Addr: td.addr, Port: td.port, Forward: td.forward, Weight: td.weight,
+		Family: td.family, Addr: td.addr(), Port: td.port, Forward: td.forward, Weight: td.weight,
 		UpperThreshold: td.upper, LowerThreshold: td.lower,
 		TunnelType: td.tunnelType, TunnelPort: td.tunnelPort, TunnelFlags: td.tunnelFlags,
 	}
 }
 
 func (td *tableDest) key() DestinationKey {
-	return DestinationKey{Family: td.family, Addr: td.addr, Port: td.port}
+	return DestinationKey{Family: td.family, Addr: td.addr(), Port: td.port}
 }
 
 // Env is the part of a namespace's kernel state that a Table cannot
@@ -265,8 +278,9 @@ func (t *Table) Destination(k ServiceKey, dk DestinationKey) (Destination, bool)
 
 // Tags: a caller may attach a number to each service and real server it
 // adds or edits (ApplyTagged), and read it back; the checked restore tags
-// each with its input line. Tags are no part of the kernel's state: Load
-// and Apply leave 0, Clone copies them.
+// each with its input line. Tags are no part of the kernel's state: a
+// loaded or added object has tag 0, an edit by Apply keeps the tag, Clone
+// copies them.
 
 // ApplyTagged is Apply, and on success tags the service or real server
 // that c adds or edits with tag.
@@ -413,9 +427,10 @@ const indexFrom = 32
 
 // findDest is the index of the real server with key k in ts, or -1.
 func (ts *tableService) findDest(k DestinationKey) int {
+	ip := k.Addr.As16()
 	if len(ts.dests) < indexFrom {
 		for i := range ts.dests {
-			if d := &ts.dests[i]; d.family == k.Family && d.addr == k.Addr && d.port == k.Port {
+			if d := &ts.dests[i]; d.ip == ip && d.family == k.Family && d.port == k.Port {
 				return i
 			}
 		}
@@ -427,14 +442,25 @@ func (ts *tableService) findDest(k DestinationKey) int {
 			ts.index[ts.dests[i].key()] = int32(i)
 		}
 	}
+	// The key as the index holds it, as the scan compares it.
+	k.Addr = addrFrom16(k.Family, ip)
 	if i, ok := ts.index[k]; ok {
 		return int(i)
 	}
 	return -1
 }
 
+// exactUpTo is the number of real servers up to which a service's slice
+// grows by one, not by doubling: as many bytes are copied on the way, and
+// the thousands of small services of a big table end up without spare
+// room.
+const exactUpTo = 8
+
 // appendDest adds d as the newest real server.
 func (ts *tableService) appendDest(d tableDest) {
+	if n := len(ts.dests); n == cap(ts.dests) && n < exactUpTo {
+		ts.dests = append(make([]tableDest, 0, n+1), ts.dests...)
+	}
 	ts.dests = append(ts.dests, d)
 	if ts.index != nil {
 		ts.index[d.key()] = int32(len(ts.dests) - 1)

@@ -335,7 +335,7 @@ func (ts *tableService) editDest(d Destination) error {
 	if i < 0 {
 		return syscall.ENOENT
 	}
-	ts.dests[i] = storedDest(&d, 0)
+	ts.dests[i] = storedDest(&d, ts.dests[i].tag)
 	return nil
 }
 
