@@ -26,7 +26,9 @@ func TestTableLargeService(t *testing.T) {
 	}
 	tb := modelTable(t, addSvc(svcOf(tcp80, "rr")))
 	var want []Destination // oldest first
-	find := func(k DestinationKey) int { return slices.IndexFunc(want, func(d Destination) bool { return d.Key() == k }) }
+	find := func(k DestinationKey) int {
+		return slices.IndexFunc(want, func(d Destination) bool { return d.Key() == k })
+	}
 	var clone *Table
 	var cloneWant []Destination
 	for step := range 5000 {
