@@ -630,3 +630,45 @@ func TestKernelRestoreReplaceConverge(t *testing.T) {
 		t.Errorf("--replace left services missing for %v", replaceWindow)
 	}
 }
+
+// TestKernelRestoreReplaceWide converges one service of thousands of real
+// servers (which the table model finds through an index) with 1% of them
+// edited, 1% swapped and thresholds set on some: the table reached equals
+// the one ipvsadm 1.31 builds from the same rules after -C.
+func TestKernelRestoreReplaceWide(t *testing.T) {
+	tl := newTools(t)
+	const reals = 3000
+	line := func(i int, port, weight int, extra string) string {
+		return fmt.Sprintf("-a -t 10.98.0.1:80 -r 172.%d.%d.%d:%d -m -w %d%s", 20+i/62500, i/250%250, i%250+1, port, weight, extra)
+	}
+	var base, desired strings.Builder
+	base.WriteString("-A -t 10.98.0.1:80 -s wrr\n")
+	desired.WriteString("-A -t 10.98.0.1:80 -s wrr\n")
+	for i := range reals {
+		fmt.Fprintln(&base, line(i, 8080, 1+i%9, ""))
+		switch {
+		case i%100 == 7:
+			fmt.Fprintln(&desired, line(i, 8080, 50, ""))
+		case i%100 == 41:
+			fmt.Fprintln(&desired, line(i, 8081, 1+i%9, ""))
+		case i%100 == 77:
+			fmt.Fprintln(&desired, line(i, 8080, 1+i%9, " -x 100 -y 10"))
+		default:
+			fmt.Fprintln(&desired, line(i, 8080, 1+i%9, ""))
+		}
+	}
+	ours := ipvstest.NewNS(t)
+	ref := ipvstest.NewNS(t)
+	mustRunTool(t, ours, tl.ours, base.String(), "-R")
+	mustRunTool(t, ours, tl.ours, desired.String(), "-R", "--replace")
+	mustRunTool(t, ref, tl.ref, desired.String(), "-R")
+	for _, view := range [][]string{{"-Sn"}, {"-Ln", "--thresholds"}} {
+		a, b := mustRunTool(t, ours, tl.ref, "", view...), mustRunTool(t, ref, tl.ref, "", view...)
+		if sortedLines(a) != sortedLines(b) {
+			t.Fatalf("ipvsadm %s: --replace and -R from empty reach different tables", strings.Join(view, " "))
+		}
+	}
+	if out := mustRunTool(t, ours, tl.ours, desired.String(), "-R", "--replace", "--dry-run"); out != "" {
+		t.Fatalf("--replace left a difference; --dry-run plans:\n%s", out)
+	}
+}
