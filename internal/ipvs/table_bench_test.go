@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -160,6 +161,24 @@ func TestTableParallelDumps(t *testing.T) {
 	}
 	require.Len(t, parallel.extra, 3)
 	require.Equal(t, 4, opened) // the services dump's socket and three for real servers
+}
+
+// TestEachEntry: the entries EachEntry hands out one at a time are those
+// of Table(false), in its order, and none of them is kept.
+func TestEachEntry(t *testing.T) {
+	k := benchTable(t)
+	want, err := replayClient(k).Table(false)
+	require.NoError(t, err)
+	var got []rules.ServiceEntry
+	var last *rules.ServiceEntry
+	require.NoError(t, replayClient(k).EachEntry(func(e *rules.ServiceEntry) {
+		if last != nil {
+			require.Nil(t, last.Dests, "the previous entry's real servers were let go")
+		}
+		last = e
+		got = append(got, rules.ServiceEntry{Service: e.Service, Dests: slices.Clone(e.Dests)})
+	}))
+	require.Equal(t, want, got)
 }
 
 // benchProcText is /proc/net/ip_vs of benchTable, in the kernel's layout.

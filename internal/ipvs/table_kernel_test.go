@@ -2,6 +2,7 @@ package ipvs_test
 
 import (
 	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -32,6 +33,13 @@ func TestKernelTableBrief(t *testing.T) {
 
 	full, err := c.Table(false)
 	require.NoError(t, err)
+	// EachEntry hands out the same entries, one at a time, in the same
+	// order: each copied, since its memory is EachEntry's.
+	var each []rules.ServiceEntry
+	require.NoError(t, c.EachEntry(func(e *rules.ServiceEntry) {
+		each = append(each, rules.ServiceEntry{Service: e.Service, Dests: slices.Clone(e.Dests)})
+	}))
+	require.Equal(t, settingsOf(full), settingsOf(each))
 	// Real servers come from the client's namespace's /proc, whichever
 	// namespace the calling thread is in (a client bound to a namespace
 	// reads /proc from a thread that enters it).
@@ -95,4 +103,16 @@ func TestKernelTableParallelDumps(t *testing.T) {
 	for _, e := range serial {
 		require.Len(t, e.Dests, 1+int(e.Service.Addr.As4()[3])%4, "%v", e.Service.ServiceKey)
 	}
+}
+
+// settingsOf is entries without counters (which move between two reads).
+func settingsOf(entries []rules.ServiceEntry) []rules.ServiceEntry {
+	out := make([]rules.ServiceEntry, len(entries))
+	for i, e := range entries {
+		out[i].Service = e.Service.Settings()
+		for _, d := range e.Dests {
+			out[i].Dests = append(out[i].Dests, d.Settings())
+		}
+	}
+	return out
 }
