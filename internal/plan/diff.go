@@ -55,11 +55,13 @@ func Diff(live, desired *rules.Table, o Options) []rules.Change {
 		case !old.SameSettings(svc):
 			changes = append(changes, rules.Change{Op: rules.OpEditService, Service: svc})
 		}
+		if kept {
+			listed = live.AppendDestinations(listed[:0], k)
+		} else {
+			listed = listed[:0]
+		}
 		for _, d := range slices.Backward(dests) {
-			old, ok := rules.Destination{}, false
-			if kept {
-				old, ok = live.Destination(k, d.Key())
-			}
+			old, ok := lookupDest(live, k, listed, d.Key())
 			switch {
 			case !ok:
 				changes = append(changes, rules.Change{Op: rules.OpAddDest, Service: key, Dest: d})
@@ -67,13 +69,9 @@ func Diff(live, desired *rules.Table, o Options) []rules.Change {
 				changes = append(changes, rules.Change{Op: rules.OpEditDest, Service: key, Dest: d})
 			}
 		}
-		if !kept {
-			continue
-		}
 		// What desired lacks goes, in the live listing's order.
-		listed = live.AppendDestinations(listed[:0], k)
 		for _, d := range listed {
-			if _, ok := desired.Destination(k, d.Key()); !ok {
+			if _, ok := lookupDest(desired, k, dests, d.Key()); !ok {
 				delDests = append(delDests, rules.Change{Op: rules.OpDelDest, Service: key, Dest: d})
 			}
 		}
@@ -104,4 +102,22 @@ func diffDaemons(live, desired []rules.Daemon) []rules.Change {
 		changes = append(changes, rules.Change{Op: rules.OpStartDaemon, Daemon: d})
 	}
 	return changes
+}
+
+// scanUpTo is the number of real servers up to which lookupDest scans a
+// service's listing: below it a scan beats the table's lookup.
+const scanUpTo = 16
+
+// lookupDest finds real server dk in listed, the real servers of service
+// k of t: by a scan of a short listing, through t for a long one.
+func lookupDest(t *rules.Table, k rules.ServiceKey, listed []rules.Destination, dk rules.DestinationKey) (rules.Destination, bool) {
+	if len(listed) > scanUpTo {
+		return t.Destination(k, dk)
+	}
+	for i := range listed {
+		if listed[i].Key() == dk {
+			return listed[i], true
+		}
+	}
+	return rules.Destination{}, false
 }
