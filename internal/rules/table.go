@@ -282,26 +282,6 @@ func (t *Table) Destination(k ServiceKey, dk DestinationKey) (Destination, bool)
 // loaded or added object has tag 0, an edit by Apply keeps the tag, Clone
 // copies them.
 
-// ApplyTagged is Apply, and on success tags the service or real server
-// that c adds or edits with tag.
-func (t *Table) ApplyTagged(c Change, tag int32) error {
-	if err := t.Apply(c); err != nil {
-		return err
-	}
-	switch c.Op {
-	case OpAddService, OpEditService:
-		t.byKey[kernelKey(c.Service.ServiceKey)].tag = tag
-	case OpAddDest, OpEditDest:
-		ts := t.byKey[kernelKey(c.Service.ServiceKey)]
-		d := c.Dest
-		if d.Family == 0 {
-			d.Family = ts.key.Family
-		}
-		ts.dests[ts.findDest(d.Key())].tag = tag
-	}
-	return nil
-}
-
 // ServiceTag is the tag of the service with key k, 0 if it has none.
 func (t *Table) ServiceTag(k ServiceKey) int32 {
 	if ts := t.byKey[kernelKey(k)]; ts != nil {

@@ -125,14 +125,22 @@ const (
 // Apply makes the change the kernel would make and returns the error the
 // kernel (through the client) would return, wrapped in a *ChangeError; on
 // error nothing changes.
-func (t *Table) Apply(c Change) error {
-	if err := t.apply(c); err != nil {
+func (t *Table) Apply(c Change) error { return t.applyTagged(&c, nil) }
+
+// ApplyTagged is Apply, and on success tags the service or real server
+// that c adds or edits with tag (see ServiceTag).
+func (t *Table) ApplyTagged(c Change, tag int32) error { return t.applyTagged(&c, &tag) }
+
+// applyTagged applies c; the service or real server it adds or edits gets
+// *tag, or with tag nil 0 when added and its own tag when edited.
+func (t *Table) applyTagged(c *Change, tag *int32) error {
+	if err := t.apply(c, tag); err != nil {
 		return &ChangeError{Op: c.Op, Err: err}
 	}
 	return nil
 }
 
-func (t *Table) apply(c Change) error {
+func (t *Table) apply(c *Change, tag *int32) error {
 	switch c.Op {
 	case OpFlush:
 		t.clearServices()
@@ -146,14 +154,14 @@ func (t *Table) apply(c Change) error {
 	case OpStopDaemon:
 		return t.stopDaemon(c.Daemon.State)
 	case OpAddService, OpEditService, OpDelService, OpZeroService, OpAddDest, OpEditDest, OpDelDest:
-		return t.applyToService(c)
+		return t.applyToService(c, tag)
 	}
 	return errUnknownOp
 }
 
 // applyToService follows ip_vs_genl_set_cmd: find the service, check a
 // real server's family, then dispatch.
-func (t *Table) applyToService(c Change) error {
+func (t *Table) applyToService(c *Change, tag *int32) error {
 	if err := checkSendable(c); err != nil {
 		return err
 	}
@@ -180,15 +188,15 @@ func (t *Table) applyToService(c Change) error {
 		if ts != nil {
 			return syscall.EEXIST
 		}
-		return t.addService(k, c.Service.Settings())
+		return t.addService(k, c.Service.Settings(), tag)
 	case OpEditService:
-		return t.editService(ts, c.Service.Settings())
+		return t.editService(ts, c.Service.Settings(), tag)
 	case OpDelService:
 		t.remove(ts)
 	case OpAddDest:
-		return ts.addDest(d)
+		return ts.addDest(d, tag)
 	case OpEditDest:
-		return ts.editDest(d)
+		return ts.editDest(d, tag)
 	case OpDelDest:
 		i := ts.findDest(d.Key())
 		if i < 0 {
@@ -200,7 +208,7 @@ func (t *Table) applyToService(c Change) error {
 }
 
 // checkSendable refuses what the client refuses before sending.
-func checkSendable(c Change) error {
+func checkSendable(c *Change) error {
 	k := c.Service.ServiceKey
 	if c.Op == OpAddService || c.Op == OpEditService {
 		if err := checkName("scheduler", c.Service.Scheduler, nameMax); err != nil {
@@ -274,19 +282,27 @@ func stored(k ServiceKey, s Service) Service {
 	return s
 }
 
-func (t *Table) addService(k ServiceKey, s Service) error {
+func (t *Table) addService(k ServiceKey, s Service, tag *int32) error {
 	if err := t.loadable(s); err != nil {
 		return err
 	}
-	t.insert(stored(k, s))
+	t.insert(stored(k, s)).tag = tagOr(tag, 0)
 	return nil
+}
+
+// tagOr is *tag, or otherwise without a tag.
+func tagOr(tag *int32, otherwise int32) int32 {
+	if tag != nil {
+		return *tag
+	}
+	return otherwise
 }
 
 // editService follows ip_vs_edit_service: the identity stays, everything
 // else is replaced. A new scheduler that cannot take the service (mh with
 // more real servers than table slots) fails the edit and changes nothing,
 // as seen on 6.1: the old scheduler stays bound.
-func (t *Table) editService(ts *tableService, s Service) error {
+func (t *Table) editService(ts *tableService, s Service, tag *int32) error {
 	if err := t.loadable(s); err != nil {
 		return err
 	}
@@ -294,6 +310,7 @@ func (t *Table) editService(ts *tableService, s Service) error {
 		return syscall.EINVAL
 	}
 	ts.set(stored(ts.key, s))
+	ts.tag = tagOr(tag, ts.tag)
 	return nil
 }
 
@@ -312,7 +329,7 @@ func checkDest(d Destination) error {
 // list. (A real server deleted from this service within the last minutes
 // comes back from the kernel's trash with its counters; its settings are
 // the new ones all the same.)
-func (ts *tableService) addDest(d Destination) error {
+func (ts *tableService) addDest(d Destination, tag *int32) error {
 	if err := checkDest(d); err != nil {
 		return err
 	}
@@ -323,11 +340,11 @@ func (ts *tableService) addDest(d Destination) error {
 		return syscall.EINVAL
 	}
 	// mh's table is not rebuilt beyond its size, but the add succeeds.
-	ts.appendDest(storedDest(&d, 0))
+	ts.appendDest(storedDest(&d, tagOr(tag, 0)))
 	return nil
 }
 
-func (ts *tableService) editDest(d Destination) error {
+func (ts *tableService) editDest(d Destination, tag *int32) error {
 	if err := checkDest(d); err != nil {
 		return err
 	}
@@ -335,7 +352,7 @@ func (ts *tableService) editDest(d Destination) error {
 	if i < 0 {
 		return syscall.ENOENT
 	}
-	ts.dests[i] = storedDest(&d, ts.dests[i].tag)
+	ts.dests[i] = storedDest(&d, tagOr(tag, ts.dests[i].tag))
 	return nil
 }
 
