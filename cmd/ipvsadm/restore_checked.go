@@ -417,9 +417,9 @@ func (p *program) sendChanges(changes []rules.Change, stop func(results []error)
 }
 
 // applyAtomic applies changes; on the first refusal it undoes, in reverse
-// order, every change that was applied (undo holds each one's inverse)
+// order, every change that was applied (undo gives each one's inverse)
 // and reports the refused change's input line.
-func (p *program) applyAtomic(changes []rules.Change, undo [][]rules.Change, lines []int) int {
+func (p *program) applyAtomic(changes []rules.Change, undo func(i int) []rules.Change, lines []int) int {
 	refused := func(res []error) bool { return slices.ContainsFunc(res, func(e error) bool { return e != nil }) }
 	results := p.sendChanges(changes, refused)
 	first := slices.IndexFunc(results, func(e error) bool { return e != nil })
@@ -439,7 +439,7 @@ func (p *program) applyAtomic(changes []rules.Change, undo [][]rules.Change, lin
 			applied++
 			// A change whose reply was lost may have been made: undo it
 			// too (its undo fails harmlessly if it was not).
-			back = append(back, undo[i]...)
+			back = append(back, undo(i)...)
 		}
 	}
 	// The refusal is printed before the undo is sent.

@@ -236,7 +236,7 @@ func TestInverseUndoes(t *testing.T) {
 		tb := start.Clone()
 		sim := Simulate(tb, changes)
 		for j := len(changes) - 1; j >= 0; j-- {
-			for _, u := range sim.Undo[j] {
+			for _, u := range sim.Undo(j) {
 				require.NoError(t, tb.Apply(u), "undo of %s: %s", changes[j], u)
 			}
 		}

@@ -11,7 +11,8 @@ import (
 // settings (a service with its real servers, oldest first, so that they
 // list in their old order), an edited one gets its full previous
 // settings. Zeroed counters cannot come back: their inverse is empty.
-// Inverse does not modify before.
+// Inverse does not modify before, and does not read it for an addition
+// (before may then be nil).
 func Inverse(before *rules.Table, c rules.Change) []rules.Change {
 	key := rules.Service{ServiceKey: c.Service.ServiceKey}
 	switch c.Op {
@@ -77,25 +78,49 @@ type Simulation struct {
 	// Errs holds, for each change, the model's refusal (as the kernel's
 	// errno in a *rules.ChangeError), or nil.
 	Errs []error
-	// Undo holds, for each accepted change, its inverse (see Inverse).
-	Undo [][]rules.Change
 	// Refused counts the changes with an error.
 	Refused int
+
+	changes []rules.Change
+	// undo holds the inverse of each accepted change that is not an
+	// addition: an addition's inverse needs no state (Undo derives it),
+	// and a restore script is mostly additions, each inverse some 600
+	// bytes.
+	undo [][]rules.Change
 }
+
+// Undo returns the inverse of change i (see Inverse) if the model
+// accepted it, else nil.
+func (s *Simulation) Undo(i int) []rules.Change {
+	if s.Errs[i] != nil {
+		return nil
+	}
+	if c := s.changes[i]; isAddition(c.Op) {
+		return Inverse(nil, c)
+	}
+	return s.undo[i]
+}
+
+// isAddition reports whether op adds an object, whose inverse is its
+// deletion whatever the table held.
+func isAddition(op rules.Op) bool { return op == rules.OpAddService || op == rules.OpAddDest }
 
 // Simulate applies changes to t in order, as the kernel would (a refused
 // change changes nothing and the next one still runs), and records each
-// one's result and undo.
+// one's result and what undoes it. The simulation keeps changes.
 func Simulate(t *rules.Table, changes []rules.Change) Simulation {
-	sim := Simulation{Errs: make([]error, len(changes)), Undo: make([][]rules.Change, len(changes))}
+	sim := Simulation{Errs: make([]error, len(changes)), undo: make([][]rules.Change, len(changes)), changes: changes}
 	for i, c := range changes {
-		undo := Inverse(t, c)
+		var undo []rules.Change
+		if !isAddition(c.Op) {
+			undo = Inverse(t, c)
+		}
 		if err := t.Apply(c); err != nil {
 			sim.Errs[i] = err
 			sim.Refused++
 			continue
 		}
-		sim.Undo[i] = undo
+		sim.undo[i] = undo
 	}
 	return sim
 }
