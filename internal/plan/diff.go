@@ -39,9 +39,8 @@ func Diff(live, desired *rules.Table, o Options) []rules.Change {
 	if o.Timeouts && live.Timeouts() != desired.Timeouts() {
 		changes = append(changes, rules.Change{Op: rules.OpSetTimeouts, Timeouts: desired.Timeouts()})
 	}
-	// Both tables are walked in place: a diff of two tables of tens of
+	// Both tables are read in place: a diff of two tables of tens of
 	// thousands of real servers copies neither.
-	var listed []rules.Destination // a kept service's live real servers, in listing order
 	for svc, dests := range desired.All() {
 		k := svc.ServiceKey
 		if !o.Scope.Contains(k) {
@@ -55,13 +54,10 @@ func Diff(live, desired *rules.Table, o Options) []rules.Change {
 		case !old.SameSettings(svc):
 			changes = append(changes, rules.Change{Op: rules.OpEditService, Service: svc})
 		}
-		if kept {
-			listed = live.AppendDestinations(listed[:0], k)
-		} else {
-			listed = listed[:0]
-		}
-		for _, d := range slices.Backward(dests) {
-			old, ok := lookupDest(live, k, listed, d.Key())
+		liveDests := live.Dests(k) // empty unless kept
+		for i := dests.Len() - 1; i >= 0; i-- {
+			d := dests.At(i)
+			old, ok := liveDests.Find(d.Key())
 			switch {
 			case !ok:
 				changes = append(changes, rules.Change{Op: rules.OpAddDest, Service: key, Dest: d})
@@ -70,8 +66,8 @@ func Diff(live, desired *rules.Table, o Options) []rules.Change {
 			}
 		}
 		// What desired lacks goes, in the live listing's order.
-		for _, d := range listed {
-			if _, ok := lookupDest(desired, k, dests, d.Key()); !ok {
+		for i := range liveDests.Len() {
+			if d := liveDests.At(i); !dests.Contains(d.Key()) {
 				delDests = append(delDests, rules.Change{Op: rules.OpDelDest, Service: key, Dest: d})
 			}
 		}
@@ -102,22 +98,4 @@ func diffDaemons(live, desired []rules.Daemon) []rules.Change {
 		changes = append(changes, rules.Change{Op: rules.OpStartDaemon, Daemon: d})
 	}
 	return changes
-}
-
-// scanUpTo is the number of real servers up to which lookupDest scans a
-// service's listing: below it a scan beats the table's lookup.
-const scanUpTo = 16
-
-// lookupDest finds real server dk in listed, the real servers of service
-// k of t: by a scan of a short listing, through t for a long one.
-func lookupDest(t *rules.Table, k rules.ServiceKey, listed []rules.Destination, dk rules.DestinationKey) (rules.Destination, bool) {
-	if len(listed) > scanUpTo {
-		return t.Destination(k, dk)
-	}
-	for i := range listed {
-		if listed[i].Key() == dk {
-			return listed[i], true
-		}
-	}
-	return rules.Destination{}, false
 }

@@ -209,24 +209,55 @@ func (t *Table) listing(yield func(*tableService) bool) {
 func (t *Table) Entries() []ServiceEntry {
 	out := make([]ServiceEntry, 0, t.n)
 	for ts := range t.listing {
-		out = append(out, ServiceEntry{Service: ts.service(), Dests: ts.appendListed(nil)})
+		out = append(out, ServiceEntry{Service: ts.service(), Dests: ts.listed()})
 	}
 	return out
 }
 
-// All yields every service with its real servers, newest first, in the
-// kernel's listing order, without copying the table: the real servers'
-// slice is reused, and valid only until the next iteration.
-func (t *Table) All() iter.Seq2[Service, []Destination] {
-	return func(yield func(Service, []Destination) bool) {
-		var dests []Destination
+// All yields every service with its real servers, in the kernel's
+// listing order, without copying the table.
+func (t *Table) All() iter.Seq2[Service, DestList] {
+	return func(yield func(Service, DestList) bool) {
 		for ts := range t.listing {
-			dests = ts.appendListed(dests[:0])
-			if !yield(ts.service(), dests) {
+			if !yield(ts.service(), DestList{ts}) {
 				return
 			}
 		}
 	}
+}
+
+// A DestList is the real servers of one service of a Table, read in
+// place, newest first as the kernel lists them. It is valid until the
+// table changes; the zero DestList is empty.
+type DestList struct{ ts *tableService }
+
+// Dests returns the real servers of the service with key k; none if there
+// is no such service.
+func (t *Table) Dests(k ServiceKey) DestList { return DestList{t.byKey[kernelKey(k)]} }
+
+// Len is the number of real servers.
+func (l DestList) Len() int {
+	if l.ts == nil {
+		return 0
+	}
+	return len(l.ts.dests)
+}
+
+// Contains reports whether the list holds real server k.
+func (l DestList) Contains(k DestinationKey) bool { return l.ts != nil && l.ts.findDest(k) >= 0 }
+
+// At returns the i-th real server, newest first.
+func (l DestList) At(i int) Destination { return l.ts.dests[len(l.ts.dests)-1-i].destination() }
+
+// Find returns real server k, if the list holds it.
+func (l DestList) Find(k DestinationKey) (Destination, bool) {
+	if l.ts == nil {
+		return Destination{}, false
+	}
+	if i := l.ts.findDest(k); i >= 0 {
+		return l.ts.dests[i].destination(), true
+	}
+	return Destination{}, false
 }
 
 // Services returns the services in the kernel's listing order.
@@ -250,30 +281,17 @@ func (t *Table) Service(k ServiceKey) (Service, bool) {
 // Destinations returns the real servers of the service with key k, newest
 // first; none if there is no such service (as the kernel's dump).
 func (t *Table) Destinations(k ServiceKey) []Destination {
-	return t.AppendDestinations(nil, k)
-}
-
-// AppendDestinations appends the real servers of the service with key k,
-// newest first, to dst.
-func (t *Table) AppendDestinations(dst []Destination, k ServiceKey) []Destination {
 	ts := t.byKey[kernelKey(k)]
 	if ts == nil {
-		return dst
+		return nil
 	}
-	return ts.appendListed(dst)
+	return ts.listed()
 }
 
 // Destination returns the real server dk of the service with key k, if
 // there is one.
 func (t *Table) Destination(k ServiceKey, dk DestinationKey) (Destination, bool) {
-	ts := t.byKey[kernelKey(k)]
-	if ts == nil {
-		return Destination{}, false
-	}
-	if i := ts.findDest(dk); i >= 0 {
-		return ts.dests[i].destination(), true
-	}
-	return Destination{}, false
+	return t.Dests(k).Find(dk)
 }
 
 // Tags: a caller may attach a number to each service and real server it
@@ -303,14 +321,17 @@ func (t *Table) DestinationTag(k ServiceKey, dk DestinationKey) int32 {
 	return 0
 }
 
-// appendListed appends the real servers in the kernel's order, newest
-// first, to dst.
-func (ts *tableService) appendListed(dst []Destination) []Destination {
-	dst = slices.Grow(dst, len(ts.dests))
-	for i := range slices.Backward(ts.dests) {
-		dst = append(dst, ts.dests[i].destination())
+// listed returns the real servers in the kernel's order, newest first;
+// nil for none.
+func (ts *tableService) listed() []Destination {
+	if len(ts.dests) == 0 {
+		return nil
 	}
-	return dst
+	out := make([]Destination, len(ts.dests))
+	for i := range out {
+		out[i] = DestList{ts}.At(i)
+	}
+	return out
 }
 
 // Len is the number of services.

@@ -122,7 +122,8 @@ func TestTableTags(t *testing.T) {
 	require.Equal(t, Destination{Family: IPv4, Addr: rs1, Port: 80, Weight: 1}, tb.Destinations(tcp80)[0], "tags are not settings")
 }
 
-// TestTableAllAndLoad checks that All walks what Entries lists, and that a
+// TestTableAllAndLoad checks that All walks what Entries lists, its
+// DestLists finding what they hold, and that a
 // table loaded service by service from a listing lists the same.
 func TestTableAllAndLoad(t *testing.T) {
 	tb := modelTable(t,
@@ -131,9 +132,20 @@ func TestTableAllAndLoad(t *testing.T) {
 		addDst(fwm6, destOf(rs6, 0, Tunnel)), addDst(fwm6, destOf(rs1, 0, Tunnel)))
 	var all []ServiceEntry
 	for s, dests := range tb.All() {
-		all = append(all, ServiceEntry{Service: s, Dests: slices.Clone(dests)})
+		e := ServiceEntry{Service: s}
+		for i := range dests.Len() {
+			d := dests.At(i)
+			e.Dests = append(e.Dests, d)
+			got, ok := dests.Find(d.Key())
+			require.True(t, ok)
+			require.Equal(t, d, got)
+			require.True(t, dests.Contains(d.Key()))
+		}
+		all = append(all, e)
 	}
 	require.Equal(t, tb.Entries(), all)
+	require.Zero(t, tb.Dests(tcp6).Len(), "no such service")
+	require.False(t, tb.Dests(tcp6).Contains(destOf(rs1, 80, Masquerade).Key()))
 
 	loaded := NewTable()
 	for _, e := range tb.Entries() {
