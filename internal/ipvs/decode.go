@@ -309,33 +309,24 @@ func low32(st rules.Stats) rules.Stats {
 }
 
 // stats decodes the current attribute, a STATS or STATS64 nest, into st.
-// A switch, not a table of the fields' addresses: a listing with counters
-// decodes a nest for every real server, and the table was built for each.
 func (a *walker) stats(st *rules.Stats) {
+	fields := [...]*uint64{
+		statsAttrConns:    &st.Conns,
+		statsAttrInPkts:   &st.InPkts,
+		statsAttrOutPkts:  &st.OutPkts,
+		statsAttrInBytes:  &st.InBytes,
+		statsAttrOutBytes: &st.OutBytes,
+		statsAttrCPS:      &st.CPS,
+		statsAttrInPPS:    &st.InPPS,
+		statsAttrOutPPS:   &st.OutPPS,
+		statsAttrInBPS:    &st.InBPS,
+		statsAttrOutBPS:   &st.OutBPS,
+	}
 	n := a.nested()
 	for n.next() {
 		// statsAttrPad and ids of newer kernels are skipped.
-		switch n.typ {
-		case statsAttrConns:
-			st.Conns = n.counter()
-		case statsAttrInPkts:
-			st.InPkts = n.counter()
-		case statsAttrOutPkts:
-			st.OutPkts = n.counter()
-		case statsAttrInBytes:
-			st.InBytes = n.counter()
-		case statsAttrOutBytes:
-			st.OutBytes = n.counter()
-		case statsAttrCPS:
-			st.CPS = n.counter()
-		case statsAttrInPPS:
-			st.InPPS = n.counter()
-		case statsAttrOutPPS:
-			st.OutPPS = n.counter()
-		case statsAttrInBPS:
-			st.InBPS = n.counter()
-		case statsAttrOutBPS:
-			st.OutBPS = n.counter()
+		if int(n.typ) < len(fields) && fields[n.typ] != nil {
+			*fields[n.typ] = n.counter()
 		}
 	}
 	if n.err != nil && a.err == nil {
