@@ -16,13 +16,13 @@ const listHeapFloor = 24 << 20
 // collectFrom lets the heap grow to floor before the garbage collector
 // runs, unless GOGC or GOMEMLIMIT set the collector's pace. A listing
 // keeps what it allocates (the table) until it has printed it, so under
-// the default pace the collector's runs only traced live memory again and
-// again: a sixth of a 12,000-line --stats listing's user time in the test
-// VM. Unlike a restore's (collectLess), a listing's live heap grows with
-// the table, and a limit the live heap exceeds would make the collector
-// run without end: after the first collection, the usual pace is back.
-// The returned function puts it back earlier; it may be called more than
-// once.
+// the default pace each of the collector's runs (three in a 60,000-line
+// --stats listing) traced the table read so far and freed nearly nothing,
+// and its write barriers slowed the decoding meanwhile. Unlike a
+// restore's (collectLess), a listing's live heap grows with the table,
+// and a limit the live heap exceeds would make the collector run without
+// end: after the first collection, the usual pace is back. The returned
+// function puts it back earlier; it may be called more than once.
 func collectFrom(floor int64) (undo func()) {
 	_, gogc := os.LookupEnv("GOGC")
 	_, limit := os.LookupEnv("GOMEMLIMIT")
