@@ -44,6 +44,7 @@ func (p *program) list(cmd cmdline.Command) int {
 	info := p.info
 	// The plain view shows only what /proc/net/ip_vs has of a real server.
 	brief := !o.Stats && !o.Rate && !o.Thresholds && !o.PersistentConn && !o.TunInfo
+	defer collectFrom(listHeapFloor)()
 	entries, err := p.b.Table(brief)
 	if err != nil {
 		return p.listError(err)

@@ -20,29 +20,45 @@ type walker struct {
 // nlaTypeMask strips NLA_F_NESTED and NLA_F_NET_BYTEORDER.
 const nlaTypeMask = 0x3fff
 
+// next moves to the next attribute. It is small enough to inline, which
+// a listing with counters needs (some thirty attributes per real server;
+// in the test VM the calls took a third of the decoding's time): an error
+// empties b (see stop), so that only b's length is checked, and a
+// truncated attribute is one fixed error.
 func (a *walker) next() bool {
-	if a.err != nil || len(a.b) == 0 {
-		return false
+	b := a.b
+	if len(b) >= 4 {
+		l := int(binary.NativeEndian.Uint16(b))
+		if l >= 4 && l <= len(b) {
+			a.typ = binary.NativeEndian.Uint16(b[2:]) & nlaTypeMask
+			a.val = b[4:l]
+			a.b = b[min((l+3)&^3, len(b)):]
+			return true
+		}
 	}
-	if len(a.b) < 4 {
-		a.err = fmt.Errorf("%w: %d trailing bytes", errMalformed, len(a.b))
-		return false
+	if len(b) != 0 {
+		// The first error: a walk that failed has an empty b.
+		a.err, a.b = errTruncatedAttr, nil
 	}
-	l := int(binary.NativeEndian.Uint16(a.b))
-	if l < 4 || l > len(a.b) {
-		a.err = fmt.Errorf("%w: attribute length %d of %d bytes", errMalformed, l, len(a.b))
-		return false
+	return false
+}
+
+// errTruncatedAttr is an attribute whose header or payload is cut off.
+var errTruncatedAttr = fmt.Errorf("%w: truncated attribute", errMalformed)
+
+// stop ends the walk with err unless it failed already: next then
+// reports no more attributes.
+func (a *walker) stop(err error) {
+	if a.err == nil {
+		a.err = err
 	}
-	a.typ = binary.NativeEndian.Uint16(a.b[2:]) & nlaTypeMask
-	a.val = a.b[4:l]
-	a.b = a.b[min((l+3)&^3, len(a.b)):]
-	return true
+	a.b = nil
 }
 
 // fail records a malformed current attribute.
 func (a *walker) fail(what string) {
 	if a.err == nil {
-		a.err = fmt.Errorf("%w: %s of %d bytes in attribute %d", errMalformed, what, len(a.val), a.typ)
+		a.stop(fmt.Errorf("%w: %s of %d bytes in attribute %d", errMalformed, what, len(a.val), a.typ))
 	}
 }
 

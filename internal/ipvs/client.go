@@ -499,24 +499,40 @@ func keyOf(d *rules.Destination) destKey { return destKey{d.Family, d.Addr, d.Po
 // decode decodes a NEW_DEST message b of a service of family f straight
 // into a new last entry, which it keeps unless it repeats an earlier one.
 func (s *destSet) decode(b []byte, f rules.Family) error {
-	s.dests = append(s.dests, rules.Destination{})
+	d := s.grow()
 	last := len(s.dests) - 1
-	if err := decodeDestinationInto(&s.dests[last], b, f); err != nil {
+	if err := decodeDestinationInto(d, b, f); err != nil {
+		*d = rules.Destination{}
 		s.dests = s.dests[:last]
 		return err
 	}
-	if s.seen(&s.dests[last], last) {
-		s.dests[last] = rules.Destination{}
+	if s.seen(d, last) {
+		*d = rules.Destination{}
 		s.dests = s.dests[:last]
 	}
 	return nil
 }
 
+// grow extends dests by one zero entry and returns it. The room between
+// dests' length and capacity is always zero (a slice grown by append is,
+// and an entry given back is cleared, here and in destWorker.dump), so an
+// entry that fits is not written twice: a listing with counters decodes
+// tens of thousands of 240-byte real servers.
+func (s *destSet) grow() *rules.Destination {
+	if len(s.dests) < cap(s.dests) {
+		s.dests = s.dests[:len(s.dests)+1]
+	} else {
+		s.dests = append(s.dests, rules.Destination{})
+	}
+	return &s.dests[len(s.dests)-1]
+}
+
 // add appends d unless a real server of its identity is there already.
 func (s *destSet) add(d rules.Destination) {
-	s.dests = append(s.dests, d)
+	*s.grow() = d
 	last := len(s.dests) - 1
 	if s.seen(&s.dests[last], last) {
+		s.dests[last] = rules.Destination{}
 		s.dests = s.dests[:last]
 	}
 }

@@ -281,8 +281,8 @@ func decodeDestination(d *rules.Destination, a *walker, svcFamily rules.Family) 
 		d.Stats = low32(d.Stats64)
 	case has32:
 		stats32.stats(&d.Stats)
-		if a.err == nil {
-			a.err = stats32.err
+		if stats32.err != nil {
+			a.stop(stats32.err)
 		}
 	}
 	if a.err != nil {
@@ -329,8 +329,8 @@ func (a *walker) stats(st *rules.Stats) {
 			*fields[n.typ] = n.counter()
 		}
 	}
-	if n.err != nil && a.err == nil {
-		a.err = n.err
+	if n.err != nil {
+		a.stop(n.err)
 	}
 }
 

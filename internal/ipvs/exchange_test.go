@@ -408,3 +408,36 @@ func TestClientTableInconsistentDumps(t *testing.T) {
 	require.ErrorIs(t, err, ErrInconsistent)
 	require.Equal(t, tableAttempts+1, dumps)
 }
+
+// Test_destSetRoomStaysZero: decode fills entries past dests' length
+// without clearing them first, so an entry it gives back (a repeat, a
+// malformed message) must be left zero for the next one.
+func Test_destSetRoomStaysZero(t *testing.T) {
+	msg := func(last byte, port uint16, weight uint32) []byte {
+		return destMsg(t, func(ae *netlink.AttributeEncoder) {
+			ae.Bytes(destAttrAddr, inetAddr(netip.AddrFrom4([4]byte{10, 0, 0, last}).String()))
+			ae.Bytes(destAttrPort, nbo16(port))
+			ae.Bytes(destAttrWeight, nlenc.Uint32Bytes(weight))
+			nest(ae, destAttrStats64, stats64(rules.Stats{Conns: 5, InBytes: 1 << 40}))
+		})
+	}
+	s := destSet{dests: make([]rules.Destination, 0, 4)}
+	require.NoError(t, s.decode(msg(1, 80, 3), rules.IPv4))
+	require.NoError(t, s.decode(msg(1, 80, 9), rules.IPv4)) // a repeat
+	// Malformed after the weight was decoded into the entry.
+	bad := destMsg(t, func(ae *netlink.AttributeEncoder) {
+		ae.Bytes(destAttrWeight, nlenc.Uint32Bytes(1))
+		ae.Bytes(destAttrPort, []byte{0, 80, 0})
+	})
+	require.Error(t, s.decode(bad, rules.IPv4))
+	require.Len(t, s.dests, 1)
+	require.Equal(t, int32(3), s.dests[0].Weight)
+	for i, d := range s.dests[1:cap(s.dests)] {
+		require.Zero(t, d, "room entry %d", i+1)
+	}
+	// The next real server decodes into that room as into a fresh entry.
+	require.NoError(t, s.decode(msg(2, 81, 7), rules.IPv4))
+	want, err := decodeDestinationMessage(msg(2, 81, 7), rules.IPv4)
+	require.NoError(t, err)
+	require.Equal(t, want, s.dests[1])
+}

@@ -166,14 +166,14 @@ func (f *fakeKernel) enqueue(nreq netlink.Message, out []netlink.Message) {
 }
 
 // read hands out the next datagram. With none queued the client would wait
-// for the kernel forever: the fake waits until the deadline.
-func (f *fakeKernel) read(b []byte, deadline time.Time) (int, bool, error) {
+// for the kernel forever: the fake waits for the timeout.
+func (f *fakeKernel) read(b []byte, timeout time.Duration) (int, bool, error) {
 	f.reads++
 	if f.reads == f.errAt {
 		return 0, false, f.readErr
 	}
 	if len(f.queue) == 0 {
-		time.Sleep(time.Until(deadline))
+		time.Sleep(timeout)
 		return 0, false, os.ErrDeadlineExceeded
 	}
 	d := f.queue[0]

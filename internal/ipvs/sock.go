@@ -112,7 +112,7 @@ func (s *sock) write(b []byte) error { return s.t.write(b) }
 // read receives one datagram into the receive buffer; the result is valid
 // until the next read.
 func (s *sock) read() ([]byte, error) {
-	n, truncated, err := s.t.read(s.rbuf, time.Now().Add(s.timeout))
+	n, truncated, err := s.t.read(s.rbuf, s.timeout)
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		return nil, timeoutError{s.timeout}
 	}

@@ -45,7 +45,7 @@ func (t *replayTransport) write(b []byte) error {
 	return nil
 }
 
-func (t *replayTransport) read(b []byte, _ time.Time) (int, bool, error) {
+func (t *replayTransport) read(b []byte, _ time.Duration) (int, bool, error) {
 	d := t.queue[0]
 	t.queue = t.queue[1:]
 	n := copy(b, d)

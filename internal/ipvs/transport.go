@@ -17,10 +17,10 @@ import (
 type transport interface {
 	// write sends b, one or more framed requests, as one datagram.
 	write(b []byte) error
-	// read receives one datagram into b, waiting no later than deadline
+	// read receives one datagram into b, waiting at most timeout for it
 	// (then the error matches os.ErrDeadlineExceeded). truncated reports
 	// a datagram larger than b, of which only b's length arrived.
-	read(b []byte, deadline time.Time) (n int, truncated bool, err error)
+	read(b []byte, timeout time.Duration) (n int, truncated bool, err error)
 	close() error
 }
 
@@ -34,13 +34,11 @@ type netlinkTransport struct {
 	rc   syscall.RawConn
 	// The poller callbacks, bound once: a closure made per call would be
 	// allocated per call. buf and the results pass through the fields.
-	readFn, writeFn func(fd uintptr) bool
-	buf             []byte
-	n               int
-	err             error
-	to              unix.RawSockaddrNetlink // the kernel
-	// deadline is the read deadline last set on the file (see read).
-	deadline time.Time
+	readFn, tryReadFn, writeFn func(fd uintptr) bool
+	buf                        []byte
+	n                          int
+	err                        error
+	to                         unix.RawSockaddrNetlink // the kernel
 }
 
 // openNetlink opens a generic-netlink socket in the namespace of the
@@ -68,7 +66,7 @@ func openNetlink(netns int) (*netlinkTransport, error) {
 		return nil, err
 	}
 	t := &netlinkTransport{file: file, rc: rc, to: unix.RawSockaddrNetlink{Family: unix.AF_NETLINK}}
-	t.readFn, t.writeFn = t.recv, t.send
+	t.readFn, t.tryReadFn, t.writeFn = t.recv, t.tryRecv, t.send
 	return t, nil
 }
 
@@ -133,21 +131,23 @@ func (t *netlinkTransport) send(fd uintptr) bool {
 	return errno != unix.EAGAIN && errno != unix.EINTR
 }
 
-// deadlineSlack is how far a read's deadline may be from the one set on
-// the file before it is set again: setting it costs a timer update, and a
-// listing makes two reads for every service. A wait may thus end up to
-// this much before its full timeout.
-const deadlineSlack = time.Second
-
-func (t *netlinkTransport) read(b []byte, deadline time.Time) (int, bool, error) {
-	if d := deadline.Sub(t.deadline); d < 0 || d > deadlineSlack {
-		if err := t.file.SetReadDeadline(deadline); err != nil {
+func (t *netlinkTransport) read(b []byte, timeout time.Duration) (int, bool, error) {
+	// A reply is nearly always queued when it is read: the kernel answers
+	// a request while it is sent, and makes a dump's next part while the
+	// part before is read. So the datagram is first taken without a
+	// deadline, which costs a clock read per read (two per service in a
+	// listing with counters), and the deadline is set only to wait, then
+	// every time. (An expired deadline left from an earlier wait fails
+	// this attempt before the call; the wait sets a new one.)
+	t.buf = b
+	err := t.rc.Read(t.tryReadFn)
+	if err != nil || t.err == unix.EAGAIN || t.err == unix.EINTR {
+		if err := t.file.SetReadDeadline(time.Now().Add(timeout)); err != nil {
+			t.buf = nil
 			return 0, false, err
 		}
-		t.deadline = deadline
+		err = t.rc.Read(t.readFn)
 	}
-	t.buf = b
-	err := t.rc.Read(t.readFn)
 	t.buf = nil
 	if err != nil {
 		return 0, false, err
@@ -156,6 +156,12 @@ func (t *netlinkTransport) read(b []byte, deadline time.Time) (int, bool, error)
 		return 0, false, fmt.Errorf("recvfrom: %w", t.err)
 	}
 	return min(t.n, len(b)), t.n > len(b), nil
+}
+
+// tryRecv is recv that never asks the poller to wait.
+func (t *netlinkTransport) tryRecv(fd uintptr) bool {
+	t.recv(fd)
+	return true
 }
 
 // recv is recvfrom(2) with MSG_TRUNC, which returns a datagram's full

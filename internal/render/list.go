@@ -376,10 +376,17 @@ func appendTunnelInfo(b []byte, d *rules.Destination) []byte {
 // on newer kernels both hold the same counters, so an all-zero 64-bit set
 // means the 32-bit one is zero too or is the only one there is.
 func kernelStats(s32, s64 rules.Stats) rules.Stats {
-	if s64 == (rules.Stats{}) {
+	if isZeroStats(&s64) {
 		return s32
 	}
 	return s64
+}
+
+// isZeroStats reports whether every counter of st is zero: s == Stats{}
+// without the call to compare memory that the comparison compiles to.
+func isZeroStats(st *rules.Stats) bool {
+	return st.Conns|st.InPkts|st.OutPkts|st.InBytes|st.OutBytes|
+		st.CPS|st.InPPS|st.OutPPS|st.InBPS|st.OutBPS == 0
 }
 
 // destStats are a real server's counters as ipvsadm 1.31 shows them:

@@ -46,10 +46,30 @@ func BenchmarkWriteList(b *testing.B) {
 	benchWriteList(b, benchListTable(2000, 5))
 }
 
+// BenchmarkWriteListStats is ipvsadm -Ln --stats of BenchmarkWriteList's
+// table, with counters of every size (abbreviated from 100,000 on).
+func BenchmarkWriteListStats(b *testing.B) {
+	entries := benchListTable(2000, 5)
+	n := uint64(1)
+	for i := range entries {
+		for j := range entries[i].Dests {
+			d := &entries[i].Dests[j]
+			n = n*2862933555777941757 + 3037000493
+			st := rules.Stats{Conns: n >> 40, InPkts: n >> 30, OutPkts: n >> 32, InBytes: n >> 20, OutBytes: n >> 22}
+			d.Stats, d.Stats64 = st, st
+		}
+	}
+	benchWriteListWith(b, entries, render.ListOptions{Numeric: true, Stats: true})
+}
+
 // benchWriteList times ipvsadm -Ln of entries.
 func benchWriteList(b *testing.B, entries []rules.ServiceEntry) {
+	benchWriteListWith(b, entries, render.ListOptions{Numeric: true})
+}
+
+// benchWriteListWith times ipvsadm -L with o of entries.
+func benchWriteListWith(b *testing.B, entries []rules.ServiceEntry, o render.ListOptions) {
 	info := rules.Info{Version: 0x010201, ConnTableSize: 4096}
-	o := render.ListOptions{Numeric: true}
 	w := bufio.NewWriterSize(io.Discard, 64<<10)
 	b.ReportAllocs()
 	for b.Loop() {

@@ -3,6 +3,7 @@ package render
 import (
 	"bufio"
 	"io"
+	"slices"
 	"strconv"
 )
 
@@ -70,12 +71,33 @@ func AppendIntWidth(b []byte, v int64, width int) []byte {
 // AppendUintWidth appends v in decimal as %*u does.
 func AppendUintWidth(b []byte, v uint64, width int) []byte {
 	if width > 0 {
-		var d [20]byte
-		digits := strconv.AppendUint(d[:0], v, 10)
-		return append(AppendSpaces(b, width-len(digits)), digits...)
+		return appendUintRight(b, v, width)
 	}
 	start := len(b)
 	return PadWidth(strconv.AppendUint(b, v, 10), start, width)
+}
+
+// appendUintRight appends v right-justified in width columns. The padding
+// and digits are written in place, without the calls and the copy of
+// formatting the digits apart: a listing with counters prints five or
+// more such numbers per line.
+func appendUintRight(b []byte, v uint64, width int) []byte {
+	n := 1 // v's digits
+	for x := v; x >= 10; x /= 10 {
+		n++
+	}
+	pad := max(width-n, 0)
+	start := len(b)
+	b = slices.Grow(b, pad+n)[:start+pad+n]
+	field := b[start:]
+	for i := range pad {
+		field[i] = ' '
+	}
+	for i := len(field) - 1; i >= pad; i-- {
+		field[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return b
 }
 
 // Sizes of a ChunkWriter's pieces. lineRoom is more than any rendered line

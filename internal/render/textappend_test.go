@@ -166,3 +166,16 @@ func TestChunkWriterError(t *testing.T) {
 		}
 	}
 }
+
+// FuzzAppendUintWidth checks AppendUintWidth against printf's %*u.
+func FuzzAppendUintWidth(f *testing.F) {
+	for _, v := range []uint64{0, 9, 10, 99999999, 100000000, math.MaxUint64} {
+		f.Add(v, int8(9))
+		f.Add(v, int8(-10))
+	}
+	f.Fuzz(func(t *testing.T, v uint64, width int8) {
+		if got, want := string(AppendUintWidth([]byte("x"), v, int(width))), fmt.Sprintf("x%*d", width, v); got != want {
+			t.Errorf("AppendUintWidth(%d, %d) = %q, want %q", v, width, got, want)
+		}
+	})
+}
