@@ -5,33 +5,22 @@ import (
 	"strings"
 )
 
-// LoadService adds a service with its real servers as read from a kernel
-// (real servers newest first, in Dests or Brief), without the checks of
+// LoadService adds a service with its real servers as read in full from a
+// kernel (real servers newest first, in Dests), without the checks of
 // Apply, and keeps nothing of e: a caller may hand it one entry after
 // another in the same memory. A service t holds already stays as it is.
 func (t *Table) LoadService(e *ServiceEntry) {
-	if t.byKey == nil {
-		t.byKey = map[ServiceKey]*tableService{}
-	}
 	k := kernelKey(e.Service.ServiceKey)
 	if t.byKey[k] != nil {
 		return
 	}
 	ts := t.insert(stored(k, e.Service.Settings()))
-	ts.dests = make([]tableDest, 0, e.NumDests())
-	add := func(d *Destination) {
+	ts.dests = make([]tableDest, 0, len(e.Dests))
+	for _, d := range slices.Backward(e.Dests) {
 		if d.Family == 0 {
 			d.Family = k.Family
 		}
-		ts.dests = append(ts.dests, storedDest(d, 0))
-	}
-	for i := range slices.Backward(e.Dests) {
-		d := e.Dests[i]
-		add(&d)
-	}
-	for i := range slices.Backward(e.Brief) {
-		d := e.Brief[i].Destination()
-		add(&d)
+		ts.dests = append(ts.dests, storedDest(&d, 0))
 	}
 }
 
@@ -59,8 +48,6 @@ func internName(name string) string {
 		return KernelSchedulers[i]
 	}
 	switch name {
-	case "":
-		return ""
 	case "none":
 		return "none"
 	case "sip":
