@@ -141,6 +141,13 @@ func (t *procTable) endService() {
 
 // addDest adds a real server to the last service.
 func (t *procTable) addDest(d *rules.BriefDestination) {
+	*t.nextDest() = *d
+	t.block = t.block[:len(t.block)+1]
+}
+
+// nextDest returns where the next real server goes, for addDest, or for
+// a parser to fill in place before it extends block over it.
+func (t *procTable) nextDest() *rules.BriefDestination {
 	if len(t.block) == cap(t.block) {
 		// Move the service's real servers so far into a new block.
 		n := len(t.block) - t.from
@@ -148,7 +155,7 @@ func (t *procTable) addDest(d *rules.BriefDestination) {
 		copy(nb, t.block[t.from:])
 		t.block, t.from = nb, 0
 	}
-	t.block = append(t.block, *d)
+	return &t.block[:len(t.block)+1][len(t.block)]
 }
 
 // at returns the real servers of the service at position i of keys; ok
@@ -196,6 +203,15 @@ func parseProcIPVS(r io.Reader) (*procTable, error) {
 	start, end := 0, 0
 	for eof := false; ; {
 		for {
+			if p.n >= 3 && len(p.t.keys) > 0 {
+				// Most lines: an IPv4 real server, parsed in place.
+				if n := parseIPv4DestLine(p.t.nextDest(), buf[start:end]); n > 0 {
+					p.n++
+					p.t.block = p.t.block[:len(p.t.block)+1]
+					start += n
+					continue
+				}
+			}
 			i := bytes.IndexByte(buf[start:end], '\n')
 			if i < 0 {
 				break

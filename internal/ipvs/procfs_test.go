@@ -147,3 +147,51 @@ func FuzzParseProcIPVS(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseIPv4DestLine checks the fast path for the kernel's IPv4
+// real-server lines against the field-by-field parser: whatever it takes,
+// the other takes too, with the same result.
+func FuzzParseIPv4DestLine(f *testing.F) {
+	f.Add("  -> AC100001:1F90      Masq    1      0          0         \n")
+	f.Add("  -> C0A80105:0000      Local   -1     0          0         \n")
+	f.Add("  -> C0A80105:0000      Tunnel  123456789 4294967295 7\n")
+	f.Add("  -> c0a80105:ffff      Route   7      1234567890 0\n")
+	f.Fuzz(func(t *testing.T, line string) {
+		var fast rules.BriefDestination
+		n := parseIPv4DestLine(&fast, []byte(line))
+		if n == 0 {
+			return
+		}
+		if n > len(line) || line[n-1] != '\n' || strings.IndexByte(line, '\n') != n-1 {
+			t.Fatalf("took %d bytes of %q, not its first line", n, line)
+		}
+		first, rest := nextField([]byte(line[:n-1]))
+		require.Equal(t, "->", string(first))
+		var slow rules.BriefDestination
+		require.NoError(t, parseProcDest(&slow, rest), "the field-by-field parser refuses %q", line)
+		require.Equal(t, slow, fast)
+	})
+}
+
+// TestParseIPv4DestLineFallback lists lines the fast path leaves to the
+// field-by-field parser.
+func TestParseIPv4DestLineFallback(t *testing.T) {
+	for _, line := range []string{
+		"  -> AC100001:1F90      Masq    1      0          0         ",   // no newline yet
+		"  -> AC100001:1F90      Masq    1      0          0\t\n",       // a tab
+		"  -> AC100001:1F90      Masq    -1     0          0         \n", // negative weight
+		"  -> AC100001:1F90      Masq    1      1234567890 0         \n", // ten digits
+		"  -> AC10000G:1F90      Masq    1      0          0         \n", // not hexadecimal
+		"  -> AC100001:1F90      Bypass  1      0          0         \n",
+		"  -> [2001:0db8:0001:0000:0000:0000:0000:0010]:0035      Tunnel  1      0          7         \n",
+		"  -> AC100001:1F90      Masq    1      0          0          1\n", // a field too many
+		"  -> AC100001:1F90      Masq    1      0\n",
+	} {
+		var d rules.BriefDestination
+		require.Zero(t, parseIPv4DestLine(&d, []byte(line)), "%q", line)
+	}
+	var d rules.BriefDestination
+	line := "  -> AC100001:1F90      Route   7      12         345       \nTCP"
+	require.Equal(t, len(line)-3, parseIPv4DestLine(&d, []byte(line)))
+	require.Equal(t, rules.BriefDestination{IP: [16]byte{172, 16, 0, 1}, Family: rules.IPv4, Port: 8080, Forward: rules.Route, Weight: 7, ActiveConns: 12, InactiveConns: 345}, d)
+}
