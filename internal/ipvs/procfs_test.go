@@ -178,7 +178,7 @@ func FuzzParseIPv4DestLine(f *testing.F) {
 func TestParseIPv4DestLineFallback(t *testing.T) {
 	for _, line := range []string{
 		"  -> AC100001:1F90      Masq    1      0          0         ",   // no newline yet
-		"  -> AC100001:1F90      Masq    1      0          0\t\n",       // a tab
+		"  -> AC100001:1F90      Masq    1      0          0\t\n",        // a tab
 		"  -> AC100001:1F90      Masq    -1     0          0         \n", // negative weight
 		"  -> AC100001:1F90      Masq    1      1234567890 0         \n", // ten digits
 		"  -> AC10000G:1F90      Masq    1      0          0         \n", // not hexadecimal
