@@ -277,6 +277,9 @@ func appendDestLine(b []byte, s *rules.Service, d *rules.Destination, format lis
 // appendBriefDestLine is appendDestLine of a brief real server in the
 // default layout, without making a Destination of it.
 func appendBriefDestLine(b []byte, s *rules.Service, d *rules.BriefDestination, o ListOptions, r names.Resolver) []byte {
+	if d.Family == rules.IPv4 && (o.Numeric || r == nil) {
+		return appendIPv4DestLine(b, d)
+	}
 	b = appendDestAddr(b, s, d.Addr(), d.Port, d.Family, o, r)
 	return appendPlainDestTail(b, d.Forward, d.Weight, d.ActiveConns, d.InactiveConns)
 }

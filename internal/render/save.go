@@ -145,7 +145,12 @@ func appendSaveDestLine(b []byte, s *rules.Service, svcText []byte, d *rules.Des
 func appendSaveDestStart(b []byte, s *rules.Service, svcText []byte, addr netip.Addr, port uint16, fwd rules.ForwardMethod, weight int32, numeric bool, r names.Resolver) []byte {
 	b = append(b, "-a "...)
 	b = append(b, svcText...)
-	b = AppendAddrPortText(append(b, " -r "...), addr, port, serviceProtocol(s), numeric, r)
+	if addr.Is4() && (numeric || r == nil) {
+		ip := addr.As4()
+		b = appendIPv4Port(append(b, " -r "...), &ip, port)
+	} else {
+		b = AppendAddrPortText(append(b, " -r "...), addr, port, serviceProtocol(s), numeric, r)
+	}
 	b = append(append(b, ' '), saveForwardOption(fwd)...)
 	return strconv.AppendInt(append(b, " -w "...), int64(weight), 10)
 }

@@ -1,0 +1,124 @@
+package render
+
+import (
+	"slices"
+
+	"github.com/ipvsadm-go/ipvsadm/internal/rules"
+)
+
+// Numeric IPv4 real servers are nearly every line of a large -Ln or -Sn,
+// so their text is written in place here, one byte at a time, instead of
+// through the general address, padding and number formatters (their calls
+// and branches for names, IPv6 and cutting were most of a listing's user
+// time). The output is the same byte for byte; the tests compare both.
+
+// ipv4DestLineMax is the longest numeric IPv4 real-server line of a plain
+// listing: the arrow, the 28-column address, the method column, an
+// 11-character weight and two 10-digit counts, each after a blank, and
+// the newline.
+const ipv4DestLineMax = 5 + 28 + 8 + 12 + 11 + 11 + 1
+
+// appendIPv4DestLine appends the line appendBriefDestLine writes for the
+// numeric IPv4 real server d.
+func appendIPv4DestLine(b []byte, d *rules.BriefDestination) []byte {
+	start := len(b)
+	b = slices.Grow(b, ipv4DestLineMax)
+	l := b[start : start+ipv4DestLineMax]
+	copy(l, "  -> ")
+	i := putIPv4Port(l, 5, (*[4]byte)(d.IP[:4]), d.Port)
+	for ; i < 5+28; i++ {
+		l[i] = ' '
+	}
+	i += copy(l[i:], forwardColumn[d.Forward&7])
+	l[i] = ' '
+	i = putDecLeft(l, i+1, int64(d.Weight), 6)
+	l[i] = ' '
+	i = putDecLeft(l, i+1, int64(d.ActiveConns), 10)
+	l[i] = ' '
+	i = putDecLeft(l, i+1, int64(d.InactiveConns), 10)
+	l[i] = '\n'
+	return b[:start+i+1]
+}
+
+// appendIPv4Port appends "a.b.c.d:port", as AppendAddrPortText does for a
+// numeric IPv4 address.
+func appendIPv4Port(b []byte, ip *[4]byte, port uint16) []byte {
+	const most = len("255.255.255.255:65535")
+	start := len(b)
+	b = slices.Grow(b, most)
+	n := putIPv4Port(b[start:start+most], 0, ip, port)
+	return b[:start+n]
+}
+
+// putIPv4Port writes "a.b.c.d:port" into l at i and returns where it ends.
+func putIPv4Port(l []byte, i int, ip *[4]byte, port uint16) int {
+	for _, octet := range ip {
+		t := &octetText[octet]
+		copy(l[i:i+4], t[:])
+		i += int(t[3]) // its length; the dot's place
+		l[i] = '.'
+		i++
+	}
+	l[i-1] = ':'
+	return i + putDec(l[i:], uint64(port))
+}
+
+// octetText is each octet's decimal digits, with their count in the last
+// byte.
+var octetText = func() (t [256][4]byte) {
+	for v := range t {
+		n := putDec(t[v][:], uint64(v))
+		t[v][3] = byte(n)
+	}
+	return t
+}()
+
+// putDecLeft writes v in decimal into l at i, left-justified in width
+// columns as %-*d does, and returns where the field ends.
+func putDecLeft(l []byte, i int, v int64, width int) int {
+	from := i
+	u := uint64(v)
+	if v < 0 {
+		l[i] = '-'
+		i++
+		u = uint64(-v)
+	}
+	i += putDec(l[i:], u)
+	for ; i < from+width; i++ {
+		l[i] = ' '
+	}
+	return i
+}
+
+// putDec writes v in decimal at the start of l and returns its length.
+func putDec(l []byte, v uint64) int {
+	if v < 10 {
+		l[0] = byte('0' + v)
+		return 1
+	}
+	n := 2
+	for x := v; x >= 100; x /= 10 {
+		n++
+	}
+	i := n
+	for v >= 100 {
+		q := v / 100
+		r := v - 100*q
+		i -= 2
+		l[i], l[i+1] = twoDigits[2*r], twoDigits[2*r+1]
+		v = q
+	}
+	if v >= 10 {
+		l[i-2], l[i-1] = twoDigits[2*v], twoDigits[2*v+1]
+	} else {
+		l[i-1] = byte('0' + v)
+	}
+	return n
+}
+
+// twoDigits is "00" to "99".
+const twoDigits = "0001020304050607080910111213141516171819" +
+	"2021222324252627282930313233343536373839" +
+	"4041424344454647484950515253545556575859" +
+	"6061626364656667686970717273747576777879" +
+	"8081828384858687888990919293949596979899"
