@@ -19,26 +19,25 @@ import (
 const ipv4DestLineMax = 5 + 28 + 8 + 12 + 11 + 11 + 1
 
 // appendIPv4DestLine appends the line appendBriefDestLine writes for the
-// numeric IPv4 real server d.
+// numeric IPv4 real server d. The line starts as blanks, so that padding
+// a field is only a matter of where the next one starts.
 func appendIPv4DestLine(b []byte, d *rules.BriefDestination) []byte {
 	start := len(b)
 	b = slices.Grow(b, ipv4DestLineMax)
 	l := b[start : start+ipv4DestLineMax]
-	copy(l, "  -> ")
-	i := putIPv4Port(l, 5, (*[4]byte)(d.IP[:4]), d.Port)
-	for ; i < 5+28; i++ {
-		l[i] = ' '
-	}
+	copy(l, ipv4DestLineBlank)
+	putIPv4Port(l, 5, (*[4]byte)(d.IP[:4]), d.Port)
+	i := 5 + 28
 	i += copy(l[i:], forwardColumn[d.Forward&7])
-	l[i] = ' '
 	i = putDecLeft(l, i+1, int64(d.Weight), 6)
-	l[i] = ' '
 	i = putDecLeft(l, i+1, int64(d.ActiveConns), 10)
-	l[i] = ' '
 	i = putDecLeft(l, i+1, int64(d.InactiveConns), 10)
 	l[i] = '\n'
 	return b[:start+i+1]
 }
+
+// ipv4DestLineBlank is the arrow, then blanks to the longest line's end.
+var ipv4DestLineBlank = "  -> " + spaces + spaces[:ipv4DestLineMax-5-len(spaces)]
 
 // appendIPv4Port appends "a.b.c.d:port", as AppendAddrPortText does for a
 // numeric IPv4 address.
@@ -73,8 +72,8 @@ var octetText = func() (t [256][4]byte) {
 	return t
 }()
 
-// putDecLeft writes v in decimal into l at i, left-justified in width
-// columns as %-*d does, and returns where the field ends.
+// putDecLeft writes v in decimal into l at i, where l holds blanks, as
+// %-*d does in width columns, and returns where the field ends.
 func putDecLeft(l []byte, i int, v int64, width int) int {
 	from := i
 	u := uint64(v)
@@ -84,10 +83,7 @@ func putDecLeft(l []byte, i int, v int64, width int) int {
 		u = uint64(-v)
 	}
 	i += putDec(l[i:], u)
-	for ; i < from+width; i++ {
-		l[i] = ' '
-	}
-	return i
+	return max(i, from+width)
 }
 
 // putDec writes v in decimal at the start of l and returns its length.
