@@ -356,39 +356,6 @@ func (c *Client) serviceEntries(hint int, counters bool) ([]rules.ServiceEntry, 
 	return dropRepeats(entries), nil
 }
 
-// A serviceID is a service's identity without pointers, for sets.
-type serviceID struct {
-	addr   [16]byte
-	fwmark uint32
-	family rules.Family
-	proto  rules.Protocol
-	port   uint16
-}
-
-func serviceIDOf(k *rules.ServiceKey) serviceID {
-	return serviceID{addr: k.Addr.As16(), fwmark: k.FWMark, family: k.Family, proto: k.Protocol, port: k.Port}
-}
-
-// dropRepeats removes the later entries of a service that entries holds
-// more than once, in place.
-func dropRepeats(entries []rules.ServiceEntry) []rules.ServiceEntry {
-	seen := make(map[serviceID]struct{}, len(entries))
-	n := 0
-	for i := range entries {
-		id := serviceIDOf(&entries[i].Service.ServiceKey)
-		if _, dup := seen[id]; dup {
-			continue
-		}
-		seen[id] = struct{}{}
-		if n != i {
-			entries[n] = entries[i]
-		}
-		n++
-	}
-	clear(entries[n:])
-	return entries[:n]
-}
-
 // serviceKeys dumps the services' /proc keys only, in the kernel's order,
 // repeats included (a caller comparing it with a deduplicated dump sees
 // them as a difference).

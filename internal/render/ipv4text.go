@@ -27,14 +27,22 @@ func appendIPv4DestLine(b []byte, d *rules.BriefDestination) []byte {
 	l := b[start : start+ipv4DestLineMax]
 	copy(l, ipv4DestLineBlank)
 	putIPv4Port(l, 5, (*[4]byte)(d.IP[:4]), d.Port)
-	i := 5 + 28
-	i += copy(l[i:], forwardColumn[d.Forward&7])
-	i = putDecLeft(l, i+1, int64(d.Weight), 6)
+	*(*[8]byte)(l[5+28:]) = forwardColumn8[d.Forward&7]
+	i := putDecLeft(l, 5+28+8+1, int64(d.Weight), 6)
 	i = putDecLeft(l, i+1, int64(d.ActiveConns), 10)
 	i = putDecLeft(l, i+1, int64(d.InactiveConns), 10)
 	l[i] = '\n'
 	return b[:start+i+1]
 }
+
+// forwardColumn8 is forwardColumn as arrays, each eight bytes long, which
+// are copied without a call.
+var forwardColumn8 = func() (c [8][8]byte) {
+	for m := range c {
+		c[m] = [8]byte([]byte(forwardColumn[m]))
+	}
+	return c
+}()
 
 // ipv4DestLineBlank is the arrow, then blanks to the longest line's end.
 var ipv4DestLineBlank = "  -> " + spaces + spaces[:ipv4DestLineMax-5-len(spaces)]
@@ -52,9 +60,8 @@ func appendIPv4Port(b []byte, ip *[4]byte, port uint16) []byte {
 // putIPv4Port writes "a.b.c.d:port" into l at i and returns where it ends.
 func putIPv4Port(l []byte, i int, ip *[4]byte, port uint16) int {
 	for _, octet := range ip {
-		t := &octetText[octet]
-		copy(l[i:i+4], t[:])
-		i += int(t[3]) // its length; the dot's place
+		*(*[4]byte)(l[i:]) = octetText[octet]
+		i += int(octetLen[octet])
 		l[i] = '.'
 		i++
 	}
@@ -62,14 +69,14 @@ func putIPv4Port(l []byte, i int, ip *[4]byte, port uint16) int {
 	return i + putDec(l[i:], uint64(port))
 }
 
-// octetText is each octet's decimal digits, with their count in the last
-// byte.
-var octetText = func() (t [256][4]byte) {
+// octetText is each octet's decimal digits, then blanks; octetLen is
+// their count.
+var octetText, octetLen = func() (t [256][4]byte, n [256]uint8) {
 	for v := range t {
-		n := putDec(t[v][:], uint64(v))
-		t[v][3] = byte(n)
+		t[v] = [4]byte{' ', ' ', ' ', ' '}
+		n[v] = uint8(putDec(t[v][:], uint64(v)))
 	}
-	return t
+	return t, n
 }()
 
 // putDecLeft writes v in decimal into l at i, where l holds blanks, as
