@@ -20,7 +20,7 @@ func dropRepeats(entries []rules.ServiceEntry) []rules.ServiceEntry {
 		return entries
 	}
 	shift := 64 - bits.Len(uint(len(entries))) - 1 // at least twice the slots
-	slots := make([]int32, 1<<(64-shift))           // position+1 of a kept entry; 0 is free
+	slots := make([]int32, 1<<(64-shift))          // position+1 of a kept entry; 0 is free
 	mask := uint64(len(slots) - 1)
 	n := 0
 	for i := range entries {
