@@ -204,10 +204,17 @@ func parseProcIPVS(r io.Reader) (*procTable, error) {
 	for eof := false; ; {
 		for {
 			if p.n >= 3 && len(p.t.keys) > 0 {
-				// Most lines: an IPv4 real server, parsed in place.
+				// Most lines: an IPv4 real server, parsed in place, or
+				// an IPv4 service.
 				if n := parseIPv4DestLine(p.t.nextDest(), buf[start:end]); n > 0 {
 					p.n++
 					p.t.block = p.t.block[:len(p.t.block)+1]
+					start += n
+					continue
+				}
+				if k, n := parseIPv4ServiceLine(buf[start:end]); n > 0 {
+					p.n++
+					p.t.startService(k)
 					start += n
 					continue
 				}

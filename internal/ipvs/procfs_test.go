@@ -195,3 +195,24 @@ func TestParseIPv4DestLineFallback(t *testing.T) {
 	require.Equal(t, len(line)-3, parseIPv4DestLine(&d, []byte(line)))
 	require.Equal(t, rules.BriefDestination{IP: [16]byte{172, 16, 0, 1}, Family: rules.IPv4, Port: 8080, Forward: rules.Route, Weight: 7, ActiveConns: 12, InactiveConns: 345}, d)
 }
+
+// FuzzParseIPv4ServiceLine checks the fast path for the kernel's IPv4
+// service lines against the field-by-field parser, as
+// FuzzParseIPv4DestLine does for real servers.
+func FuzzParseIPv4ServiceLine(f *testing.F) {
+	f.Add("TCP  0A000001:0050 wlc  \n")
+	f.Add("UDP  C0A80001:0035 rr persistent 360 FFFFFFFF\n")
+	f.Add("SCTP 0a000002:1388 sh \n")
+	f.Fuzz(func(t *testing.T, line string) {
+		k, n := parseIPv4ServiceLine([]byte(line))
+		if n == 0 {
+			return
+		}
+		if n > len(line) || strings.IndexByte(line, '\n') != n-1 {
+			t.Fatalf("took %d bytes of %q, not its first line", n, line)
+		}
+		p := procParser{t: &procTable{}, n: 3}
+		require.NoError(t, p.line([]byte(line[:n-1])), "the field-by-field parser refuses %q", line)
+		require.Equal(t, []procKey{k}, p.t.keys)
+	})
+}

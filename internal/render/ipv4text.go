@@ -47,6 +47,33 @@ var forwardColumn8 = func() (c [8][8]byte) {
 // ipv4DestLineBlank is the arrow, then blanks to the longest line's end.
 var ipv4DestLineBlank = "  -> " + spaces + spaces[:ipv4DestLineMax-5-len(spaces)]
 
+// appendIPv4SaveDestLine appends the "-a" line of the numeric IPv4 real
+// server d, without thresholds or tunnel options, of the service whose
+// option text is svcText; as appendSaveDestStart and a newline do.
+func appendIPv4SaveDestLine(b []byte, svcText []byte, d *rules.BriefDestination) []byte {
+	const most = len("-a ") + len(" -r 255.255.255.255:65535 (null) -w -2147483648\n")
+	start := len(b)
+	b = slices.Grow(b, most+len(svcText))
+	l := b[start : start+most+len(svcText)]
+	copy(l, "-a ")
+	i := 3 + copy(l[3:], svcText)
+	*(*[4]byte)(l[i:]) = [4]byte{' ', '-', 'r', ' '}
+	i = putIPv4Port(l, i+4, (*[4]byte)(d.IP[:4]), d.Port)
+	l[i] = ' '
+	i += 1 + copy(l[i+1:], saveForwardOption(d.Forward))
+	*(*[4]byte)(l[i:]) = [4]byte{' ', '-', 'w', ' '}
+	i += 4
+	w := int64(d.Weight)
+	if w < 0 {
+		l[i] = '-'
+		i++
+		w = -w
+	}
+	i += putDec(l[i:], uint64(w))
+	l[i] = '\n'
+	return b[:start+i+1]
+}
+
 // appendIPv4Port appends "a.b.c.d:port", as AppendAddrPortText does for a
 // numeric IPv4 address.
 func appendIPv4Port(b []byte, ip *[4]byte, port uint16) []byte {

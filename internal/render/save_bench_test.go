@@ -35,7 +35,25 @@ func benchSaveTable(services, reals int) []rules.ServiceEntry {
 // BenchmarkWriteSave is ipvsadm -Sn of 2,000 services with 5 real servers
 // each, written to a buffered writer as the command's standard output is.
 func BenchmarkWriteSave(b *testing.B) {
+	benchWriteSave(b, benchSaveTable(2000, 5))
+}
+
+// BenchmarkWriteSaveBrief is BenchmarkWriteSave of a table read in brief,
+// as -Sn reads it (real servers in ServiceEntry.Brief).
+func BenchmarkWriteSaveBrief(b *testing.B) {
 	entries := benchSaveTable(2000, 5)
+	for i := range entries {
+		e := &entries[i]
+		for j := range e.Dests {
+			e.Brief = append(e.Brief, e.Dests[j].Brief())
+		}
+		e.Dests = nil
+	}
+	benchWriteSave(b, entries)
+}
+
+// benchWriteSave times ipvsadm -Sn of entries.
+func benchWriteSave(b *testing.B, entries []rules.ServiceEntry) {
 	w := bufio.NewWriterSize(io.Discard, 64<<10)
 	b.ReportAllocs()
 	for b.Loop() {

@@ -1,6 +1,11 @@
 package ipvs
 
-import "github.com/ipvsadm-go/ipvsadm/internal/rules"
+import (
+	"bytes"
+	"net/netip"
+
+	"github.com/ipvsadm-go/ipvsadm/internal/rules"
+)
 
 // parseIPv4DestLine parses the real-server line at the start of b if it
 // is laid out exactly as the kernel prints an IPv4 one,
@@ -81,4 +86,35 @@ func parseHexFixed(b []byte) (uint32, bool) {
 	// A digit's value has its high bits clear; hexDigits marks a
 	// non-digit 0xff.
 	return v, bad&0xf0 == 0
+}
+
+// parseIPv4ServiceLine parses the service line at the start of b if it
+// is laid out as the kernel prints an IPv4 TCP, UDP or SCTP one ("TCP  ",
+// "%08X:%04X", a blank and the scheduler's name first), and returns its
+// key and its length with the newline; 0 for any other line, or one not
+// yet whole in b, which the field-by-field parser then takes.
+func parseIPv4ServiceLine(b []byte) (procKey, int) {
+	if len(b) < 21 || b[13] != ':' || b[18] != ' ' || b[19] == ' ' || b[19] == '\t' || b[19] == '\n' {
+		return procKey{}, 0
+	}
+	var k procKey
+	switch string(b[:5]) {
+	case "TCP  ":
+		k.proto = rules.TCP
+	case "UDP  ":
+		k.proto = rules.UDP
+	case "SCTP ":
+		k.proto = rules.SCTP
+	default:
+		return procKey{}, 0
+	}
+	ip, ok1 := parseHexFixed(b[5:13])
+	port, ok2 := parseHexFixed(b[14:18])
+	end := bytes.IndexByte(b[20:], '\n')
+	if !ok1 || !ok2 || end < 0 {
+		return procKey{}, 0
+	}
+	k.addr = netip.AddrFrom4([4]byte{byte(ip >> 24), byte(ip >> 16), byte(ip >> 8), byte(ip)})
+	k.port = uint16(port)
+	return k, 20 + end + 1
 }
