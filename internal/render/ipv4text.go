@@ -7,9 +7,9 @@ import (
 )
 
 // Numeric IPv4 real servers are nearly every line of a large -Ln or -Sn,
-// so their text is written in place here, one byte at a time, instead of
-// through the general address, padding and number formatters (their calls
-// and branches for names, IPv6 and cutting were most of a listing's user
+// so their text is written into place here, instead of through the
+// general address, padding and number formatters (their calls and
+// branches for names, IPv6 and cutting were most of a listing's user
 // time). The output is the same byte for byte; the tests compare both.
 
 // ipv4DestLineMax is the longest numeric IPv4 real-server line of a plain
@@ -62,14 +62,7 @@ func appendIPv4SaveDestLine(b []byte, svcText []byte, d *rules.BriefDestination)
 	l[i] = ' '
 	i += 1 + copy(l[i+1:], saveForwardOption(d.Forward))
 	*(*[4]byte)(l[i:]) = [4]byte{' ', '-', 'w', ' '}
-	i += 4
-	w := int64(d.Weight)
-	if w < 0 {
-		l[i] = '-'
-		i++
-		w = -w
-	}
-	i += putDec(l[i:], uint64(w))
+	i = putDecLeft(l, i+4, int64(d.Weight), 0)
 	l[i] = '\n'
 	return b[:start+i+1]
 }
@@ -107,7 +100,8 @@ var octetText, octetLen = func() (t [256][4]byte, n [256]uint8) {
 }()
 
 // putDecLeft writes v in decimal into l at i, where l holds blanks, as
-// %-*d does in width columns, and returns where the field ends.
+// %-*d does in width columns (0 for none), and returns where the field
+// ends.
 func putDecLeft(l []byte, i int, v int64, width int) int {
 	from := i
 	u := uint64(v)
