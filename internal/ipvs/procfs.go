@@ -316,21 +316,16 @@ func nextField(b []byte) (field, rest []byte) {
 }
 
 func parseProcService(proto, addr []byte) (procKey, error) {
-	var k procKey
-	switch string(proto) {
-	case "FWM":
+	if string(proto) == "FWM" {
 		v, ok := parseHex(addr, 32)
 		if !ok {
 			return procKey{}, errProcFormat
 		}
 		return procKey{fwmark: uint32(v)}, nil
-	case "TCP":
-		k.proto = rules.TCP
-	case "UDP":
-		k.proto = rules.UDP
-	case "SCTP":
-		k.proto = rules.SCTP
-	default:
+	}
+	var k procKey
+	var ok bool
+	if k.proto, ok = procProtocol(proto); !ok {
 		return procKey{}, errProcFormat
 	}
 	a, port, err := parseProcAddrPort(addr)
@@ -339,6 +334,34 @@ func parseProcService(proto, addr []byte) (procKey, error) {
 	}
 	k.addr, k.port = a, port
 	return k, nil
+}
+
+// procProtocol is the protocol of a service line's first field.
+func procProtocol(name []byte) (rules.Protocol, bool) {
+	switch string(name) {
+	case "TCP":
+		return rules.TCP, true
+	case "UDP":
+		return rules.UDP, true
+	case "SCTP":
+		return rules.SCTP, true
+	}
+	return 0, false
+}
+
+// procForward is the forwarding method of a real server's Forward field.
+func procForward(name []byte) (rules.ForwardMethod, bool) {
+	switch string(name) {
+	case "Masq":
+		return rules.Masquerade, true
+	case "Local":
+		return rules.Local, true
+	case "Tunnel":
+		return rules.Tunnel, true
+	case "Route":
+		return rules.Route, true
+	}
+	return 0, false
 }
 
 // parseProcAddrPort parses "0A000001:0050" or "[2001:0db8:...:0001]:0050".
@@ -456,18 +479,11 @@ func parseProcDest(d *rules.BriefDestination, line []byte) error {
 	} else {
 		d.IP = a.As16()
 	}
-	switch string(method) {
-	case "Masq":
-		d.Forward = rules.Masquerade
-	case "Local":
-		d.Forward = rules.Local
-	case "Tunnel":
-		d.Forward = rules.Tunnel
-	case "Route":
-		d.Forward = rules.Route
-	default:
+	fwd, ok := procForward(method)
+	if !ok {
 		return errProcFormat
 	}
+	d.Forward = fwd
 	w, ok1 := parseDec(weight, true, 32)
 	act, ok2 := parseDec(active, false, 32)
 	inact, ok3 := parseDec(inactive, false, 32)

@@ -22,6 +22,8 @@ func parseIPv4DestLine(d *rules.BriefDestination, b []byte) int {
 	if len(b) < 34 || string(b[:5]) != "  -> " || b[13] != ':' || string(b[18:24]) != "      " || b[31] != ' ' {
 		return 0
 	}
+	// The Forward column as the kernel pads it (%-7s): a comparison of
+	// fixed size each, without trimming it first for procForward.
 	var fwd rules.ForwardMethod
 	switch string(b[24:31]) {
 	case "Masq   ":
@@ -98,7 +100,7 @@ func parseIPv4ServiceLine(b []byte) (procKey, int) {
 		return procKey{}, 0
 	}
 	var k procKey
-	switch string(b[:5]) {
+	switch string(b[:5]) { // the names as the kernel pads them
 	case "TCP  ":
 		k.proto = rules.TCP
 	case "UDP  ":
