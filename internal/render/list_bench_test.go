@@ -82,12 +82,6 @@ func benchWriteListWith(b *testing.B, entries []rules.ServiceEntry, o render.Lis
 // as -Ln reads it (real servers in ServiceEntry.Brief).
 func BenchmarkWriteListBrief(b *testing.B) {
 	entries := benchListTable(2000, 5)
-	for i := range entries {
-		e := &entries[i]
-		for j := range e.Dests {
-			e.Brief = append(e.Brief, e.Dests[j].Brief())
-		}
-		e.Dests = nil
-	}
+	testkit.MakeBrief(entries)
 	benchWriteList(b, entries)
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ipvsadm-go/ipvsadm/internal/rules"
+	"github.com/ipvsadm-go/ipvsadm/internal/testkit"
 )
 
 // benchSaveTable is a numeric table of services TCP services with reals
@@ -42,13 +43,7 @@ func BenchmarkWriteSave(b *testing.B) {
 // as -Sn reads it (real servers in ServiceEntry.Brief).
 func BenchmarkWriteSaveBrief(b *testing.B) {
 	entries := benchSaveTable(2000, 5)
-	for i := range entries {
-		e := &entries[i]
-		for j := range e.Dests {
-			e.Brief = append(e.Brief, e.Dests[j].Brief())
-		}
-		e.Dests = nil
-	}
+	testkit.MakeBrief(entries)
 	benchWriteSave(b, entries)
 }
 

@@ -109,3 +109,15 @@ func BenchRules(services, reals int) []byte {
 	}
 	return b.Bytes()
 }
+
+// MakeBrief moves the real servers of entries into their Brief lists, as
+// a plain listing reads them (from /proc, without counters).
+func MakeBrief(entries []rules.ServiceEntry) {
+	for i := range entries {
+		e := &entries[i]
+		for j := range e.Dests {
+			e.Brief = append(e.Brief, e.Dests[j].Brief())
+		}
+		e.Dests = nil
+	}
+}
