@@ -37,8 +37,8 @@ func parseIPv4DestLine(d *rules.BriefDestination, b []byte) int {
 	default:
 		return 0
 	}
-	ip, ok1 := parseHexFixed(b[5:13])
-	port, ok2 := parseHexFixed(b[14:18])
+	ip, ok1 := parseHex(b[5:13], 32)
+	port, ok2 := parseHex(b[14:18], 16)
 	if !ok1 || !ok2 {
 		return 0
 	}
@@ -76,20 +76,6 @@ func parseIPv4DestLine(d *rules.BriefDestination, b []byte) int {
 	return i + 1
 }
 
-// parseHexFixed parses b, all of it hexadecimal digits, of at most eight.
-func parseHexFixed(b []byte) (uint32, bool) {
-	var v uint32
-	var bad byte
-	for _, c := range b {
-		h := hexDigits[c]
-		bad |= h
-		v = v<<4 | uint32(h&0xf)
-	}
-	// A digit's value has its high bits clear; hexDigits marks a
-	// non-digit 0xff.
-	return v, bad&0xf0 == 0
-}
-
 // parseIPv4ServiceLine parses the service line at the start of b if it
 // is laid out as the kernel prints an IPv4 TCP, UDP or SCTP one ("TCP  ",
 // "%08X:%04X", a blank and the scheduler's name first), and returns its
@@ -110,8 +96,8 @@ func parseIPv4ServiceLine(b []byte) (procKey, int) {
 	default:
 		return procKey{}, 0
 	}
-	ip, ok1 := parseHexFixed(b[5:13])
-	port, ok2 := parseHexFixed(b[14:18])
+	ip, ok1 := parseHex(b[5:13], 32)
+	port, ok2 := parseHex(b[14:18], 16)
 	end := bytes.IndexByte(b[20:], '\n')
 	if !ok1 || !ok2 || end < 0 {
 		return procKey{}, 0

@@ -7,10 +7,11 @@ import (
 )
 
 // Numeric IPv4 real servers are nearly every line of a large -Ln or -Sn,
-// so their text is written into place here, instead of through the
-// general address, padding and number formatters (their calls and
-// branches for names, IPv6 and cutting were most of a listing's user
-// time). The output is the same byte for byte; the tests compare both.
+// so their text (all of a -Ln line, the address of a -Sn one) is written
+// into place here, instead of through the general address, padding and
+// number formatters (their calls and branches for names, IPv6 and
+// cutting were most of a listing's user time). The output is the same
+// byte for byte; the tests compare both.
 
 // ipv4DestLineMax is the longest numeric IPv4 real-server line of a plain
 // listing: the arrow, the 28-column address, the method column, an
@@ -46,26 +47,6 @@ var forwardColumn8 = func() (c [8][8]byte) {
 
 // ipv4DestLineBlank is the arrow, then blanks to the longest line's end.
 var ipv4DestLineBlank = "  -> " + spaces + spaces[:ipv4DestLineMax-5-len(spaces)]
-
-// appendIPv4SaveDestLine appends the "-a" line of the numeric IPv4 real
-// server d, without thresholds or tunnel options, of the service whose
-// option text is svcText; as appendSaveDestStart and a newline do.
-func appendIPv4SaveDestLine(b []byte, svcText []byte, d *rules.BriefDestination) []byte {
-	const most = len("-a ") + len(" -r 255.255.255.255:65535 (null) -w -2147483648\n")
-	start := len(b)
-	b = slices.Grow(b, most+len(svcText))
-	l := b[start : start+most+len(svcText)]
-	copy(l, "-a ")
-	i := 3 + copy(l[3:], svcText)
-	*(*[4]byte)(l[i:]) = [4]byte{' ', '-', 'r', ' '}
-	i = putIPv4Port(l, i+4, (*[4]byte)(d.IP[:4]), d.Port)
-	l[i] = ' '
-	i += 1 + copy(l[i+1:], saveForwardOption(d.Forward))
-	*(*[4]byte)(l[i:]) = [4]byte{' ', '-', 'w', ' '}
-	i = putDecLeft(l, i+4, int64(d.Weight), 0)
-	l[i] = '\n'
-	return b[:start+i+1]
-}
 
 // appendIPv4Port appends "a.b.c.d:port", as AppendAddrPortText does for a
 // numeric IPv4 address.

@@ -10,7 +10,7 @@ import (
 
 // FuzzIPv4DestLine checks the in-place numeric IPv4 lines against the
 // general formatters and printf: a plain listing's real-server line, a
-// save's, and the decimal digits.
+// save's address and port, and the decimal digits.
 func FuzzIPv4DestLine(f *testing.F) {
 	f.Add([]byte{10, 0, 0, 1}, uint16(80), uint8(0), int32(1), uint32(0), uint32(0))
 	f.Add([]byte{255, 255, 255, 255}, uint16(65535), uint8(3), int32(-2147483648), uint32(4294967295), uint32(1234567890))
@@ -31,14 +31,6 @@ func FuzzIPv4DestLine(f *testing.F) {
 		ip4 := addr.As4()
 		if got, want := appendIPv4Port([]byte("y"), &ip4, port), AppendAddrPortText([]byte("y"), addr, port, rules.TCP, true, nil); string(got) != string(want) {
 			t.Fatalf("appendIPv4Port = %q, want %q", got, want)
-		}
-		svcText := []byte("-t 10.0.0.1:80")
-		if fwd&1 != 0 {
-			svcText = []byte("-f -2147483648 -6")
-		}
-		save := append(appendSaveDestStart([]byte("y"), svc, svcText, addr, port, d.Forward, weight, true, nil), '\n')
-		if got := appendIPv4SaveDestLine([]byte("y"), svcText, &d); string(got) != string(save) {
-			t.Fatalf("appendIPv4SaveDestLine = %q, want %q", got, save)
 		}
 		for _, v := range []uint64{uint64(active), uint64(inactive) << 32, uint64(port)} {
 			var l [20]byte

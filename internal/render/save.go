@@ -48,10 +48,6 @@ func appendSave(cw *ChunkWriter, entries []rules.ServiceEntry, numeric bool, r n
 			// (which Table never leaves brief) only as zero.
 			if e.Brief != nil && e.Brief[j].Forward&7 != rules.Tunnel {
 				d := &e.Brief[j]
-				if d.Family == rules.IPv4 && (numeric || r == nil) {
-					cw.B = appendIPv4SaveDestLine(cw.B, svcText, d)
-					continue
-				}
 				cw.B = append(appendSaveDestStart(cw.B, svc, svcText, d.Addr(), d.Port, d.Forward, d.Weight, numeric, r), '\n')
 				continue
 			}
